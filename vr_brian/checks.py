@@ -1,0 +1,70 @@
+"""Validation of user input, done before any simulation work."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["check_weights", "check_spikes", "check_network"]
+
+
+def check_weights(weights) -> list:
+    """Return the weight matrices as a list of 2-D float arrays, or raise naming the fault.
+
+    ``weights`` is a sequence of arrays of shape (n_post, n_pre), in volts, one per
+    layer; consecutive layers must chain (n_pre of layer n+1 = n_post of layer n).
+    """
+    if isinstance(weights, np.ndarray) and weights.ndim == 2:
+        weights = [weights]
+    try:
+        weights = list(weights)
+    except TypeError:
+        raise TypeError(f"weights must be a sequence of (n_post, n_pre) arrays, got {type(weights).__name__}") from None
+    if not weights:
+        raise ValueError("weights is empty: a network needs at least one layer")
+    checked = []
+    for n, W in enumerate(weights, start=1):
+        W = np.asarray(W)
+        if W.ndim != 2:
+            raise ValueError(f"weights[{n - 1}] (layer {n}) must be 2-D (n_post, n_pre), got shape {W.shape}")
+        if 0 in W.shape:
+            raise ValueError(f"weights[{n - 1}] (layer {n}) is empty: shape {W.shape}")
+        if not (np.issubdtype(W.dtype, np.floating) or np.issubdtype(W.dtype, np.integer)):
+            raise TypeError(f"weights[{n - 1}] (layer {n}) must hold real numbers (volts), got dtype {W.dtype}")
+        if not np.all(np.isfinite(W)):
+            raise ValueError(f"weights[{n - 1}] (layer {n}) contains NaN or infinite values")
+        if checked and W.shape[1] != checked[-1].shape[0]:
+            raise ValueError(
+                f"layer sizes do not chain: weights[{n - 1}] has n_pre={W.shape[1]} but "
+                f"weights[{n - 2}] has n_post={checked[-1].shape[0]}")
+        checked.append(W if np.issubdtype(W.dtype, np.floating) else W.astype(float))
+    return checked
+
+
+def check_spikes(spikes, n_in: int | None = None) -> np.ndarray:
+    """Return ``spikes`` as a bool array (batch, steps, n_in), or raise naming the fault.
+
+    Accepts bool arrays and numeric arrays holding only 0 and 1.
+    """
+    spikes = np.asarray(spikes)
+    if spikes.ndim != 3:
+        raise ValueError(f"spikes must be a 3-D array (batch, steps, n_in), got shape {spikes.shape}")
+    if 0 in spikes.shape:
+        raise ValueError(f"spikes is empty: shape {spikes.shape} (batch, steps, n_in)")
+    if spikes.dtype != bool:
+        if not np.issubdtype(spikes.dtype, np.number):
+            raise TypeError(f"spikes must be bool or 0/1 numbers, got dtype {spikes.dtype}")
+        if np.issubdtype(spikes.dtype, np.floating) and np.isnan(spikes).any():
+            raise ValueError("spikes contains NaN: it must hold only 0 and 1")
+        if not np.isin(spikes, (0, 1)).all():
+            bad = spikes[~np.isin(spikes, (0, 1))].flat[0]
+            raise ValueError(f"spikes must be binary (0 or 1), found {bad!r}")
+        spikes = spikes.astype(bool)
+    if n_in is not None and spikes.shape[2] != n_in:
+        raise ValueError(f"spikes has {spikes.shape[2]} input channels but weights[0] expects n_pre={n_in}")
+    return spikes
+
+
+def check_network(weights, spikes) -> tuple:
+    """Both checks together: (weights, spikes) ready for a backend."""
+    weights = check_weights(weights)
+    return weights, check_spikes(spikes, weights[0].shape[1])

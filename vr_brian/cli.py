@@ -1,0 +1,36 @@
+"""The ``vr-brian`` command: ``vr-brian COMMAND [ARGS]``; ``vr-brian COMMAND --help`` for each.
+
+Every command lives in its own module, which provides ``main(argv)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+#: command -> (module providing main(argv), one-line description)
+COMMANDS = {
+    "demo": ("vr_brian.demo", "run a small built-in network end to end and save its figure and numbers"),
+    "train": ("gradients.cli", "train a VR-C-LIF network on spike arrays with targets"),
+    "study": ("studies.cli", "run one study by name (vr-brian study --list)"),
+    "genn": ("vr_brian.genn", "generate (and, with GENN_PATH, build and run) GeNN code for a network"),
+}
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__.splitlines()[0] + "\n\ncommands:")
+        for name, (_, text) in COMMANDS.items():
+            print(f"  {name:<8}{text}")
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"vr-brian: unknown command {command!r}; choose from {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[command][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+r"""The VR-C-LIF neuron in Brian2's equation syntax, declared once.
+
+``VR_CLIF`` is the model; its variants are substitutions of it, not copies:
+
+- ``CLIF``: alpha = 0, the plain current-based LIF neuron of STCA;
+- ``VR_CLIF_X``: the same neuron written with X = Dm - Ds, so that a synapse writes
+  one postsynaptic variable (Dm) only, as brian2genn requires.
+
+A presynaptic spike of weight ``w`` adds ``N0*w*R`` to both Dm and Ds (see
+``ON_PRE``), with R the variable resistance computed from the voltage of the previous
+step, ``U_prev``; a postsynaptic spike adds ``v_thr`` to Re, undecayed at the next step
+(see ``RESET``). Which slot each operation runs in is what makes the Brian2 network
+equal the iterative model step for step: see :mod:`vr_brian.brian`.
+"""
+
+from brian2 import Equations
+
+__all__ = ["VR_CLIF", "CLIF", "VR_CLIF_X", "ON_PRE", "ON_PRE_X", "RESET", "THRESHOLD", "PARAMETER_UNITS"]
+
+_DYNAMICS = """
+dDm/dt = -Dm/tau_m : volt                       # membrane trace of the input current
+dDs/dt = -Ds/tau_s : volt                       # synaptic trace of the input current
+dRe/dt = -Re/tau_m : volt                       # accumulated resets
+U = Dm - Ds - Re : volt                         # membrane voltage
+R = 1 - alpha*U_prev/v_thr : 1                  # variable resistance (R0 = 1), eq. 3
+U_prev : volt                                   # U at the end of the previous step
+N0 = (tau_m/tau_s)**(tau_m/(tau_m - tau_s))/(tau_m/tau_s - 1) : 1 (constant over dt)  # eq. 2
+tau_m : second (constant)
+tau_s : second (constant)
+v_thr : volt (constant)
+"""
+
+#: The VR-C-LIF neuron; parameters are per-neuron constants, so one group can hold
+#: neurons with different parameters (e.g. candidates of a fit).
+VR_CLIF = Equations(_DYNAMICS) + Equations("alpha : 1 (constant)")
+
+#: The C-LIF neuron: VR_CLIF with alpha = 0.
+CLIF = Equations(_DYNAMICS, alpha=0)
+
+#: VR_CLIF with X = Dm - Ds in place of Ds. Dm and Ds jump together, so X never jumps:
+#: dX/dt = Dm (1/tau_s - 1/tau_m) - X/tau_s, and a synapse writes Dm alone.
+VR_CLIF_X = Equations(
+    """
+    dX/dt = Dm*(1/tau_s - 1/tau_m) - X/tau_s : volt   # X = Dm - Ds
+    """
+) + Equations(
+    [eq for name, eq in VR_CLIF.items() if name not in ("Ds", "U")]
+) + Equations("U = X - Re : volt")
+
+THRESHOLD = "U > v_thr"
+#: Re jumps by v_thr/gamma_m so that, after the next step's decay, the reset counts v_thr undecayed (eq. 7).
+RESET = "Re += v_thr*exp(dt/tau_m)"
+ON_PRE = """
+Dm_post += N0_post*w*R_post
+Ds_post += N0_post*w*R_post
+"""
+ON_PRE_X = "Dm_post += N0_post*w*R_post"
+
+#: Brian2 unit of each per-neuron parameter of VR_CLIF.
+PARAMETER_UNITS = {"tau_m": "second", "tau_s": "second", "v_thr": "volt", "alpha": "1"}

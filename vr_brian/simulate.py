@@ -1,0 +1,71 @@
+"""``simulate``: one entry point over every backend."""
+
+from __future__ import annotations
+
+from .brian import TARGETS, BrianNetwork
+from .checks import check_network
+from .params import VRParams
+from .reference import forward
+from .traces import Traces
+
+__all__ = ["simulate", "BACKENDS"]
+
+BACKENDS = ("numpy", "brian2")
+
+
+def simulate(weights, spikes, params: VRParams, backend: str = "numpy", *, target: str = "numpy",
+             directory: str | None = None, check_resistance: bool = True) -> Traces:
+    """Simulate a feed-forward VR-C-LIF network on a batch of input spike trains.
+
+    Parameters
+    ----------
+    weights : sequence of ndarray
+        One (n_post, n_pre) float matrix per layer, volts.
+    spikes : ndarray
+        Input spikes, (batch, steps, n_in), bool or 0/1.
+    params : VRParams
+        Neuron parameters.
+    backend : {"numpy", "brian2"}
+        ``"numpy"``: the vectorised iterative reference. ``"brian2"``: a Brian2
+        network run with the code-generation ``target``.
+    target : {"numpy", "cython", "cpp_standalone"}
+        Brian2 code-generation target (backend ``"brian2"`` only).
+    directory : str, optional
+        Standalone project directory (target ``"cpp_standalone"`` only).
+    check_resistance : bool
+        Warn (with counts) when R(t) turns negative or the negative-voltage runaway sets in.
+
+    Returns
+    -------
+    Traces
+        ``U`` per layer (batch, steps, units) in volts, ``P`` per hidden layer (bool);
+        for Brian2, ``monitors`` holds the SpikeMonitors and StateMonitors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brian2 import ms, volt
+    >>> params = VRParams(tau_m=20*ms, tau_s=5*ms, v_thr=1*volt, alpha=0.3, dt=1*ms)
+    >>> rng = np.random.default_rng(0)
+    >>> weights = [rng.normal(0.1, 0.3, (8, 4)), rng.normal(0.1, 0.3, (2, 8))]
+    >>> spikes = rng.random((1, 50, 4)) < 0.2
+    >>> simulate(weights, spikes, params).U[-1].shape
+    (1, 50, 2)
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
+    if not isinstance(params, VRParams):
+        raise TypeError(f"params must be a VRParams, got {type(params).__name__}")
+    weights, spikes = check_network(weights, spikes)
+    if backend == "numpy":
+        traces = forward(weights, spikes, params, check=False)
+    else:
+        sizes = [weights[0].shape[1]] + [W.shape[0] for W in weights]
+        network = BrianNetwork(sizes, params, steps=spikes.shape[1], batch=spikes.shape[0], target=target,
+                               directory=directory)
+        traces = network.run(weights, spikes)
+    if check_resistance:
+        traces.check_resistance(stacklevel=3)
+    return traces

@@ -1,0 +1,110 @@
+"""The record every backend returns: voltages and spikes per layer, plus health checks of R(t)."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+
+from .params import VRParams
+
+__all__ = ["Traces", "NegativeResistanceWarning", "RunawayWarning", "RUNAWAY_RESISTANCE", "resistance"]
+
+#: R(t) above this marks the negative-voltage runaway: the voltage has fallen below
+#: -(RUNAWAY_RESISTANCE - 1) * v_thr / alpha, where inhibition is amplified that many times.
+RUNAWAY_RESISTANCE = 10.0
+
+
+class NegativeResistanceWarning(RuntimeWarning):
+    """R(t) = 1 - alpha*U(t-1)/v_thr became negative: excitation acts as inhibition there."""
+
+
+class RunawayWarning(RuntimeWarning):
+    """The negative-voltage runaway of alpha != 0 set in: R(t) far above 1."""
+
+
+def resistance(U: np.ndarray, params: VRParams) -> np.ndarray:
+    """R(t) = 1 - alpha * U(t-1) / v_thr for a voltage trace ``U`` of shape (batch, steps, units).
+
+    The first step sees U(-1) = 0, so R = 1 there.
+    """
+    U_prev = np.zeros_like(U)
+    U_prev[:, 1:] = U[:, :-1]
+    return 1.0 - params.alpha * U_prev / params.v_thr
+
+
+@dataclasses.dataclass(frozen=True)
+class Traces:
+    """State traces of a simulated VR-C-LIF network.
+
+    Attributes
+    ----------
+    U : tuple of ndarray
+        Membrane voltage of every layer in volts, each (batch, steps, units); the
+        hidden layers' voltage before their reset.
+    P : tuple of ndarray
+        Output spikes (bool) of every hidden layer, each (batch, steps, units).
+        The output layer does not fire.
+    spikes : ndarray
+        The input spikes, (batch, steps, n_in), bool.
+    params : VRParams
+        The parameters the traces were made with.
+    monitors : dict
+        For Brian2 runs, the monitors by name (``"spikes_<layer>"``: SpikeMonitor,
+        ``"U_<layer>"``: StateMonitor, layer 0 is the input) for inspection; empty
+        otherwise.
+    """
+
+    U: tuple
+    P: tuple
+    spikes: np.ndarray
+    params: VRParams
+    monitors: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def t(self) -> np.ndarray:
+        """Time of each step in seconds; step k stands for the paper's t = k + 1."""
+        return np.arange(1, self.spikes.shape[1] + 1) * self.params.dt
+
+    @property
+    def output(self) -> np.ndarray:
+        """Voltage of the output layer, (batch, steps, n_out)."""
+        return self.U[-1]
+
+    def spike_times(self, layer: int, sample: int = 0) -> list:
+        """Spike times in seconds, one array per neuron, of hidden ``layer`` (1-based; 0 is the input)."""
+        spikes = self.spikes if layer == 0 else self.P[layer - 1]
+        return [self.t[np.flatnonzero(col)] for col in spikes[sample].T]
+
+    def check_resistance(self, stacklevel: int = 3) -> dict:
+        """Warn about negative R(t) and about the negative-voltage runaway; return the counts.
+
+        Counts are of (sample, step, neuron) entries, per layer (1-based).
+        Nothing is clipped: the traces are what the model computes.
+        """
+        counts = {"negative": {}, "runaway": {}}
+        if self.params.alpha == 0:
+            return counts
+        for layer, U in enumerate(self.U, start=1):
+            R = resistance(U, self.params)
+            negative, runaway = int(np.count_nonzero(R < 0)), int(np.count_nonzero(R > RUNAWAY_RESISTANCE))
+            if negative:
+                counts["negative"][layer] = negative
+            if runaway:
+                counts["runaway"][layer] = runaway
+        if counts["negative"]:
+            warnings.warn(
+                f"R(t) = 1 - alpha*U(t-1)/v_thr was negative in {sum(counts['negative'].values())} "
+                f"(sample, step, neuron) entries (per layer: {counts['negative']}); inputs there act "
+                f"with reversed sign. alpha={self.params.alpha:g}.",
+                NegativeResistanceWarning, stacklevel=stacklevel)
+        if counts["runaway"]:
+            lowest = min(float(U.min()) for U in self.U)
+            warnings.warn(
+                f"negative-voltage runaway: R(t) exceeded {RUNAWAY_RESISTANCE:g} in "
+                f"{sum(counts['runaway'].values())} (sample, step, neuron) entries (per layer: "
+                f"{counts['runaway']}); lowest voltage {lowest:.3g} V. Inhibitory input is amplified "
+                f"by R, which lowers the voltage further: reduce alpha or the spread of the weights.",
+                RunawayWarning, stacklevel=stacklevel)
+        return counts

@@ -230,8 +230,9 @@ class BrianNetwork:
         if self.target == "cpp_standalone":
             objects = self._run_standalone(weights, spikes)
         else:
-            objects = self._build(weights, self._stimulus(spikes))
+            # connect() and variable assignments run generated code too: keep them on the target
             with _codegen_target(self.target):
+                objects = self._build(weights, self._stimulus(spikes))
                 objects["network"].run(self.steps * self.params.dt * second, namespace={})
         return self._traces(objects, spikes)
 

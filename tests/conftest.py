@@ -1,0 +1,67 @@
+"""Shared fixtures: a standard 3-layer network case and an independent loop implementation of MODEL.md."""
+
+import math
+
+import numpy as np
+import pytest
+
+from vr_brian import VRParams
+
+SIZES = (40, 30, 20, 6)
+
+
+def make_case(alpha: float, seed: int = 7, batch: int = 2, steps: int = 200, sizes=SIZES):
+    """Weights N(0.03, 0.08) V scaled by sqrt(40/fan-in) and 10%-dense input: every hidden layer fires
+    (~10% of steps) and no voltage runs away, so traces are comparable to rounding."""
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(0.03, 0.08, (sizes[n + 1], sizes[n])) * math.sqrt(40 / sizes[n])
+               for n in range(len(sizes) - 1)]
+    spikes = rng.random((batch, steps, sizes[0])) < 0.1
+    return weights, spikes, VRParams(alpha=alpha)
+
+
+def iterative_model_loops(weights, spikes, tau_m, tau_s, v_thr, alpha, dt):
+    """MODEL.md's equations written out with scalar loops, one sample, as plainly as possible.
+
+    Returns (U, P): lists over layers of [step][neuron] nested lists.
+    """
+    gm, gs = math.exp(-dt / tau_m), math.exp(-dt / tau_s)
+    f = tau_m / tau_s
+    N0 = 1 / (f - 1) * f ** (f / (f - 1))
+    steps = len(spikes)
+    n_layers = len(weights)
+    sizes = [len(W) for W in weights]
+    Dm = [[0.0] * n for n in sizes]
+    Ds = [[0.0] * n for n in sizes]
+    Re = [[0.0] * n for n in sizes]
+    U_last = [[0.0] * n for n in sizes]
+    P_last = [[0] * n for n in sizes]
+    U_all = [[] for _ in sizes]
+    P_all = [[] for _ in sizes[:-1]]
+    for t in range(steps):
+        below = [int(s) for s in spikes[t]]
+        for n in range(n_layers):
+            U_now, P_now = [], []
+            for j in range(sizes[n]):
+                I = N0 * sum(weights[n][j][i] * below[i] for i in range(len(below)))
+                T = I * (1 - alpha * U_last[n][j] / v_thr)
+                Dm[n][j] = gm * Dm[n][j] + T
+                Ds[n][j] = gs * Ds[n][j] + T
+                if n < n_layers - 1:
+                    Re[n][j] = gm * Re[n][j] + v_thr * P_last[n][j]
+                    u = Dm[n][j] - Ds[n][j] - Re[n][j]
+                    P_now.append(1 if u > v_thr else 0)
+                else:
+                    u = Dm[n][j] - Ds[n][j]
+                U_now.append(u)
+            U_last[n], U_all[n] = U_now, U_all[n] + [U_now]
+            if n < n_layers - 1:
+                P_last[n] = P_now
+                P_all[n].append(P_now)
+                below = P_now
+    return U_all, P_all
+
+
+@pytest.fixture(params=[0.0, 0.3], ids=["alpha0", "alpha0.3"])
+def alpha(request):
+    return request.param

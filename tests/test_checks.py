@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from brian2 import ms, mV
 
 from vr_brian import VRParams, simulate
 from vr_brian.checks import check_network, check_spikes, check_weights
@@ -19,6 +20,12 @@ GOOD_SPIKES = np.zeros((2, 10, 4), bool)
 def test_bad_weights(weights, match):
     with pytest.raises(ValueError, match=match):
         check_weights(weights)
+
+
+def test_weights_as_quantities():
+    np.testing.assert_array_equal(check_weights([np.ones((2, 3)) * mV])[0], np.full((2, 3), 1e-3))
+    with pytest.raises(ValueError, match=r"weights\[0\] \(layer 1\) must be in volts"):
+        check_weights([np.ones((2, 3)) * ms])
 
 
 def test_weights_not_numbers():

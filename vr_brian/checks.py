@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from brian2 import Quantity, volt
 
 __all__ = ["check_weights", "check_spikes", "check_network"]
 
@@ -10,8 +11,8 @@ __all__ = ["check_weights", "check_spikes", "check_network"]
 def check_weights(weights) -> list:
     """Return the weight matrices as a list of 2-D float arrays, or raise naming the fault.
 
-    ``weights`` is a sequence of arrays of shape (n_post, n_pre), in volts, one per
-    layer; consecutive layers must chain (n_pre of layer n+1 = n_post of layer n).
+    ``weights`` is a sequence of arrays of shape (n_post, n_pre), in volts (plain floats,
+    or Brian2 quantities in volts), one per layer; consecutive layers must chain (n_pre of layer n+1 = n_post of layer n).
     """
     if isinstance(weights, np.ndarray) and weights.ndim == 2:
         weights = [weights]
@@ -23,6 +24,10 @@ def check_weights(weights) -> list:
         raise ValueError("weights is empty: a network needs at least one layer")
     checked = []
     for n, W in enumerate(weights, start=1):
+        if isinstance(W, Quantity):
+            if W.dim is not volt.dim:
+                raise ValueError(f"weights[{n - 1}] (layer {n}) must be in volts, got dimension {W.dim}")
+            W = np.asarray(W / volt)
         W = np.asarray(W)
         if W.ndim != 2:
             raise ValueError(f"weights[{n - 1}] (layer {n}) must be 2-D (n_post, n_pre), got shape {W.shape}")

@@ -2,27 +2,65 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+BASE   := $(VENV)/.installed-base
+FULL   := $(VENV)/.installed-test
+# Debian packages for rendering real sampled sound (the tests that need them skip without them)
+AUDIO_APT := fluidsynth fluid-soundfont-gm musescore-general-soundfont-small timgm6mb-soundfont
 
-.PHONY: demo test test-fast bench clean
+# brian2genn needs brian2 2.5 (the core pins 2.9): GeNN code generation gets its own environment
+GENN_VENV := .venv-genn
+GENN_PY   := $(GENN_VENV)/bin/python
+GENN      := $(GENN_VENV)/.installed
 
-$(STAMP): pyproject.toml
+.PHONY: demo test test-fast figures bench bench-train bench-genn genn-env test-genn audio-deps clean
+
+$(BASE): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test]"
-	touch $(STAMP)
+	$(PY) -m pip install -q -e .
+	touch $(BASE)
 
-demo: $(STAMP)
+$(FULL): $(BASE)
+	$(PY) -m pip install -q -e ".[test,audio,autodiff]"
+	touch $(FULL)
+
+demo: $(BASE)
 	MPLBACKEND=Agg $(PY) -m vr_brian.demo
 
-test: $(STAMP)
+test: $(FULL)
 	MPLBACKEND=Agg $(PY) -m pytest -q
 
-test-fast: $(STAMP)
+test-fast: $(FULL)
 	MPLBACKEND=Agg $(PY) -m pytest -q -m "not slow"
 
-bench: $(STAMP)
+# every study's figures, headless (the benchmarks are run by their own targets)
+figures: $(FULL)
+	MPLBACKEND=Agg $(VENV)/bin/vr-brian study --all --exclude benchmark_simulate,benchmark_train_step,genn_scaling
+
+bench: $(BASE)
 	MPLBACKEND=Agg $(PY) -m studies.benchmark_simulate.run
 
+bench-train: $(FULL)
+	MPLBACKEND=Agg $(PY) -m studies.benchmark_train_step.run
+
+$(GENN): requirements-genn.txt pyproject.toml
+	$(PYTHON) -m venv $(GENN_VENV)
+	$(GENN_PY) -m pip install -q -r requirements-genn.txt
+	$(GENN_PY) -m pip install -q --no-deps -e .
+	touch $(GENN)
+
+genn-env: $(GENN)
+
+# code generation for GeNN, and the parts of the core that must import under brian2 2.5
+test-genn: $(GENN)
+	MPLBACKEND=Agg $(GENN_PY) -m pytest -q -p no:cacheprovider tests/test_genn.py tests/test_reference.py \
+		tests/test_params.py tests/test_equations.py
+
+bench-genn: $(BASE)
+	$(PY) -m studies.genn_scaling.run --backend cpp_standalone --timeout 1200
+
+audio-deps:
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends $(AUDIO_APT)
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(GENN_VENV) build *.egg-info .pytest_cache

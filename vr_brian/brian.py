@@ -26,9 +26,10 @@ from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, 
 from brian2.devices import reinit_devices, reset_device
 
 from .checks import check_network
-from .equations import CLIF, ON_PRE, RESET, THRESHOLD, VR_CLIF
+from .equations import CLIF, ON_PRE, ON_PRE_X, RESET, THRESHOLD, VR_CLIF, VR_CLIF_X
+from .genn import EXACT_KEEPING_U_PREV, is_genn_device
 from .params import VRParams
-from .traces import Traces
+from .traces import Traces, spike_array
 
 __all__ = ["vr_neuron_group", "connect_layers", "BrianNetwork", "TARGETS"]
 
@@ -49,7 +50,9 @@ def vr_neuron_group(n: int, params: VRParams, *, fires: bool = True, model=None,
         False for an output layer, which neither fires nor resets (eq. 11).
     model : Equations, optional
         ``VR_CLIF`` (default) or ``CLIF`` (chosen automatically when ``params.alpha == 0``
-        and no model is given, so generated code carries no dead alpha term).
+        and no model is given, so generated code carries no dead alpha term). On the GeNN
+        device the default is ``VR_CLIF_X``, whose synapses write one variable, with
+        ``U_prev`` kept by the state update (GeNN's schedule: see :mod:`vr_brian.genn`).
     name : str
         Brian2 name of the group.
     **group_kwargs
@@ -62,17 +65,20 @@ def vr_neuron_group(n: int, params: VRParams, *, fires: bool = True, model=None,
         the ``U_prev`` update in the ``before_resets`` slot and, if ``fires``, the
         threshold and the reset.
     """
+    genn = is_genn_device()
     if model is None:
-        model = CLIF if params.alpha == 0 else VR_CLIF
-    group_kwargs.setdefault("dt", params.dt * second)
-    group = NeuronGroup(n, model, method="exact", name=name,
+        model = VR_CLIF_X if genn else CLIF if params.alpha == 0 else VR_CLIF
+    if not genn:  # GeNN allows one clock only: its groups keep the default clock
+        group_kwargs.setdefault("dt", params.dt * second)
+    group = NeuronGroup(n, model, method=EXACT_KEEPING_U_PREV if genn else "exact", name=name,
                         threshold=THRESHOLD if fires else None, reset=RESET if fires else None, **group_kwargs)
     group.tau_m = params.tau_m * second
     group.tau_s = params.tau_s * second
     group.v_thr = params.v_thr * volt
     if "alpha" in model.names:
         group.alpha = params.alpha
-    group.run_regularly("U_prev = U", when="before_resets", name=group.name + "_uprev")
+    if not genn:
+        group.run_regularly("U_prev = U", when="before_resets", name=group.name + "_uprev")
     return group
 
 
@@ -106,7 +112,9 @@ def connect_layers(source, target: NeuronGroup, weights, *, batch: int = 1, name
     -----
     The pathway runs in the ``thresholds`` slot right after the source emits its
     spikes, and the target's thresholder right after the pathway, so that a spike
-    reaches the next layer in the same step. Connect layers in feed-forward order.
+    reaches the next layer in the same step. Connect layers in feed-forward order. On the
+    GeNN device the slots are GeNN's, and a target of the X form gets the one-variable
+    ``ON_PRE_X``.
     Synapse ``s`` of copy ``b`` maps ``i = b*n_pre + pre``, ``j = b*n_post + post``
     in the order (b, pre, post); :meth:`BrianNetwork.run` relies on it.
     """
@@ -115,11 +123,15 @@ def connect_layers(source, target: NeuronGroup, weights, *, batch: int = 1, name
     if len(source) != batch * n_pre or len(target) != batch * n_post:
         raise ValueError(f"weights of shape {W.shape} with batch={batch} need a source of {batch * n_pre} and a "
                          f"target of {batch * n_post} neurons, got {len(source)} and {len(target)}")
-    synapses = Synapses(source, target, "w : volt", on_pre=ON_PRE, name=name, dt=target.clock.dt)
+    x_form = "Ds" not in target.variables  # the GeNN-ready form: X = Dm - Ds, only Dm jumps
+    synapses = Synapses(source, target, "w : volt", on_pre=ON_PRE_X if x_form else ON_PRE, name=name,
+                        clock=target.clock)
     pre, post = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
     offsets = np.arange(batch)[:, None]
     synapses.connect(i=(offsets * n_pre + pre.ravel()).ravel(), j=(offsets * n_post + post.ravel()).ravel())
     synapses.w = np.tile(W.T.ravel(), batch) * volt
+    if is_genn_device():  # GeNN forces its own schedule
+        return synapses
     synapses.pre.when = "thresholds"
     synapses.pre.order = _spike_order(source) + 1
     if "spike" in target.thresholder:
@@ -274,14 +286,8 @@ class BrianNetwork:
         B, steps, sizes = self.batch, self.steps, self.sizes
         U = tuple(np.asarray(objects["monitors"][f"U_{n}"].U_).reshape(B, sizes[n], steps).transpose(0, 2, 1)
                   for n in range(1, len(sizes))) if self.record else ()
-        P = []
-        for n in range(1, len(sizes) - 1):
-            monitor = objects["monitors"][f"spikes_{n}"]
-            fired = np.zeros((B, steps, sizes[n]), bool)
-            index = np.asarray(monitor.i_)
-            step = np.rint(np.asarray(monitor.t_) / self.params.dt).astype(int)
-            fired[index // sizes[n], step, index % sizes[n]] = True
-            P.append(fired)
+        P = [spike_array(objects["monitors"][f"spikes_{n}"], B, steps, sizes[n], self.params.dt)
+             for n in range(1, len(sizes) - 1)]
         return Traces(U=U, P=tuple(P), spikes=spikes, params=self.params, monitors=objects["monitors"])
 
     def close(self):

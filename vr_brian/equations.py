@@ -13,7 +13,10 @@ step, ``U_prev``; a postsynaptic spike adds ``v_thr`` to Re, undecayed at the ne
 equal the iterative model step for step: see :mod:`vr_brian.brian`.
 """
 
+import sympy
 from brian2 import Equations
+from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
+from brian2.utils.stringtools import get_identifiers, word_substitute
 
 __all__ = ["VR_CLIF", "CLIF", "VR_CLIF_X", "ON_PRE", "ON_PRE_X", "RESET", "THRESHOLD", "PARAMETER_UNITS"]
 
@@ -37,15 +40,46 @@ VR_CLIF = Equations(_DYNAMICS) + Equations("alpha : 1 (constant)")
 #: The C-LIF neuron: VR_CLIF with alpha = 0.
 CLIF = Equations(_DYNAMICS, alpha=0)
 
-#: VR_CLIF with X = Dm - Ds in place of Ds. Dm and Ds jump together, so X never jumps:
-#: dX/dt = Dm (1/tau_s - 1/tau_m) - X/tau_s, and a synapse writes Dm alone.
-VR_CLIF_X = Equations(
+
+def _x_form(model: Equations) -> Equations:
+    r"""``model`` with X = Dm - Ds in place of Ds, derived symbolically.
+
+    Substituting Ds = Dm - X into dDm/dt - dDs/dt gives
+
+    .. math:: \frac{dX}{dt} = D_m \left(\frac{1}{\tau_s} - \frac{1}{\tau_m}\right) - \frac{X}{\tau_s},
+
+    and into U gives U = X - Re. Dm and Ds jump together, so X never jumps and a synapse
+    writes Dm alone.
     """
-    dX/dt = Dm*(1/tau_s - 1/tau_m) - X/tau_s : volt   # X = Dm - Ds
-    """
-) + Equations(
-    [eq for name, eq in VR_CLIF.items() if name not in ("Ds", "U")]
-) + Equations("U = X - Re : volt")
+    Dm, Ds, X = (str_to_sympy(name) for name in ("Dm", "Ds", "X"))
+    dX = (str_to_sympy(model["Dm"].expr.code) - str_to_sympy(model["Ds"].expr.code)).subs(Ds, Dm - X)
+    U = str_to_sympy(model["U"].expr.code).subs(Ds, Dm - X)
+    unit = model["Ds"].dim
+    return (Equations(f"dX/dt = {sympy_to_str(sympy.collect(sympy.expand(dX), [Dm, X]))} : {unit!r}")
+            + Equations([eq for name, eq in model.items() if name not in ("Ds", "U")])
+            + Equations(f"U = {sympy_to_str(U)} : {unit!r}"))
+
+
+def _inline_subexpressions(statement: str, model: Equations, suffix: str = "_post") -> str:
+    """``statement`` with every ``name + suffix`` of a per-step subexpression of ``model`` replaced
+    by its definition (identifiers suffixed likewise); subexpressions stored once per step
+    (``constant over dt``) are left as they are. brian2genn accepts no subexpression in a
+    synaptic statement."""
+    inline = {name: eq for name, eq in model.items()
+              if eq.type == "subexpression" and "constant over dt" not in eq.flags}
+    while True:
+        used = get_identifiers(statement) & {name + suffix for name in inline}
+        if not used:
+            return statement
+        statement = word_substitute(statement, {
+            used_name: "(" + word_substitute(inline[used_name[:-len(suffix)]].expr.code,
+                                             {name: name + suffix for name in model.names}) + ")"
+            for used_name in used})
+
+
+#: VR_CLIF with X = Dm - Ds in place of Ds (derived from it by :func:`_x_form`):
+#: dX/dt = Dm (1/tau_s - 1/tau_m) - X/tau_s, U = X - Re.
+VR_CLIF_X = _x_form(VR_CLIF)
 
 THRESHOLD = "U > v_thr"
 #: Re jumps by v_thr/gamma_m so that, after the next step's decay, the reset counts v_thr undecayed (eq. 7).
@@ -54,7 +88,10 @@ ON_PRE = """
 Dm_post += N0_post*w*R_post
 Ds_post += N0_post*w*R_post
 """
-ON_PRE_X = "Dm_post += N0_post*w*R_post"
+#: ON_PRE for VR_CLIF_X: its Dm statement alone (X does not jump), with R written out, since
+#: brian2genn accepts no subexpression in a synaptic statement.
+ON_PRE_X = _inline_subexpressions(
+    next(line.strip() for line in ON_PRE.strip().splitlines() if line.strip().startswith("Dm_post")), VR_CLIF_X)
 
 #: Brian2 unit of each per-neuron parameter of VR_CLIF.
 PARAMETER_UNITS = {"tau_m": "second", "tau_s": "second", "v_thr": "volt", "alpha": "1"}

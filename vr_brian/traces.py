@@ -9,7 +9,8 @@ import numpy as np
 
 from .params import VRParams
 
-__all__ = ["Traces", "NegativeResistanceWarning", "RunawayWarning", "RUNAWAY_RESISTANCE", "resistance"]
+__all__ = ["Traces", "NegativeResistanceWarning", "RunawayWarning", "RUNAWAY_RESISTANCE", "resistance",
+           "spike_array"]
 
 #: R(t) above this marks the negative-voltage runaway: the voltage has fallen below
 #: -(RUNAWAY_RESISTANCE - 1) * v_thr / alpha, where inhibition is amplified that many times.
@@ -32,6 +33,16 @@ def resistance(U: np.ndarray, params: VRParams) -> np.ndarray:
     U_prev = np.zeros_like(U)
     U_prev[:, 1:] = U[:, :-1]
     return 1.0 - params.alpha * U_prev / params.v_thr
+
+
+def spike_array(monitor, batch: int, steps: int, n: int, dt: float) -> np.ndarray:
+    """The spikes of a Brian2 SpikeMonitor on ``batch`` side-by-side copies of ``n`` neurons,
+    as a bool array (batch, steps, n); neuron ``b*n + j`` is unit j of sample b."""
+    fired = np.zeros((batch, steps, n), bool)
+    index = np.asarray(monitor.i_)
+    step = np.rint(np.asarray(monitor.t_) / dt).astype(int)
+    fired[index // n, step, index % n] = True
+    return fired
 
 
 @dataclasses.dataclass(frozen=True)

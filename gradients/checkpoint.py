@@ -1,0 +1,138 @@
+"""Training checkpoints: everything needed to resume a run exactly, written atomically.
+
+A checkpoint is one ``.npz`` file (no pickle) holding the weights
+(``weights_<k>``), the optimiser state (``optimizer_<field>[_<k>]``) and one JSON
+document (``meta``) with the epoch, the training configuration, the neuron
+parameters, the metrics history and the state of the random generator.
+
+Every file is written to a temporary file in the destination folder and moved
+into place with :func:`os.replace`, so a crash leaves either the previous
+checkpoint or the new one, never a partial file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from vr_brian.params import VRParams
+
+from .optim import state_from_arrays, state_to_arrays
+
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "atomic_write", "write_json", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+
+
+def atomic_write(path, write) -> Path:
+    """Call ``write(file)`` on a binary temporary file beside ``path``, then move it onto ``path``.
+
+    On any error (or interrupt) the temporary file is removed and ``path`` is left
+    as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; give it the usual permissions
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _plain(value):
+    """A JSON-ready copy: numpy scalars and arrays become Python numbers and lists, NaN becomes None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist"):
+        return _plain(value.tolist())
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def write_json(path, data) -> Path:
+    """Write ``data`` as indented JSON, atomically."""
+    text = (json.dumps(_plain(data), indent=2) + "\n").encode("utf-8")
+    return atomic_write(path, lambda file: file.write(text))
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """The state of a training run at the end of an epoch.
+
+    Attributes
+    ----------
+    weights : tuple of ndarray
+        (n_post, n_pre) per layer, volts.
+    optimizer_state : SGDState or AdamState
+    epoch : int
+        Number of completed epochs.
+    config : dict
+        The training configuration (JSON-ready).
+    params : VRParams
+    history : list of dict
+        One metrics record per completed epoch.
+    rng_state : dict
+        ``numpy.random.Generator.bit_generator.state`` after the epoch.
+    """
+
+    weights: tuple
+    optimizer_state: object
+    epoch: int
+    config: dict
+    params: VRParams
+    history: list
+    rng_state: dict
+
+
+def save_checkpoint(path, checkpoint: Checkpoint) -> Path:
+    """Write ``checkpoint`` to ``path`` atomically; return the path."""
+    arrays = {f"weights_{k}": np.asarray(W) for k, W in enumerate(checkpoint.weights)}
+    arrays.update({f"optimizer_{name}": a for name, a in state_to_arrays(checkpoint.optimizer_state).items()})
+    meta = {"format": FORMAT_VERSION, "epoch": int(checkpoint.epoch), "config": checkpoint.config,
+            "params": {f.name: getattr(checkpoint.params, f.name) for f in dataclasses.fields(VRParams)},
+            "history": checkpoint.history, "rng_state": checkpoint.rng_state,
+            "optimizer_state": type(checkpoint.optimizer_state).__name__, "n_layers": len(checkpoint.weights)}
+    arrays["meta"] = np.array(json.dumps(_plain(meta)))
+    return atomic_write(path, lambda file: np.savez(file, **arrays))
+
+
+def load_checkpoint(path) -> Checkpoint:
+    """Read a checkpoint written by :func:`save_checkpoint`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        meta = json.loads(str(arrays.pop("meta")))
+    except (KeyError, ValueError, OSError) as error:
+        raise ValueError(f"{str(path)!r} is not a vr_brian checkpoint: {error}") from None
+    if meta.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{str(path)!r} has checkpoint format {meta.get('format')!r}; "
+                         f"this version reads format {FORMAT_VERSION}")
+    weights = tuple(arrays[f"weights_{k}"] for k in range(meta["n_layers"]))
+    optimizer = {name[len("optimizer_"):]: a for name, a in arrays.items() if name.startswith("optimizer_")}
+    return Checkpoint(weights=weights, optimizer_state=state_from_arrays(meta["optimizer_state"], optimizer),
+                      epoch=int(meta["epoch"]), config=meta["config"], params=VRParams(**meta["params"]),
+                      history=meta["history"], rng_state=meta["rng_state"])

@@ -1,0 +1,319 @@
+r"""A forward pass of the iterative network laid out for the backward pass.
+
+It computes what :func:`vr_brian.forward` computes (MODEL.md eqs. 4-9 and 11),
+layer by layer rather than step by step: a layer's input currents for all steps
+come from one product with the spikes of the layer below, and only the neuron's
+own recursion runs step by step. Because :math:`D^m` and :math:`R^e` decay with
+the same :math:`\gamma_m`, it keeps their difference :math:`M = D^m - R^e`:
+
+.. math::
+
+    T(t) &= I(t)\,(1 - \alpha U(t-1)/v_{thr}),\qquad I(t) = N_0 W P_{below}(t) \\
+    M(t) &= \gamma_m M(t-1) + T(t) - v_{thr} P(t-1),\qquad
+    D^s(t) = \gamma_s D^s(t-1) + T(t) \\
+    U(t) &= M(t) - D^s(t),\qquad P(t) = [U(t) > v_{thr}]
+
+(the output layer has no reset term). The result equals :func:`vr_brian.forward`
+to rounding (tested to 1e-12 V). Products with spikes are event driven when
+the spikes are sparse (:class:`SpikeMatrix`). Arrays are kept time-major,
+(steps, batch, units), so that each step touches contiguous memory; the
+:class:`~vr_brian.Traces` it returns hold (batch, steps, units) views of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+import scipy.sparse
+
+from vr_brian.params import VRParams
+from vr_brian.traces import Traces
+
+__all__ = ["Recording", "SpikeMatrix", "SPARSE_BELOW", "COMPILED", "record_forward", "replay", "input_currents"]
+
+
+def _compiled_kernels():
+    """numba's ``njit`` when numba is installed and ``VR_BRIAN_NO_NUMBA`` is unset (or "0"), else None."""
+    if os.environ.get("VR_BRIAN_NO_NUMBA", "0") not in ("", "0"):
+        return None
+    try:
+        import numba
+    except ImportError:
+        return None
+    # no fastmath: every kernel performs the numpy path's operations in the same order and
+    # precision, so both paths give the same numbers to the last bit
+    return numba.njit(cache=True, nogil=True)
+
+
+_njit = _compiled_kernels()
+
+#: Whether the loops over steps and spikes run as compiled (numba) kernels. Without numba, or
+#: with the environment variable ``VR_BRIAN_NO_NUMBA=1`` at import, the same computation runs
+#: as numpy array operations and scipy sparse products, with identical results.
+COMPILED = _njit is not None
+
+if COMPILED:
+    @_njit
+    def _csr_structure(flat):                                          # pragma: no cover (compiled)
+        rows, units = flat.shape
+        indptr = np.empty(rows + 1, np.int32)
+        indptr[0] = 0
+        count = 0
+        for r in range(rows):
+            for u in range(units):
+                if flat[r, u]:
+                    count += 1
+            indptr[r + 1] = count
+        cols = np.empty(count, np.int32)
+        i = 0
+        for r in range(rows):
+            for u in range(units):
+                if flat[r, u]:
+                    cols[i] = u
+                    i += 1
+        return cols, indptr
+
+    @_njit
+    def _csr_times_dense(cols, indptr, dense, out):                    # pragma: no cover (compiled)
+        """out[r] = sum of dense[c] over the spikes (r, c), in CSR order (scipy's order)."""
+        rows, width = out.shape
+        for r in range(rows):
+            row = out[r]
+            row[:] = 0
+            for i in range(indptr[r], indptr[r + 1]):
+                source = dense[cols[i]]
+                for j in range(width):
+                    row[j] += source[j]
+
+    @_njit
+    def _csr_transposed_times_dense(cols, indptr, dense, out):         # pragma: no cover (compiled)
+        """out[c] = sum of dense[r] over the spikes (r, c), r < len(dense), in CSR order."""
+        out[:] = 0
+        width = out.shape[1]
+        for r in range(dense.shape[0]):
+            source = dense[r]
+            for i in range(indptr[r], indptr[r + 1]):
+                row = out[cols[i]]
+                for j in range(width):
+                    row[j] += source[j]
+
+    @_njit
+    def _layer_kernel(I, U, P, gamma_m, gamma_s, v_thr, minus_k, resistance, fires):  # pragma: no cover
+        """:func:`_layer` on (steps, batch*units) arrays, one element at a time."""
+        steps, width = I.shape
+        M = np.zeros(width, I.dtype)
+        Ds = np.zeros(width, I.dtype)
+        for t in range(steps):
+            for e in range(width):
+                T = I[t, e]
+                if resistance and t > 0:
+                    T = I[t, e] * minus_k * U[t - 1, e] + I[t, e]
+                m = M[e] * gamma_m + T
+                if fires and t > 0 and P[t - 1, e]:
+                    m = m - v_thr
+                ds = Ds[e] * gamma_s + T
+                M[e] = m
+                Ds[e] = ds
+                u = m - ds
+                U[t, e] = u
+                if fires:
+                    P[t, e] = u > v_thr
+
+
+@dataclasses.dataclass(frozen=True)
+class Recording:
+    """What the backward pass needs, time-major.
+
+    Attributes
+    ----------
+    U : tuple of ndarray
+        Voltage of every layer, (steps, batch, units), hidden layers before reset.
+    P : tuple of ndarray
+        Spikes (bool) of every hidden layer, (steps, batch, units).
+    I : tuple of ndarray
+        Input current :math:`I_n(t) = N_0 W_n P_{n-1}(t)` of every layer,
+        (steps, batch, units), before the resistance factor.
+    inputs : tuple of SpikeMatrix
+        The spikes arriving at every layer (the input spikes, then each hidden
+        layer's), ready for the weight-gradient product.
+    spikes_tm : ndarray
+        Input spikes, (steps, batch, n_in), bool.
+    traces : Traces
+        The same voltages and spikes as :class:`~vr_brian.Traces` (batch first).
+    """
+
+    U: tuple
+    P: tuple
+    I: tuple
+    inputs: tuple
+    spikes_tm: np.ndarray
+    traces: Traces
+
+
+#: Below this fraction of ones, products with a spike array go through a sparse (event-driven)
+#: representation: the work is then proportional to the number of spikes, not of (step, sample, unit).
+SPARSE_BELOW = 0.2
+
+
+class SpikeMatrix:
+    r"""Binary spikes (steps, batch, units) flattened to (steps*batch, units), for the two products
+    a layer needs: input currents :math:`N_0 W P(t)` and the weight gradient
+    :math:`N_0 \sum_{b,t} \bar I(t) P(t)^\top`.
+
+    Sparse spikes (fewer than :data:`SPARSE_BELOW` ones) are held in CSR form, so
+    that both products are event driven: the currents add one weight column per
+    spike, the gradient one outer product per spike. Denser spikes use BLAS.
+    """
+
+    def __init__(self, spikes_tm: np.ndarray):
+        steps, batch, units = spikes_tm.shape
+        self.shape = (steps, batch, units)
+        self._flat = flat = spikes_tm.reshape(steps * batch, units)
+        self.sparse = np.count_nonzero(flat) < SPARSE_BELOW * flat.size
+        if self.sparse:
+            if COMPILED:
+                self._csr = _csr_structure(flat)
+            else:
+                indptr = np.zeros(steps * batch + 1, np.int64)
+                np.cumsum(np.count_nonzero(flat, axis=1), out=indptr[1:])
+                self._csr = ((np.flatnonzero(flat) % units).astype(np.int32), indptr.astype(np.int32))
+        self._cache = {}
+
+    def _as(self, dtype, rows: int | None = None):
+        """The first ``rows`` rows (default all) as a matrix of ``dtype``: sparse CSR or dense."""
+        total = self._flat.shape[0]
+        rows = total if rows is None else rows
+        if dtype not in self._cache:
+            if self.sparse:
+                cols, indptr = self._csr
+                self._cache[dtype] = np.ones(cols.size, dtype)
+            else:
+                self._cache[dtype] = self._flat.view(np.uint8).astype(dtype)
+        if not self.sparse:
+            return self._cache[dtype][:rows]
+        cols, indptr = self._csr
+        end = indptr[rows]
+        return scipy.sparse.csr_matrix((self._cache[dtype][:end], cols[:end], indptr[:rows + 1]),
+                                       shape=(rows, self._flat.shape[1]))
+
+    def currents(self, W: np.ndarray, N0: float) -> np.ndarray:
+        """:math:`N_0 W P(t)` for all steps, (steps, batch, n_post), dtype of ``W``."""
+        scaled = np.ascontiguousarray(W.T * W.dtype.type(N0))
+        if self.sparse and COMPILED:
+            out = np.empty((self._flat.shape[0], W.shape[0]), W.dtype)
+            _csr_times_dense(*self._csr, scaled, out)
+            return out.reshape(self.shape[:2] + (W.shape[0],))
+        out = self._as(W.dtype) @ scaled
+        return np.asarray(out).reshape(self.shape[:2] + (W.shape[0],))
+
+    def weight_gradient(self, dI: np.ndarray, N0: float) -> np.ndarray:
+        r""":math:`N_0 \sum_{b,t} \bar I(t) P(t)^\top` over the first ``len(dI)`` steps, (n_post, n_pre)."""
+        steps_used, batch, n_post = dI.shape
+        rows = steps_used * batch
+        flat = dI.reshape(rows, n_post)
+        if self.sparse and COMPILED:
+            transposed = np.empty((self.shape[2], n_post), dI.dtype)
+            _csr_transposed_times_dense(*self._csr, np.ascontiguousarray(flat), transposed)
+            return np.ascontiguousarray(transposed.T) * dI.dtype.type(N0)
+        spikes = self._as(dI.dtype, rows)
+        gradient = (spikes.T @ flat).T if self.sparse else flat.T @ spikes
+        return np.ascontiguousarray(gradient) * dI.dtype.type(N0)
+
+
+def input_currents(spikes_tm: np.ndarray, W: np.ndarray, N0: float) -> np.ndarray:
+    """:math:`N_0 W P(t)` for binary spikes (steps, batch, n_pre), all steps at once: (steps, batch, n_post)."""
+    return SpikeMatrix(spikes_tm).currents(W, N0)
+
+
+def _layer(I: np.ndarray, params: VRParams, fires: bool):
+    """Run one layer's recursion over all steps given its input currents ``I`` (steps, batch, units)."""
+    dtype = I.dtype
+    steps, batch, units = I.shape
+    decay = np.array([params.gamma_m, params.gamma_s], dtype)[:, None, None]
+    v_thr = dtype.type(params.v_thr)
+    k = dtype.type(params.alpha / params.v_thr)
+    U = np.empty((steps, batch, units), dtype)
+    P = np.empty((steps, batch, units), bool) if fires else None
+    if COMPILED:
+        _layer_kernel(np.ascontiguousarray(I).reshape(steps, -1), U.reshape(steps, -1),
+                      P.reshape(steps, -1) if fires else np.empty((0, 1), bool),
+                      decay[0, 0, 0], decay[1, 0, 0], v_thr, -k, bool(k), fires)
+        return U, P
+    state = np.zeros((2, batch, units), dtype)   # M = Dm - Re and Ds, decayed together
+    M, Ds = state
+    T = np.empty((batch, units), dtype)
+    reset = np.zeros((batch, units), dtype)
+    U_prev = np.zeros((batch, units), dtype)
+    P_prev = None
+    minus_k = -k
+    for t in range(steps):
+        if k:
+            # (-k I(t)) U(t-1) + I(t), formed step by step: no (steps, batch, units) temporary
+            np.multiply(I[t], minus_k, out=T)
+            T *= U_prev
+            T += I[t]
+        else:
+            T = I[t]
+        state *= decay
+        state += T
+        if fires and P_prev is not None:
+            np.multiply(P_prev, v_thr, out=reset)
+            M -= reset
+        U_prev = U[t]
+        np.subtract(M, Ds, out=U_prev)
+        if fires:
+            P_prev = P[t]
+            np.greater(U_prev, v_thr, out=P_prev)
+    return U, P
+
+
+def record_forward(weights, spikes: np.ndarray, params: VRParams) -> Recording:
+    """Simulate the network and keep what the backward pass needs.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        (n_post, n_pre) matrices of one float dtype, volts (already validated).
+    spikes : ndarray
+        Input spikes, (batch, steps, n_in), bool (already validated).
+    params : VRParams
+        Neuron parameters.
+
+    Returns
+    -------
+    Recording
+    """
+    spikes_tm = np.ascontiguousarray(spikes.transpose(1, 0, 2))
+    inputs, below = [], spikes_tm
+    U, P, I = [], [], []
+    for n, W in enumerate(weights):
+        fires = n < len(weights) - 1
+        inputs.append(SpikeMatrix(below))
+        currents = inputs[-1].currents(W, params.N0)
+        U_n, P_n = _layer(currents, params, fires)
+        U.append(U_n)
+        I.append(currents)
+        if fires:
+            P.append(P_n)
+            below = P_n
+    traces = Traces(U=tuple(u.transpose(1, 0, 2) for u in U), P=tuple(p.transpose(1, 0, 2) for p in P),
+                    spikes=spikes, params=params)
+    return Recording(U=tuple(U), P=tuple(P), I=tuple(I), inputs=tuple(inputs), spikes_tm=spikes_tm, traces=traces)
+
+
+def replay(weights, traces: Traces) -> Recording:
+    """A :class:`Recording` built from recorded traces (e.g. a Brian2 run) instead of a new simulation.
+
+    The voltages and spikes are taken as recorded (converted to the dtype of the
+    weights); only the input currents are recomputed from the recorded spikes.
+    The caller validates that ``traces`` fits ``weights``.
+    """
+    dtype = weights[0].dtype
+    U = tuple(np.ascontiguousarray(u.transpose(1, 0, 2), dtype=dtype) for u in traces.U)
+    P = tuple(np.ascontiguousarray(p.transpose(1, 0, 2), dtype=bool) for p in traces.P)
+    spikes_tm = np.ascontiguousarray(traces.spikes.transpose(1, 0, 2), dtype=bool)
+    inputs = tuple(SpikeMatrix(b) for b in (spikes_tm,) + P)
+    I = tuple(m.currents(W, traces.params.N0) for m, W in zip(inputs, weights))
+    return Recording(U=U, P=P, I=I, inputs=inputs, spikes_tm=spikes_tm, traces=traces)

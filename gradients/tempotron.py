@@ -1,0 +1,240 @@
+r"""The tempotron-like loss (MODEL.md eq. 10), the prediction, and ``loss_and_grad``.
+
+For output neuron :math:`j` of sample :math:`b`, with :math:`V_{max} = \max_t U_N(t)`
+and binary target :math:`y`,
+
+.. math::
+
+    L_{bj} = \begin{cases}
+        (v_{thr} + m) - V_{max} & y = 1,\ V_{max} < v_{thr} + m \\
+        V_{max} - (v_{thr} - m) & y = 0,\ V_{max} > v_{thr} - m \\
+        0 & \text{otherwise}
+    \end{cases}
+    \qquad
+    L = \frac{1}{B} \sum_{b=1}^{B} \sum_j L_{bj}
+
+with margin :math:`m \ge 0`. :math:`m = 0` is eq. 10 exactly. A margin asks a
+target neuron to rise ``m`` above the threshold and a non-target neuron to stay
+``m`` below it, as the multilayer tempotron of the STCA code does (``m = 0.3
+theta``). The prediction is :math:`V_{max} > v_{thr}` whatever the margin.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from brian2 import volt
+
+from vr_brian.checks import check_spikes, check_weights
+from vr_brian.params import VRParams, to_si
+from vr_brian.traces import Traces
+
+from .bptt import backward
+from .forward import record_forward, replay
+from .paper import paper_correction
+from .surrogate import surrogate_width
+
+__all__ = ["METHODS", "tempotron_loss", "loss", "loss_and_grad", "predict"]
+
+#: Gradient methods of :func:`loss_and_grad`.
+METHODS = ("bptt", "paper")
+
+
+def _output_voltage(traces_or_output_U) -> np.ndarray:
+    if isinstance(traces_or_output_U, Traces):
+        return traces_or_output_U.output
+    U = np.asarray(traces_or_output_U)
+    if U.ndim != 3:
+        raise ValueError(f"output voltage must be (batch, steps, n_out), got shape {U.shape}")
+    return U
+
+
+def predict(traces_or_output_U, v_thr) -> np.ndarray:
+    r"""The network's answer: :math:`V_{max} > v_{thr}` for every output neuron.
+
+    Parameters
+    ----------
+    traces_or_output_U : Traces or ndarray
+        Traces of a run, or the output layer's voltage (batch, steps, n_out), volts.
+    v_thr : Quantity or float
+        Threshold, volts.
+
+    Returns
+    -------
+    ndarray
+        bool (batch, n_out).
+    """
+    v_thr = to_si(v_thr, volt, "v_thr")
+    return _output_voltage(traces_or_output_U).max(axis=1) > v_thr
+
+
+def check_targets(targets, batch: int, n_out: int) -> np.ndarray:
+    """Targets as a bool (batch, n_out) array, or a clear error."""
+    targets = np.asarray(targets)
+    if targets.shape != (batch, n_out):
+        raise ValueError(f"targets must have shape (batch, n_out) = ({batch}, {n_out}), got {targets.shape}")
+    if targets.dtype != bool:
+        if not np.issubdtype(targets.dtype, np.number) or not np.isin(targets, (0, 1)).all():
+            raise ValueError("targets must be multi-hot: bool or 0/1 numbers")
+        targets = targets.astype(bool)
+    return targets
+
+
+def _check_margin(margin) -> float:
+    margin = to_si(margin, volt, "margin")
+    if not (math.isfinite(margin) and margin >= 0):
+        raise ValueError(f"margin must be a finite voltage >= 0, got {margin!r} V")
+    return margin
+
+
+def tempotron_loss(output_U: np.ndarray, targets: np.ndarray, v_thr: float, margin: float = 0.0):
+    r"""Loss of eq. 10 and its derivative with respect to each :math:`V_{max}`.
+
+    Parameters
+    ----------
+    output_U : ndarray
+        Output voltage (batch, steps, n_out), volts.
+    targets : ndarray
+        bool (batch, n_out).
+    v_thr, margin : float
+        Threshold and margin, volts.
+
+    Returns
+    -------
+    loss : float
+        :math:`L`, summed over output neurons and averaged over the batch.
+    dL_dVmax : ndarray
+        :math:`\partial L / \partial V_{max}` (batch, n_out), dtype of ``output_U``:
+        :math:`-1/B` for a target neuron below :math:`v_{thr}+m`, :math:`+1/B` for a
+        non-target neuron above :math:`v_{thr}-m`, else 0.
+    t_star : ndarray
+        int (batch, n_out): the first step at which :math:`V_{max}` is reached.
+    """
+    batch = output_U.shape[0]
+    t_star = output_U.argmax(axis=1)
+    V_max = np.take_along_axis(output_U, t_star[:, None, :], axis=1)[:, 0, :]
+    too_low = targets & (V_max < v_thr + margin)
+    too_high = ~targets & (V_max > v_thr - margin)
+    per_neuron = np.where(too_low, (v_thr + margin) - V_max, 0.0) + np.where(too_high, V_max - (v_thr - margin), 0.0)
+    dtype = output_U.dtype
+    dL_dVmax = (too_high.astype(dtype) - too_low.astype(dtype)) / dtype.type(batch)
+    return float(per_neuron.sum(dtype=float) / batch), dL_dVmax, t_star
+
+
+def _validate(weights, spikes, targets, params, q, traces, method, margin):
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if not isinstance(params, VRParams):
+        raise TypeError(f"params must be a VRParams, got {type(params).__name__}")
+    weights = check_weights(weights)
+    dtype = np.result_type(*weights)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"weights must be float32 or float64 arrays (the computation uses their dtype), got {dtype}")
+    weights = [np.ascontiguousarray(W, dtype=dtype) for W in weights]
+    spikes = check_spikes(spikes, weights[0].shape[1])
+    targets = check_targets(targets, spikes.shape[0], weights[-1].shape[0])
+    q = surrogate_width(q, params)
+    margin = _check_margin(margin)
+    if traces is not None:
+        _check_traces(traces, weights, spikes, params)
+    return weights, spikes, targets, q, margin
+
+
+def _check_traces(traces, weights, spikes, params):
+    if not isinstance(traces, Traces):
+        raise TypeError(f"traces must be a vr_brian.Traces, got {type(traces).__name__}")
+    if traces.params != params:
+        raise ValueError(f"traces were made with {traces.params!r}, not with params={params!r}")
+    if len(traces.U) != len(weights) or len(traces.P) != len(weights) - 1:
+        raise ValueError(f"traces hold {len(traces.U)} voltage and {len(traces.P)} spike records, but weights "
+                         f"describe {len(weights)} layers ({len(weights) - 1} hidden)")
+    batch, steps, _ = spikes.shape
+    for n, W in enumerate(weights):
+        expected = (batch, steps, W.shape[0])
+        if traces.U[n].shape != expected:
+            raise ValueError(f"traces.U[{n}] has shape {traces.U[n].shape}, expected {expected} (batch, steps, "
+                             f"units of layer {n + 1})")
+        if n < len(weights) - 1 and traces.P[n].shape != expected:
+            raise ValueError(f"traces.P[{n}] has shape {traces.P[n].shape}, expected {expected}")
+    if traces.spikes.shape != spikes.shape or not np.array_equal(traces.spikes, spikes):
+        raise ValueError("traces.spikes differ from spikes: the traces are of another input")
+
+
+def loss(weights, spikes, targets, params: VRParams, traces: Traces | None = None, margin=0.0) -> float:
+    """The batch loss of eq. 10 alone (no gradient); arguments as :func:`loss_and_grad`."""
+    weights, spikes, targets, _, margin = _validate(weights, spikes, targets, params, None, traces, "bptt", margin)
+    recording = replay(weights, traces) if traces is not None else record_forward(weights, spikes, params)
+    output = recording.U[-1].transpose(1, 0, 2)
+    return tempotron_loss(output, targets, params.v_thr, margin)[0]
+
+
+def loss_and_grad(weights, spikes, targets, params: VRParams, q=None, traces: Traces | None = None,
+                  method: str = "bptt", margin=0.0):
+    r"""The tempotron-like loss of a batch and its gradient with respect to every weight matrix.
+
+    Parameters
+    ----------
+    weights : sequence of ndarray
+        One (n_post, n_pre) matrix per layer, volts, all float32 or all float64:
+        the whole computation runs in that dtype.
+    spikes : ndarray
+        Input spikes, (batch, steps, n_in), bool or 0/1.
+    targets : ndarray
+        Multi-hot targets, (batch, n_out), bool or 0/1.
+    params : VRParams
+        Neuron parameters.
+    q : Quantity or float, optional
+        Width of the rectangular surrogate (volts, > 0); default
+        ``DEFAULT_Q_OVER_V_THR * v_thr`` (= v_thr), see :mod:`gradients.surrogate`.
+    traces : Traces, optional
+        Recorded traces of these weights and spikes (e.g. from
+        :class:`vr_brian.BrianNetwork`): replayed instead of simulating again.
+        Their shapes, input spikes and params must match.
+    method : {"bptt", "paper"}
+        ``"bptt"``: the exact reverse-mode gradient of the network with the
+        surrogate in place of dP/dU (:func:`gradients.bptt.backward`).
+        ``"paper"``: the literal reading of the paper's eqs. 13-19 / Algorithm 1,
+        which counts the path through the resistance twice
+        (:func:`gradients.paper.paper_correction`).
+    margin : Quantity or float
+        Margin ``m >= 0`` of the loss, volts (0: eq. 10 exactly).
+
+    Returns
+    -------
+    loss : float
+        :math:`L` (volts), summed over output neurons, averaged over the batch.
+    grads : list of ndarray
+        :math:`\partial L / \partial W_n`, same shapes and dtype as ``weights``.
+
+    Notes
+    -----
+    :math:`V_{max}` depends on the network only through :math:`U_N(t^*)` at its
+    first argmax :math:`t^*`, so the output contributes at :math:`t \le t^*` only.
+    Without ``traces`` the forward pass is :func:`gradients.forward.record_forward`
+    (equal to :func:`vr_brian.forward` to rounding). R(t) is not checked here
+    (a training loop would warn every step): call ``Traces.check_resistance()`` on
+    the traces of a run to be told about negative resistance or the runaway.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brian2 import mV
+    >>> from vr_brian import VRParams
+    >>> rng = np.random.default_rng(0)
+    >>> weights = [rng.normal(0.05, 0.2, (8, 12)), rng.normal(0.1, 0.3, (3, 8))]
+    >>> spikes = rng.random((4, 50, 12)) < 0.1
+    >>> targets = np.eye(3, dtype=bool)[[0, 1, 2, 0]]
+    >>> value, grads = loss_and_grad(weights, spikes, targets, VRParams(alpha=0.3), q=500*mV)
+    >>> [g.shape for g in grads]
+    [(8, 12), (3, 8)]
+    """
+    weights, spikes, targets, q, margin = _validate(weights, spikes, targets, params, q, traces, method, margin)
+    recording = replay(weights, traces) if traces is not None else record_forward(weights, spikes, params)
+    output = recording.U[-1].transpose(1, 0, 2)
+    value, dL_dVmax, t_star = tempotron_loss(output, targets, params.v_thr, margin)
+    grads, adjoints = backward(weights, recording, dL_dVmax, t_star, params, q, keep_adjoints=method == "paper")
+    if method == "paper":
+        for n, correction in enumerate(paper_correction(weights, recording, adjoints, params, q)):
+            grads[n] += correction
+    return value, grads

@@ -1,0 +1,487 @@
+r"""Training a VR-C-LIF network with the tempotron-like loss: minibatches, evaluation, checkpoints.
+
+:func:`train` is the whole loop as one function of (data, configuration,
+parameters): initialise (or resume), then for every epoch shuffle the training
+set, take one optimiser step per minibatch on the gradient of
+:func:`gradients.loss_and_grad`, evaluate on the test set (:func:`evaluate`) and,
+when given an output folder, write a checkpoint and ``metrics.json`` atomically.
+A run interrupted at any point and resumed from its folder reaches the same
+weights as an uninterrupted run: the checkpoint holds the weights, the optimiser
+state, the epoch, the metrics history and the state of the random generator
+that shuffles the data.
+
+Weight initialisation (:func:`init_weights`): for a layer with ``n_pre`` inputs,
+
+.. math::
+
+    W_{ij} \sim \mathcal N\!\left(\mu, \sigma^2\right),\qquad
+    \mu = g_\mu \frac{v_{thr}}{n_{pre}},\qquad
+    \sigma = g_\sigma \frac{v_{thr}}{\sqrt{n_{pre}}},
+
+drawn from the run's seeded generator, layer by layer, input layer first. A weight
+is the peak PSP it causes at ``alpha = 0`` (volts), so :math:`\mu` makes all
+inputs firing together reach :math:`g_\mu v_{thr}` and :math:`\sigma` scales the
+spread of the summed input like :math:`v_{thr}` whatever the fan-in. The defaults
+``g_mu = 2``, ``g_sigma = 1`` make the hidden layer fire sparsely on the built-in
+task at the start of training without the negative-voltage runaway of
+``alpha = 0.3`` (see MODEL.md).
+
+Forward passes come from the numpy reference (``forward="numpy"``) or from Brian2
+(``forward="brian2"``): one :class:`vr_brian.BrianNetwork` with the
+``cpp_standalone`` target, compiled once for the minibatch size and re-run with
+new weights and spikes for every minibatch; its traces are replayed into
+:func:`gradients.loss_and_grad`. A last, partial minibatch is padded with empty
+samples whose traces are dropped before the loss.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from brian2 import volt
+
+from vr_brian.params import VRParams, to_si
+from vr_brian.reference import forward as reference_forward
+from vr_brian.traces import Traces
+
+from . import loss_and_grad, predict, tempotron_loss
+from .checkpoint import Checkpoint, atomic_write, load_checkpoint, save_checkpoint, write_json
+from .data import SpikeData
+from .metrics import classification_report
+from .optim import OPTIMIZERS, make_optimizer
+
+__all__ = ["TrainConfig", "TrainResult", "init_weights", "evaluate", "train", "plot_history", "FORWARDS",
+           "CHECKPOINT_NAME", "METRICS_NAME"]
+
+FORWARDS = ("numpy", "brian2")
+CHECKPOINT_NAME = "checkpoint.npz"
+METRICS_NAME = "metrics.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How to train (immutable; validated on creation).
+
+    Attributes
+    ----------
+    hidden : tuple of int
+        Sizes of the hidden layers (the input and output sizes come from the data).
+    epochs : int
+        Number of passes over the training set.
+    batch_size : int
+        Samples per minibatch.
+    optimizer : {"sgd", "adam"}
+    lr : float
+        Learning rate (per volt of loss gradient).
+    momentum : float
+        SGD momentum in [0, 1).
+    method : {"bptt", "paper"}
+        Gradient method of :func:`gradients.loss_and_grad`.
+    q : Quantity, float or None
+        Surrogate width, volts (None: the default of :mod:`gradients.surrogate`).
+    margin : Quantity or float
+        Loss margin, volts.
+    seed : int
+        Seed of the initial weights and of the shuffling.
+    dtype : {"float32", "float64"}
+        Arithmetic of weights, gradients and optimiser.
+    forward : {"numpy", "brian2"}
+        Where the forward passes run.
+    init_mean_gain, init_std_gain : float
+        :math:`g_\\mu` and :math:`g_\\sigma` of :func:`init_weights`.
+    """
+
+    hidden: tuple = (32,)
+    epochs: int = 10
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 0.01
+    momentum: float = 0.0
+    method: str = "bptt"
+    q: float | None = None
+    margin: float = 0.0
+    seed: int = 0
+    dtype: str = "float32"
+    forward: str = "numpy"
+    init_mean_gain: float = 2.0
+    init_std_gain: float = 1.0
+
+    def __post_init__(self):
+        hidden = (self.hidden,) if isinstance(self.hidden, int) else tuple(self.hidden)
+        if any(int(n) != n or n < 1 for n in hidden):
+            raise ValueError(f"hidden must list layer sizes >= 1, got {self.hidden!r}")
+        object.__setattr__(self, "hidden", tuple(int(n) for n in hidden))
+        for name in ("epochs", "batch_size", "seed"):
+            value, low = getattr(self, name), 0 if name == "seed" else 1
+            if int(value) != value or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        choices = {"optimizer": OPTIMIZERS, "method": ("bptt", "paper"), "dtype": ("float32", "float64"),
+                   "forward": FORWARDS}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        # quantities at the edge (q=0.5*volt), SI floats inside
+        if self.q is not None:
+            object.__setattr__(self, "q", to_si(self.q, volt, "q"))
+        object.__setattr__(self, "margin", to_si(self.margin, volt, "margin"))
+        if self.q is not None and not (math.isfinite(self.q) and self.q > 0):
+            raise ValueError(f"q must be a finite voltage > 0 (or None), got {self.q!r}")
+        if not (math.isfinite(self.margin) and self.margin >= 0):
+            raise ValueError(f"margin must be a finite voltage >= 0, got {self.margin!r}")
+        if not (math.isfinite(self.init_std_gain) and self.init_std_gain >= 0 and math.isfinite(self.init_mean_gain)):
+            raise ValueError(f"init_std_gain must be >= 0 and both gains finite, got {self.init_mean_gain!r}, "
+                             f"{self.init_std_gain!r}")
+        self.make_optimizer()  # validates lr and momentum
+
+    def make_optimizer(self):
+        return make_optimizer(self.optimizer, self.lr, momentum=self.momentum)
+
+    def replace(self, **changes) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
+                for f in dataclasses.fields(self)}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    weights : list of ndarray
+        Final weights, volts.
+    history : list of dict
+        One record per epoch, epoch 0 being the untrained network (see :func:`train`).
+    config : TrainConfig
+    params : VRParams
+    optimizer_state : SGDState or AdamState
+    checkpoint : Path or None
+        The checkpoint file, when an output folder was given.
+    metrics : Path or None
+        The metrics JSON, when an output folder was given.
+    """
+
+    weights: list
+    history: list
+    config: TrainConfig
+    params: VRParams
+    optimizer_state: object
+    checkpoint: Path | None = None
+    metrics: Path | None = None
+
+
+def init_weights(sizes, params: VRParams, rng: np.random.Generator, dtype="float32", mean_gain: float = 2.0,
+                 std_gain: float = 1.0) -> list:
+    r"""Initial weights :math:`W_n \sim \mathcal N(g_\mu v_{thr}/n_{pre},\ (g_\sigma v_{thr}/\sqrt{n_{pre}})^2)`.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer sizes, input first.
+    params : VRParams
+        Supplies ``v_thr``.
+    rng : numpy.random.Generator
+        Drawn from layer by layer, input layer first.
+    dtype : str
+        ``"float32"`` or ``"float64"``.
+    mean_gain, std_gain : float
+        :math:`g_\mu`, :math:`g_\sigma`.
+
+    Returns
+    -------
+    list of ndarray
+        (n_post, n_pre) per layer, volts.
+    """
+    weights = []
+    for n_pre, n_post in zip(sizes[:-1], sizes[1:]):
+        W = rng.normal(mean_gain * params.v_thr / n_pre, std_gain * params.v_thr / math.sqrt(n_pre), (n_post, n_pre))
+        weights.append(W.astype(dtype))
+    return weights
+
+
+# -- forward passes ------------------------------------------------------------------------------
+
+class _NumpyForward:
+    """Forward passes with the numpy reference; the gradient simulates inside loss_and_grad."""
+
+    def __init__(self, params: VRParams):
+        self.params = params
+
+    def traces(self, weights, spikes) -> Traces:
+        return reference_forward(weights, spikes, self.params, check=False)
+
+    def traces_for_grad(self, weights, spikes):
+        return None
+
+    def close(self):
+        pass
+
+
+class _BrianForward:
+    """Forward passes with one compiled cpp_standalone network, re-run for every minibatch."""
+
+    def __init__(self, sizes, params: VRParams, steps: int, batch: int):
+        from vr_brian.brian import BrianNetwork
+
+        self.params, self.batch = params, batch
+        self.network = BrianNetwork(sizes, params, steps=steps, batch=batch, target="cpp_standalone")
+
+    def _run_padded(self, weights, spikes) -> Traces:
+        n = spikes.shape[0]
+        padded = spikes
+        if n < self.batch:  # empty samples fill the batch; their traces are dropped below
+            padded = np.concatenate([spikes, np.zeros((self.batch - n,) + spikes.shape[1:], bool)])
+        traces = self.network.run([np.asarray(W, float) for W in weights], padded)
+        return Traces(U=tuple(u[:n] for u in traces.U), P=tuple(p[:n] for p in traces.P), spikes=spikes,
+                      params=self.params)
+
+    def traces(self, weights, spikes) -> Traces:
+        parts = [self._run_padded(weights, spikes[i:i + self.batch]) for i in range(0, len(spikes), self.batch)]
+        if len(parts) == 1:
+            return parts[0]
+        return Traces(U=tuple(np.concatenate(layer) for layer in zip(*(p.U for p in parts))),
+                      P=tuple(np.concatenate(layer) for layer in zip(*(p.P for p in parts))),
+                      spikes=spikes, params=self.params)
+
+    traces_for_grad = traces
+
+    def close(self):
+        self.network.close()
+
+
+def _make_forward(config: TrainConfig, sizes, params: VRParams, steps: int):
+    if config.forward == "brian2":
+        return _BrianForward(sizes, params, steps, config.batch_size)
+    return _NumpyForward(params)
+
+
+# -- evaluation ----------------------------------------------------------------------------------
+
+def evaluate(weights, data: SpikeData, params: VRParams, margin: float = 0.0, chunk: int = 256,
+             runner=None) -> dict:
+    """Loss and precision / recall / F-measure of ``weights`` on ``data``.
+
+    Parameters
+    ----------
+    weights : sequence of ndarray
+        (n_post, n_pre) per layer, volts.
+    data : SpikeData
+    params : VRParams
+    margin : float
+        Loss margin, volts.
+    chunk : int
+        Samples per forward pass (the network's batch size for a Brian2 runner).
+    runner : optional
+        The forward-pass runner of :func:`train` (default: the numpy reference).
+
+    Returns
+    -------
+    dict
+        ``loss`` (eq. 10 with ``margin``, volts, mean over samples), ``micro``,
+        ``macro``, ``per_class``, ``exact_match`` and ``chance_f`` as in
+        :func:`gradients.metrics.classification_report`, ``hidden_rate`` (mean
+        spikes per hidden neuron and step), and the counts of negative-resistance
+        and runaway entries (``negative_R``, ``runaway``) of
+        :meth:`vr_brian.Traces.check_resistance`.
+    """
+    run = runner or _NumpyForward(params)
+    chunk = getattr(run, "batch", chunk)
+    total_loss, predictions, negative, runaway, spikes_fired, hidden_steps = 0.0, [], 0, 0, 0, 0
+    for start in range(0, len(data), chunk):
+        spikes, targets = data.spikes[start:start + chunk], data.targets[start:start + chunk].astype(bool)
+        traces = run.traces(weights, spikes)
+        value = tempotron_loss(traces.output, targets, params.v_thr, margin)[0]
+        total_loss += value * len(spikes)
+        predictions.append(predict(traces, params.v_thr))
+        counts = traces.check_resistance(stacklevel=4)
+        negative += sum(counts["negative"].values())
+        runaway += sum(counts["runaway"].values())
+        spikes_fired += sum(int(p.sum()) for p in traces.P)
+        hidden_steps += sum(p.size for p in traces.P)
+    report = classification_report(np.concatenate(predictions), data.targets)
+    report.update(loss=total_loss / len(data), negative_R=negative, runaway=runaway,
+                  hidden_rate=spikes_fired / hidden_steps if hidden_steps else 0.0)
+    return report
+
+
+# -- the loop ------------------------------------------------------------------------------------
+
+def _fingerprint(data: SpikeData) -> str:
+    digest = hashlib.sha256()
+    for array in (data.spikes, data.targets):
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _check_resume(checkpoint: Checkpoint, config: TrainConfig, params: VRParams, fingerprint: dict, path: Path):
+    saved = dict(checkpoint.config)
+    saved_fingerprint = saved.pop("data", None)
+    current = config.as_dict()
+    different = sorted(k for k in current if k != "epochs" and saved.get(k) != current[k])
+    if different:
+        raise ValueError(f"cannot resume from {str(path)!r}: it was made with a different configuration "
+                         f"({', '.join(f'{k}: {saved.get(k)!r} there, {current[k]!r} now' for k in different)})")
+    if checkpoint.params != params:
+        raise ValueError(f"cannot resume from {str(path)!r}: it was made with {checkpoint.params!r}, not {params!r}")
+    if saved_fingerprint != fingerprint:
+        raise ValueError(f"cannot resume from {str(path)!r}: it was made with other data "
+                         f"({saved_fingerprint} there, {fingerprint} now)")
+
+
+def train(train_data: SpikeData, test_data: SpikeData, config: TrainConfig, params: VRParams, *,
+          out_dir=None, resume: bool = False, progress: bool = True, on_epoch=None) -> TrainResult:
+    """Train a network and evaluate it after every epoch.
+
+    Parameters
+    ----------
+    train_data, test_data : SpikeData
+        Same steps, inputs and classes.
+    config : TrainConfig
+    params : VRParams
+        Neuron parameters of every layer.
+    out_dir : path, optional
+        Folder for ``checkpoint.npz`` and ``metrics.json``, both rewritten
+        atomically after every epoch. Without it nothing is written.
+    resume : bool
+        Continue from the checkpoint in ``out_dir`` (its configuration, parameters
+        and data must match, ``epochs`` may grow); with no checkpoint there, start
+        a new run. Without ``resume`` an existing checkpoint there is an error, so
+        that no run is overwritten by accident.
+    progress : bool
+        Show a tqdm progress bar (on stderr).
+    on_epoch : callable, optional
+        ``on_epoch(record)`` after every epoch's checkpoint is written.
+
+    Returns
+    -------
+    TrainResult
+        ``history[0]`` evaluates the initial weights; record ``e`` holds ``epoch``,
+        ``train_loss`` (mean minibatch loss of the epoch; for epoch 0 the loss of the
+        initial weights on the training set), ``test`` (:func:`evaluate` on the test
+        set) and ``seconds`` (wall time of the epoch).
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(params, VRParams):
+        raise TypeError(f"params must be a VRParams, got {type(params).__name__}")
+    if not isinstance(train_data, SpikeData) or not isinstance(test_data, SpikeData):
+        raise TypeError("train_data and test_data must be gradients.data.SpikeData")
+    if (train_data.steps, train_data.n_in, train_data.n_classes) != (test_data.steps, test_data.n_in,
+                                                                     test_data.n_classes):
+        raise ValueError(f"train and test data differ in (steps, n_in, n_classes): "
+                         f"{(train_data.steps, train_data.n_in, train_data.n_classes)} vs "
+                         f"{(test_data.steps, test_data.n_in, test_data.n_classes)}")
+    sizes = (train_data.n_in,) + config.hidden + (train_data.n_classes,)
+    optimizer = config.make_optimizer()
+    fingerprint = {"train": _fingerprint(train_data), "test": _fingerprint(test_data)}
+    out_dir = Path(out_dir) if out_dir is not None else None
+    checkpoint_path = out_dir / CHECKPOINT_NAME if out_dir is not None else None
+    metrics_path = out_dir / METRICS_NAME if out_dir is not None else None
+    if resume and checkpoint_path is None:
+        raise ValueError("resume=True needs out_dir, the folder of the run to resume")
+
+    rng = np.random.default_rng(config.seed)
+    forward = _make_forward(config, sizes, params, train_data.steps)
+    try:
+        if checkpoint_path is not None and checkpoint_path.exists() and not resume:
+            raise FileExistsError(f"{str(checkpoint_path)!r} exists: resume it (resume=True, --resume) "
+                                  "or choose another output folder")
+        if resume and checkpoint_path.exists():
+            saved = load_checkpoint(checkpoint_path)
+            _check_resume(saved, config, params, fingerprint, checkpoint_path)
+            weights = [np.asarray(W, config.dtype) for W in saved.weights]
+            state, history, first_epoch = saved.optimizer_state, list(saved.history), saved.epoch + 1
+            rng.bit_generator.state = saved.rng_state
+        else:
+            weights = init_weights(sizes, params, rng, config.dtype, config.init_mean_gain, config.init_std_gain)
+            state = optimizer.init(weights)
+            start = time.perf_counter()
+            initial = {"epoch": 0, "train_loss": evaluate(weights, train_data, params, config.margin,
+                                                          runner=forward)["loss"],
+                       "test": evaluate(weights, test_data, params, config.margin, runner=forward)}
+            initial["seconds"] = time.perf_counter() - start
+            history, first_epoch = [initial], 1
+
+        def save(epoch):
+            if checkpoint_path is None:
+                return
+            meta = dict(config.as_dict(), data=fingerprint)
+            save_checkpoint(checkpoint_path, Checkpoint(weights=tuple(weights), optimizer_state=state, epoch=epoch,
+                                                        config=meta, params=params, history=history,
+                                                        rng_state=rng.bit_generator.state))
+            write_json(metrics_path, {"config": config.as_dict(), "params": repr(params), "sizes": list(sizes),
+                                      "class_names": list(train_data.class_names), "history": history})
+
+        if first_epoch == 1:
+            save(0)
+        n = len(train_data)
+        batches = math.ceil(n / config.batch_size)
+        bar = tqdm(total=batches * max(0, config.epochs - first_epoch + 1), disable=not progress,
+                   desc="training", unit="batch", dynamic_ncols=True)
+        with bar:
+            for epoch in range(first_epoch, config.epochs + 1):
+                start = time.perf_counter()
+                order = rng.permutation(n)
+                loss_sum = 0.0
+                for b in range(batches):
+                    index = np.sort(order[b * config.batch_size:(b + 1) * config.batch_size])
+                    spikes, targets = train_data.spikes[index], train_data.targets[index]
+                    traces = forward.traces_for_grad(weights, spikes)
+                    value, grads = loss_and_grad(weights, spikes, targets, params, q=config.q, traces=traces,
+                                                 method=config.method, margin=config.margin)
+                    weights, state = optimizer.step(weights, grads, state)
+                    loss_sum += value * len(index)
+                    bar.update(1)
+                    bar.set_postfix(epoch=epoch, loss=f"{value:.3f}")
+                record = {"epoch": epoch, "train_loss": loss_sum / n,
+                          "test": evaluate(weights, test_data, params, config.margin, runner=forward)}
+                record["seconds"] = time.perf_counter() - start
+                history.append(record)
+                bar.set_postfix(epoch=epoch, loss=f"{record['train_loss']:.3f}",
+                                test_F=f"{record['test']['micro']['f']:.3f}")
+                save(epoch)
+                if on_epoch is not None:
+                    on_epoch(record)
+    finally:
+        forward.close()
+    return TrainResult(weights=[np.asarray(W) for W in weights], history=history, config=config, params=params,
+                       optimizer_state=state, checkpoint=checkpoint_path, metrics=metrics_path)
+
+
+def plot_history(history, path, title: str = "") -> Path:
+    """Learning curves (training and test loss; test micro and macro F with chance) as a PNG, atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = [r["epoch"] for r in history]
+    fig, (ax_loss, ax_f) = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
+    for ax in (ax_loss, ax_f):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", label="training (mean over minibatches)")
+    ax_loss.plot(epochs, [r["test"]["loss"] for r in history], "s-", label="test")
+    ax_loss.set(xlabel="epoch", ylabel="loss (V per sample)", title="tempotron loss")
+    ax_loss.legend(fontsize=8)
+    ax_f.plot(epochs, [r["test"]["micro"]["f"] for r in history], "o-", label="micro F")
+    ax_f.plot(epochs, [r["test"]["macro"]["f"] for r in history], "s-", label="macro F")
+    ax_f.axhline(history[-1]["test"]["chance_f"], color="gray", ls="--", label="chance (every label on)")
+    ax_f.set(xlabel="epoch", ylabel="F-measure (test set)", ylim=(0, 1.02), title="test F-measure")
+    ax_f.legend(fontsize=8, loc="lower right")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    try:
+        return atomic_write(path, lambda file: fig.savefig(file, format="png", dpi=120))
+    finally:
+        plt.close(fig)

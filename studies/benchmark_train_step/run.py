@@ -1,0 +1,239 @@
+r"""One training step (forward and backward) of a 384-700-10 VR-C-LIF network, timed.
+
+``gradients.loss_and_grad`` on a batch of input spike trains, float32 and float64,
+against PyTorch autograd of the same network in float32 (straight-through spike
+with the same rectangular surrogate), in the same process, on the same machine.
+The methods are timed round-robin (one repeat of each in turn) so that a noisy
+machine slows all of them alike; the figure is the median over repeats, per sample,
+of the wall-clock time and of the process's CPU time (all its threads), which
+an oversubscribed machine inflates less.
+
+The arithmetic floor counts the multiply-adds of the weight products a dense
+implementation needs (2 FLOP each):
+
+* forward: input currents :math:`2 T n_{in} n_h`, output currents :math:`2 T n_h n_{out}`;
+* backward: weight gradients :math:`2 T (n_{in} n_h + n_h n_{out})`, spike adjoints
+  of the hidden layer :math:`2 T n_h n_{out}`;
+
+i.e. 167.6 MFLOP per sample for 384-700-10 over 150 steps; the element-wise
+updates (~20 per unit and step, 2 MFLOP) are left out. It is divided by the
+matrix-product rate measured in the same run (a square GEMM of the same dtype),
+giving the time a dense implementation could not beat. The event-driven floor
+counts the input-layer products at the measured input density.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+import tracemalloc
+
+import numpy as np
+
+from studies.cli import output_paths, study_parser, write_json
+
+NAME = "benchmark_train_step"
+
+
+def make_problem(sizes, steps: int, batch: int, density: float, alpha: float, seed: int = 0):
+    """Weights, input spikes, one-hot targets and params of the benchmark.
+
+    The input weights N(0.005, 0.03) V make ~9% of the hidden (step, unit) pairs
+    spike at alpha = 0.3 and 5% input density; the output weights N(0, 0.1) V.
+    """
+    from vr_brian import VRParams
+
+    rng = np.random.default_rng(seed)
+    n_in, n_hidden, n_out = sizes
+    weights = [rng.normal(0.005, 0.03, (n_hidden, n_in)) * np.sqrt(384 / n_in),
+               rng.normal(0.0, 0.1, (n_out, n_hidden)) * np.sqrt(700 / n_hidden)]
+    spikes = rng.random((batch, steps, n_in)) < density
+    targets = np.zeros((batch, n_out), bool)
+    targets[np.arange(batch), rng.integers(0, n_out, batch)] = True
+    return weights, spikes, targets, VRParams(alpha=alpha)
+
+
+def torch_step(torch):
+    """A function (weights, spikes, targets, params, q) -> (loss, grads) using torch autograd, float32."""
+
+    class Spike(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, U, v_thr, q):
+            ctx.save_for_backward(U)
+            ctx.v_thr, ctx.q = v_thr, q
+            return (U > v_thr).to(U.dtype)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (U,) = ctx.saved_tensors
+            return grad * ((U - ctx.v_thr).abs() < ctx.q / 2).to(U.dtype) * (1 / ctx.q), None, None
+
+    def step(weights, spikes, targets, params, q):
+        W_in, W_out = (torch.tensor(w, requires_grad=True) for w in weights)
+        x = torch.from_numpy(spikes).to(W_in.dtype)
+        batch, steps, _ = spikes.shape
+        gm, gs, v, k, N0 = params.gamma_m, params.gamma_s, params.v_thr, params.alpha / params.v_thr, params.N0
+        I_in = N0 * x @ W_in.T   # all steps at once, as the numpy code does
+        zeros = torch.zeros(batch, W_in.shape[0], dtype=W_in.dtype)
+        Dm, Ds, Re, U, P = zeros, zeros, zeros, zeros, zeros
+        hidden_spikes = []
+        for t in range(steps):
+            T = I_in[:, t] * (1 - k * U)
+            Dm, Ds, Re = gm * Dm + T, gs * Ds + T, gm * Re + v * P
+            U = Dm - Ds - Re
+            P = Spike.apply(U, v, q)
+            hidden_spikes.append(P)
+        I_out = N0 * torch.stack(hidden_spikes, 1) @ W_out.T
+        Dm = Ds = U = torch.zeros(batch, W_out.shape[0], dtype=W_in.dtype)
+        out = []
+        for t in range(steps):
+            T = I_out[:, t] * (1 - k * U)
+            Dm, Ds = gm * Dm + T, gs * Ds + T
+            U = Dm - Ds
+            out.append(U)
+        V_max = torch.stack(out, 1).max(1).values
+        y = torch.from_numpy(targets).to(W_in.dtype)
+        loss = (y * torch.relu(v - V_max) + (1 - y) * torch.relu(V_max - v)).sum() / batch
+        loss.backward()
+        return loss.item(), [W_in.grad.numpy(), W_out.grad.numpy()]
+
+    return step
+
+
+def gemm_rate(dtype, n: int = 1024, repeats: int = 5) -> float:
+    """Measured FLOP/s of a square matrix product of ``dtype`` (median of repeats)."""
+    a = np.random.default_rng(1).random((n, n)).astype(dtype)
+    b = a.T.copy()
+    a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * n ** 3 / statistics.median(times)
+
+
+def dense_flop(sizes, steps: int) -> float:
+    """FLOP per sample of the weight products of one training step (see the module docstring)."""
+    n_in, n_hidden, n_out = sizes
+    return 2.0 * steps * (2 * n_in * n_hidden + 3 * n_hidden * n_out)
+
+
+def trace_bytes(recording) -> tuple:
+    """(bytes held by the recording the backward pass uses, the minimum: float32 voltages, 1-byte spikes)."""
+    held = sum(a.nbytes for group in (recording.U, recording.P, recording.I) for a in group)
+    held += recording.spikes_tm.nbytes
+    minimum = sum(U.size * 4 for U in recording.U) + sum(P.size for P in recording.P)
+    return held, minimum
+
+
+def main(argv=None) -> int:
+    from gradients import loss_and_grad
+    from gradients.forward import record_forward
+
+    parser = study_parser(NAME, "One training step of a 384-700-10 network: ms per sample against torch autograd")
+    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per method (default 9, quick 2)")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (2 if args.quick else 9)
+    if repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {repeats}")
+    results_path, _ = output_paths(NAME, args)
+    sizes, steps, batch, density, alpha = ((24, 40, 10), 30, 4, 0.05, 0.3) if args.quick else \
+        ((384, 700, 10), 150, 32, 0.05, 0.3)
+    weights, spikes, targets, params = make_problem(sizes, steps, batch, density, alpha)
+    q = params.v_thr
+
+    methods = {}
+    for dtype in (np.float32, np.float64):
+        typed = [w.astype(dtype) for w in weights]
+        methods[f"numpy {np.dtype(dtype).name}"] = (
+            lambda typed=typed: loss_and_grad(typed, spikes, targets, params, q=q))
+    torch_version = None
+    if not args.no_torch:
+        try:
+            import torch
+        except ImportError:
+            torch = None
+        if torch is not None:
+            torch.set_num_threads(os.cpu_count() or 1)
+            torch_version = torch.__version__
+            step = torch_step(torch)
+            typed = [w.astype(np.float32) for w in weights]
+            methods["torch float32 autograd"] = lambda: step(typed, spikes, targets, params, q)
+
+    # agreement first: the torch gradients are the same numbers (float32 rounding)
+    reference_loss, reference = methods["numpy float64"]()
+    agreement = {}
+    for name, run in methods.items():
+        value, grads = run()
+        agreement[name] = {"loss_rel": abs(value - reference_loss) / max(abs(reference_loss), 1e-30),
+                           "grad_rel": [float(np.linalg.norm(g - r) / max(np.linalg.norm(r), 1e-30))
+                                        for g, r in zip(grads, reference)]}
+    times = {name: [] for name in methods}
+    cpu_times = {name: [] for name in methods}
+    for _ in range(repeats):
+        for name, run in methods.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            run()
+            times[name].append(time.perf_counter() - start)
+            cpu_times[name].append(time.process_time() - start_cpu)
+    ms_per_sample = {name: 1e3 * statistics.median(t) / batch for name, t in times.items()}
+    cpu_ms_per_sample = {name: 1e3 * statistics.median(t) / batch for name, t in cpu_times.items()}
+
+    flop = dense_flop(sizes, steps)
+    rates = {"float32": gemm_rate(np.float32), "float64": gemm_rate(np.float64)}
+    input_density = float(spikes.mean())
+    n_in, n_hidden, n_out = sizes
+    event_flop = flop - 2.0 * steps * 2 * n_in * n_hidden * (1 - input_density)
+    recording = record_forward([w.astype(np.float32) for w in weights], spikes, params)
+    held, minimum = trace_bytes(recording)
+    typed = [w.astype(np.float32) for w in weights]
+    tracemalloc.start()
+    loss_and_grad(typed, spikes, targets, params, q=q)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    results = {
+        "claim": "one training step (forward + backward) of 384-700-10, T=150, batch 32, in ms per sample",
+        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+                    "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"), "numpy": np.__version__,
+                    "torch": torch_version, "load_average": list(os.getloadavg())},
+        "setup": {"sizes": sizes, "steps": steps, "batch": batch, "input_density": input_density, "alpha": alpha,
+                  "q_volt": q, "repeats": repeats,
+                  "hidden_spike_fraction": float(recording.P[0].mean())},
+        "ms_per_sample": ms_per_sample,
+        "cpu_ms_per_sample": cpu_ms_per_sample,
+        "all_ms_per_sample": {name: [1e3 * x / batch for x in t] for name, t in times.items()},
+        "agreement_with_numpy_float64": agreement,
+        "floor": {"dense_MFLOP_per_sample": flop / 1e6, "event_driven_MFLOP_per_sample": event_flop / 1e6,
+                  "gemm_GFLOPs": {k: v / 1e9 for k, v in rates.items()},
+                  "dense_floor_ms_per_sample": {k: 1e3 * flop / v for k, v in rates.items()},
+                  "event_driven_floor_ms_per_sample": {k: 1e3 * event_flop / v for k, v in rates.items()}},
+        "memory_per_sample_bytes": {"recording_float32": held / batch, "minimum_float32": minimum / batch,
+                                    "peak_allocated_during_step_float32": peak / batch},
+    }
+    if "torch float32 autograd" in ms_per_sample:
+        results["speedup_float32_vs_torch"] = ms_per_sample["torch float32 autograd"] / ms_per_sample["numpy float32"]
+    write_json(results_path, results)
+
+    print(f"{sizes[0]}-{sizes[1]}-{sizes[2]}, T={steps}, batch {batch}, input density {input_density:.3f}, "
+          f"alpha={alpha}, q={q} V, {repeats} repeats, {os.cpu_count()} CPUs, "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}, load {os.getloadavg()[0]:.1f}")
+    print(f"{'method':<24} {'ms/sample':>10} {'CPU ms/sample':>14} {'dense floor':>12} {'grad rel. to f64':>18}")
+    for name, value in ms_per_sample.items():
+        dtype = "float64" if "float64" in name else "float32"
+        print(f"{name:<24} {value:>10.3f} {cpu_ms_per_sample[name]:>14.3f} {1e3 * flop / rates[dtype]:>12.3f} "
+              f"{max(agreement[name]['grad_rel']):>18.2e}")
+    if "speedup_float32_vs_torch" in results:
+        print(f"numpy float32 is {results['speedup_float32_vs_torch']:.1f}x faster than torch autograd")
+    print(f"recording {held / batch / 1e3:.0f} kB per sample (minimum {minimum / batch / 1e3:.0f} kB); "
+          f"peak allocation during a step {peak / batch / 1e3:.0f} kB per sample")
+    print(f"wrote {results_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

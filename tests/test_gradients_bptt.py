@@ -1,0 +1,152 @@
+"""BPTT with the surrogate equals two independent derivations: forward-mode tangents (numpy) and torch autograd."""
+
+import numpy as np
+import pytest
+
+from gradients import loss_and_grad
+from gradients.bptt import loss_horizon
+from vr_brian import forward
+
+from .conftest import make_case
+
+Q = 0.5  # volts: wide enough that many hidden voltages fall inside the surrogate
+
+
+def surrogate_case(alpha, seed=11, sizes=(16, 12, 10, 4), steps=80, batch=3):
+    weights, spikes, params = make_case(alpha, seed=seed, batch=batch, steps=steps, sizes=sizes)
+    targets = np.random.default_rng(seed).random((batch, sizes[-1])) < 0.5
+    traces = forward(weights, spikes, params)
+    inside = sum(int((np.abs(U - params.v_thr) < Q / 2).sum()) for U in traces.U[:-1])
+    assert inside > 100 and all(P.any() for P in traces.P), "the surrogate and the resets must be active"
+    return weights, spikes, targets, params
+
+
+def directional_derivative(weights, spikes, targets, params, q, direction):
+    """d L(W + h V)/dh at h = 0 by forward-mode tangents, one step and one layer at a time, with the
+    surrogate g(U) as the spike's tangent factor: written from MODEL.md, sharing no code with gradients."""
+    gm, gs, v, k, N0 = params.gamma_m, params.gamma_s, params.v_thr, params.alpha / params.v_thr, params.N0
+    batch, steps, _ = spikes.shape
+    shape = [(batch, W.shape[0]) for W in weights]
+    state = [{name: np.zeros(s) for name in ("Dm", "Ds", "Re", "U", "P", "dDm", "dDs", "dRe", "dU", "dP")}
+             for s in shape]
+    out, d_out = [], []
+    for t in range(steps):
+        x, dx = spikes[:, t].astype(float), np.zeros((batch, spikes.shape[2]))
+        for n, (W, V) in enumerate(zip(weights, direction)):
+            s, hidden = state[n], n < len(weights) - 1
+            I, dI = N0 * x @ W.T, N0 * (x @ V.T + dx @ W.T)
+            R, dR = 1 - k * s["U"], -k * s["dU"]
+            T, dT = I * R, dI * R + I * dR
+            s["Dm"], s["dDm"] = gm * s["Dm"] + T, gm * s["dDm"] + dT
+            s["Ds"], s["dDs"] = gs * s["Ds"] + T, gs * s["dDs"] + dT
+            if hidden:
+                s["Re"], s["dRe"] = gm * s["Re"] + v * s["P"], gm * s["dRe"] + v * s["dP"]
+            s["U"], s["dU"] = s["Dm"] - s["Ds"] - s["Re"], s["dDm"] - s["dDs"] - s["dRe"]
+            if hidden:
+                s["P"] = (s["U"] > v).astype(float)
+                s["dP"] = (np.abs(s["U"] - v) < q / 2) / q * s["dU"]
+                x, dx = s["P"], s["dP"]
+            else:
+                out.append(s["U"])
+                d_out.append(s["dU"])
+    out, d_out = np.stack(out, 1), np.stack(d_out, 1)
+    t_star = out.argmax(1)
+    V_max = out.max(1)
+    dV_max = np.take_along_axis(d_out, t_star[:, None], 1)[:, 0]
+    slope = np.where(targets, -1.0 * (V_max < v), 1.0 * (V_max > v))
+    return float((slope * dV_max).sum() / batch)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3], ids=["alpha0", "alpha0.3"])
+def test_equals_forward_mode_tangents(alpha):
+    weights, spikes, targets, params = surrogate_case(alpha)
+    _, grads = loss_and_grad(weights, spikes, targets, params, q=Q)
+    assert all(np.abs(g).max() > 0 for g in grads)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        direction = [rng.normal(size=W.shape) for W in weights]
+        expected = directional_derivative(weights, spikes, targets, params, Q, direction)
+        got = sum(float((g * V).sum()) for g, V in zip(grads, direction))
+        assert got == pytest.approx(expected, rel=1e-10)
+        # and one layer at a time, so that no layer's error can hide behind another's
+        for n in range(len(weights)):
+            only = [V if m == n else np.zeros_like(V) for m, V in enumerate(direction)]
+            expected = directional_derivative(weights, spikes, targets, params, Q, only)
+            assert float((grads[n] * direction[n]).sum()) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+class _Spike:
+    """Straight-through spike for torch: Heaviside forward, rectangular surrogate backward."""
+
+    @staticmethod
+    def make(torch):
+        class Spike(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, U, v_thr, q):
+                ctx.save_for_backward(U)
+                ctx.v_thr, ctx.q = v_thr, q
+                return (U > v_thr).to(U.dtype)
+
+            @staticmethod
+            def backward(ctx, grad):
+                (U,) = ctx.saved_tensors
+                return grad * ((U - ctx.v_thr).abs() < ctx.q / 2).to(U.dtype) / ctx.q, None, None
+        return Spike
+
+
+def torch_loss_and_grad(torch, weights, spikes, targets, params, q, margin=0.0):
+    """MODEL.md's network, written step by step in torch; autograd does the rest."""
+    spike = _Spike.make(torch).apply
+    W = [torch.tensor(w, requires_grad=True) for w in weights]
+    x_all = torch.tensor(spikes, dtype=W[0].dtype)
+    batch, steps, _ = spikes.shape
+    gm, gs, v, k, N0 = params.gamma_m, params.gamma_s, params.v_thr, params.alpha / params.v_thr, params.N0
+    zeros = [torch.zeros(batch, w.shape[0], dtype=w.dtype) for w in W]
+    Dm, Ds, Re, U, P = list(zeros), list(zeros), list(zeros), list(zeros), list(zeros)
+    out = []
+    for t in range(steps):
+        x = x_all[:, t]
+        for n, w in enumerate(W):
+            T = N0 * x @ w.T * (1 - k * U[n])
+            Dm[n], Ds[n] = gm * Dm[n] + T, gs * Ds[n] + T
+            if n < len(W) - 1:
+                Re[n] = gm * Re[n] + v * P[n]
+                U[n] = Dm[n] - Ds[n] - Re[n]
+                P[n] = x = spike(U[n], v, q)
+            else:
+                U[n] = Dm[n] - Ds[n]
+                out.append(U[n])
+    V_max = torch.stack(out, 1).max(1).values
+    y = torch.tensor(targets, dtype=W[0].dtype)
+    loss = (y * torch.relu(v + margin - V_max) + (1 - y) * torch.relu(V_max - (v - margin))).sum() / batch
+    loss.backward()
+    return loss.item(), [w.grad.numpy() for w in W]
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3], ids=["alpha0", "alpha0.3"])
+@pytest.mark.parametrize("margin", [0.0, 0.3], ids=["margin0", "margin0.3"])
+def test_equals_torch_autograd(alpha, margin):
+    torch = pytest.importorskip("torch")
+    weights, spikes, targets, params = surrogate_case(alpha, seed=12)
+    expected_loss, expected = torch_loss_and_grad(torch, weights, spikes, targets, params, Q, margin)
+    value, grads = loss_and_grad(weights, spikes, targets, params, q=Q, margin=margin)
+    assert value == pytest.approx(expected_loss, rel=1e-12)
+    for g, e in zip(grads, expected):
+        assert np.linalg.norm(e) > 0
+        assert np.linalg.norm(g - e) <= 1e-12 * np.linalg.norm(e)
+    # float32 against the same float64 reference
+    value32, grads32 = loss_and_grad([W.astype(np.float32) for W in weights], spikes, targets, params, q=Q,
+                                     margin=margin)
+    assert value32 == pytest.approx(expected_loss, rel=1e-4)
+    for g, e in zip(grads32, expected):
+        assert np.linalg.norm(g - e) <= 2e-3 * np.linalg.norm(e)
+
+
+def test_flat_loss_gives_zero_gradient():
+    """All outputs on the right side of the threshold: no output can move the loss."""
+    weights, spikes, _, params = surrogate_case(0.3)
+    targets = forward(weights, spikes, params).output.max(1) > params.v_thr
+    value, grads = loss_and_grad(weights, spikes, targets, params, q=Q)
+    assert value == 0 and all(not g.any() for g in grads)
+    assert loss_horizon(np.zeros((2, 3)), np.ones((2, 3), int)) == -1
+    assert loss_horizon(np.array([[0, 1.0], [1.0, 0]]), np.array([[9, 4], [6, 8]])) == 6

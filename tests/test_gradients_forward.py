@@ -1,0 +1,63 @@
+"""The layer-by-layer forward pass of the gradients package equals vr_brian.forward."""
+
+import numpy as np
+import pytest
+
+from gradients.forward import SPARSE_BELOW, SpikeMatrix, input_currents, record_forward, replay
+from vr_brian import forward
+
+from .conftest import make_case
+
+
+def test_equals_the_reference(alpha):
+    weights, spikes, params = make_case(alpha, batch=3, steps=150)
+    reference = forward(weights, spikes, params)
+    recording = record_forward(weights, spikes, params)
+    assert all(P.any() for P in reference.P)
+    for got, expected in zip(recording.traces.U, reference.U):
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    for got, expected in zip(recording.traces.P, reference.P):
+        np.testing.assert_array_equal(got, expected)
+    # the time-major arrays are the same numbers
+    for U_tm, U in zip(recording.U, recording.traces.U):
+        assert U_tm.shape == (150, 3, U.shape[2]) and np.shares_memory(U_tm, U)
+
+
+def test_float32_follows_float64(alpha):
+    weights, spikes, params = make_case(alpha, batch=2, steps=150)
+    reference = forward(weights, spikes, params)
+    recording = record_forward([W.astype(np.float32) for W in weights], spikes, params)
+    assert all(U.dtype == np.float32 for U in recording.traces.U)
+    np.testing.assert_allclose(recording.traces.output, reference.output, rtol=0, atol=2e-4)
+    mismatched = sum(int((a != b).sum()) for a, b in zip(recording.traces.P, reference.P))
+    assert mismatched <= 0.001 * sum(P.size for P in reference.P)
+
+
+def test_currents_and_replay():
+    weights, spikes, params = make_case(0.3, batch=2, steps=40)
+    recording = record_forward(weights, spikes, params)
+    expected = params.N0 * np.einsum("tbi,ji->tbj", spikes.transpose(1, 0, 2).astype(float), weights[0])
+    np.testing.assert_allclose(input_currents(recording.spikes_tm, weights[0], params.N0), expected, atol=1e-13)
+    replayed = replay(weights, recording.traces)
+    for name in ("U", "P", "I"):
+        for a, b in zip(getattr(replayed, name), getattr(recording, name)):
+            np.testing.assert_array_equal(a, b)
+    assert replay([W.astype(np.float32) for W in weights], recording.traces).U[0].dtype == np.float32
+
+
+@pytest.mark.parametrize("density", [0.05, 0.5], ids=["sparse", "dense"])
+def test_spike_products_on_both_representations(density):
+    """Event-driven (CSR) and BLAS products against einsum, including a truncated gradient sum."""
+    rng = np.random.default_rng(4)
+    spikes_tm = rng.random((30, 3, 50)) < density
+    matrix = SpikeMatrix(spikes_tm)
+    assert matrix.sparse == (density < SPARSE_BELOW)
+    W = rng.normal(size=(20, 50))
+    expected = 2.0 * np.einsum("tbi,ji->tbj", spikes_tm.astype(float), W)
+    np.testing.assert_allclose(matrix.currents(W, 2.0), expected, rtol=1e-12, atol=1e-12)
+    dI = rng.normal(size=(17, 3, 20))
+    expected = 2.0 * np.einsum("tbj,tbi->ji", dI, spikes_tm[:17].astype(float))
+    np.testing.assert_allclose(matrix.weight_gradient(dI, 2.0), expected, rtol=1e-12, atol=1e-12)
+    got32 = matrix.weight_gradient(dI.astype(np.float32), 2.0)
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, expected, rtol=1e-4, atol=1e-4)

@@ -17,11 +17,11 @@ GENN      := $(GENN_VENV)/.installed
 $(BASE): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -e ".[fast]"
 	touch $(BASE)
 
 $(FULL): $(BASE)
-	$(PY) -m pip install -q -e ".[test,audio,autodiff]"
+	$(PY) -m pip install -q -e ".[test,audio,autodiff,fast]"
 	touch $(FULL)
 
 demo: $(BASE)
@@ -29,6 +29,9 @@ demo: $(BASE)
 
 test: $(FULL)
 	MPLBACKEND=Agg $(PY) -m pytest -q
+	# the gradient tests once more on the numpy/scipy path (no compiled loops)
+	VR_BRIAN_NO_NUMBA=1 MPLBACKEND=Agg $(PY) -m pytest -q -p no:cacheprovider tests/test_gradients_forward.py \
+		tests/test_gradients_bptt.py tests/test_gradients_tempotron.py tests/test_gradients_paper.py
 
 test-fast: $(FULL)
 	MPLBACKEND=Agg $(PY) -m pytest -q -m "not slow"

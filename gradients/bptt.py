@@ -34,7 +34,8 @@ import numpy as np
 
 from vr_brian.params import VRParams
 
-from .forward import COMPILED, Recording, _njit
+from . import forward as _forward
+from .forward import Recording, _njit
 
 __all__ = ["backward", "sweep_layer", "current_adjoint", "loss_horizon"]
 
@@ -92,7 +93,7 @@ def _sweep(U, I, params, q, fires, t_end, voltage_source, spike_source, currents
     gamma_diff = dtype.type(params.gamma_m - params.gamma_s)
     # dDm(t) = dU(t) + gamma_m dDm(t+1), where dU(t) holds -v_thr g(U(t)) dDm(t+1) (the reset at t+1):
     # one factor, decay(t) = gamma_m - v_thr g(U(t)), carries dDm(t+1) into dDm(t)
-    if COMPILED:
+    if _forward.COMPILED:
         empty = np.zeros((0, 1), dtype)
         _sweep_kernel(dT.reshape(steps_used + 1, -1), _flat(U, steps_used), _flat(I, steps_used + 1),
                       empty if voltage_source is None else _flat(voltage_source, steps_used),
@@ -148,7 +149,7 @@ def _flat(array: np.ndarray, steps: int) -> np.ndarray:
     return np.ascontiguousarray(array[:steps]).reshape(steps, -1)
 
 
-if COMPILED:
+if _njit is not None:
     @_njit
     def _sweep_kernel(dT, U, I, voltage_source, spike_source, gamma_m, gamma_s, gamma_diff, k, v_thr, half_q,
                       inv_q, fires, has_voltage_source, has_spike_source, currents):  # pragma: no cover (compiled)

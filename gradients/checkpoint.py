@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from vr_brian.io import atomic_write, plain, write_json
 from vr_brian.params import VRParams
 
 from .optim import state_from_arrays, state_to_arrays
@@ -27,53 +26,6 @@ from .optim import state_from_arrays, state_to_arrays
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "atomic_write", "write_json", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
-
-
-def atomic_write(path, write) -> Path:
-    """Call ``write(file)`` on a binary temporary file beside ``path``, then move it onto ``path``.
-
-    On any error (or interrupt) the temporary file is removed and ``path`` is left
-    as it was.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; give it the usual permissions
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _plain(value):
-    """A JSON-ready copy: numpy scalars and arrays become Python numbers and lists, NaN becomes None."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "tolist"):
-        return _plain(value.tolist())
-    if isinstance(value, float) and value != value:
-        return None
-    return value
-
-
-def write_json(path, data) -> Path:
-    """Write ``data`` as indented JSON, atomically."""
-    text = (json.dumps(_plain(data), indent=2) + "\n").encode("utf-8")
-    return atomic_write(path, lambda file: file.write(text))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +65,7 @@ def save_checkpoint(path, checkpoint: Checkpoint) -> Path:
             "params": {f.name: getattr(checkpoint.params, f.name) for f in dataclasses.fields(VRParams)},
             "history": checkpoint.history, "rng_state": checkpoint.rng_state,
             "optimizer_state": type(checkpoint.optimizer_state).__name__, "n_layers": len(checkpoint.weights)}
-    arrays["meta"] = np.array(json.dumps(_plain(meta)))
+    arrays["meta"] = np.array(json.dumps(plain(meta)))
     return atomic_write(path, lambda file: np.savez(file, **arrays))
 
 

@@ -22,12 +22,12 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
-import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from vr_brian.io import save_figure, write_json  # noqa: F401  (the studies' writers)
 
 __all__ = ["main", "discover", "study_parser", "output_paths", "write_json", "save_figure",
            "STUDIES_DIR", "FIGURES_DIR"]
@@ -173,52 +173,6 @@ def output_paths(name: str, args) -> tuple:
         return STUDIES_DIR / name / "results.json", FIGURES_DIR
     out_dir = Path(out_dir)
     return out_dir / "results.json", out_dir
-
-
-def _atomic_write(path: Path, write) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _plain(value):
-    """JSON-ready copy of ``value`` (numpy scalars and arrays become Python numbers and lists)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "tolist"):
-        return _plain(value.tolist())
-    if isinstance(value, float) and value != value:
-        return None
-    return value
-
-
-def write_json(path, data: dict) -> Path:
-    """Write ``data`` as indented JSON to ``path`` atomically; return the path."""
-    text = json.dumps(_plain(data), indent=2) + "\n"
-    return _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-
-
-def save_figure(fig, path, dpi: int = 130) -> Path:
-    """Save a matplotlib figure as PNG atomically, close it, and return the path."""
-    import matplotlib.pyplot as plt
-
-    def write(tmp):
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
-
-    try:
-        return _atomic_write(path, write)
-    finally:
-        plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -61,3 +61,27 @@ def test_spike_products_on_both_representations(density):
     got32 = matrix.weight_gradient(dI.astype(np.float32), 2.0)
     assert got32.dtype == np.float32
     np.testing.assert_allclose(got32, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_compiled_and_numpy_paths_agree_bit_for_bit(monkeypatch):
+    pytest.importorskip("numba")
+    import gradients.forward as forward_module
+    from gradients import loss_and_grad
+    from vr_brian import VRParams
+
+    if not forward_module.COMPILED:
+        pytest.skip("compiled loops disabled (VR_BRIAN_NO_NUMBA)")
+    rng = np.random.default_rng(7)
+    weights = [rng.normal(0.05, 0.3, (30, 40)), rng.normal(0.1, 0.3, (4, 30))]
+    spikes = rng.random((3, 60, 40)) < 0.1
+    targets = np.eye(4, dtype=bool)[[0, 1, 3]]
+    for dtype in (np.float32, np.float64):
+        for method in ("bptt", "paper"):
+            typed = [w.astype(dtype) for w in weights]
+            compiled = loss_and_grad(typed, spikes, targets, VRParams(alpha=0.3), q=0.5, method=method)
+            monkeypatch.setattr(forward_module, "COMPILED", False)
+            plain = loss_and_grad(typed, spikes, targets, VRParams(alpha=0.3), q=0.5, method=method)
+            monkeypatch.setattr(forward_module, "COMPILED", True)
+            assert compiled[0] == plain[0]
+            for a, b in zip(compiled[1], plain[1]):
+                np.testing.assert_array_equal(a, b)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vr_brian import VRParams, forward, simulate
+from vr_brian import forward, simulate
 
 from .conftest import make_case
 

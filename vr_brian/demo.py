@@ -11,34 +11,19 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import tempfile
 
 import numpy as np
 
 from .brian import BrianNetwork
+from .io import save_figure, write_json
 from .params import VRParams
 from .reference import forward
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIGURES = os.path.join(ROOT, "figures")
 RUNS = os.path.join(ROOT, "runs")
-
-
-def write_atomically(path: str, write) -> None:
-    """Call ``write(file_object)`` on a temporary file beside ``path``, then move it into place."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_", suffix=os.path.splitext(path)[1])
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def built_in_network(seed: int = 1, steps: int = 200, sizes=(60, 40, 5)):
@@ -77,8 +62,7 @@ def plot(results: dict, spikes: np.ndarray, path: str) -> None:
         ax.legend(loc="upper right", fontsize=8)
     axes[3].set_xlabel("time step (dt = 1 ms)")
     fig.tight_layout()
-    write_atomically(path, lambda f: fig.savefig(f, format="png", dpi=110))
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def main(argv=None) -> int:
@@ -106,7 +90,7 @@ def main(argv=None) -> int:
     figure = os.path.join(args.out_dir, "demo_network.png")
     numbers_path = os.path.join(args.out_dir, "demo_network.json")
     plot(results, spikes, figure)
-    write_atomically(numbers_path, lambda f: f.write(json.dumps(numbers, indent=2).encode()))
+    write_json(numbers_path, numbers)
     for label, values in numbers.items():
         print(f"  {label}: hidden rate {values['hidden_rate_per_step']:.3f}/step, "
               f"Brian2 vs reference max |dU| = {values['max_abs_difference_brian2_vs_reference_V']:.1e} V")

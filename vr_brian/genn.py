@@ -49,7 +49,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import json
 import math
 import os
 import sys
@@ -62,6 +61,7 @@ from brian2.devices import reinit_devices, reset_device
 from brian2.stateupdaters.base import StateUpdateMethod
 
 from .checks import check_spikes, check_weights
+from .io import atomic_write, write_json
 from .equations import ON_PRE, ON_PRE_X, RESET, THRESHOLD, VR_CLIF, VR_CLIF_X
 from .params import VRParams
 from .traces import Traces, spike_array
@@ -557,14 +557,10 @@ def main(argv=None) -> int:
     out = args.traces or os.path.join(project.directory, "traces.npz")
     arrays = {f"U_{n}": U for n, U in enumerate(project.traces.U, start=1)}
     arrays.update({f"P_{n}": P for n, P in enumerate(project.traces.P, start=1)})
-    temporary = out + ".tmp.npz"
-    np.savez_compressed(temporary, spikes=project.traces.spikes, **arrays)
-    os.replace(temporary, out)
-    with open(os.path.join(project.directory, "vr_brian_run.json.tmp"), "w") as f:
-        json.dump({"sizes": list(project.sizes), "synapses": list(project.synapses), "timings": project.timings,
-                   "params": repr(params)}, f, indent=1)
-    os.replace(os.path.join(project.directory, "vr_brian_run.json.tmp"),
-               os.path.join(project.directory, "vr_brian_run.json"))
+    atomic_write(out, lambda file: np.savez_compressed(file, spikes=project.traces.spikes, **arrays))
+    write_json(os.path.join(project.directory, "vr_brian_run.json"),
+               {"sizes": list(project.sizes), "synapses": list(project.synapses), "timings": project.timings,
+                "params": repr(params)})
     print(f"traces: {out}")
     return 0
 

@@ -8,18 +8,17 @@ with new weights through run_args; its build is timed apart.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 import warnings
 
 import numpy as np
 
 from vr_brian import BrianNetwork, VRParams, forward
+from vr_brian.io import write_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -36,13 +35,6 @@ def timed(function, repeats):
         function()
         times.append(time.perf_counter() - start)
     return statistics.median(times), times
-
-
-def write_json_atomically(path, data):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
 
 
 def main(argv=None) -> int:
@@ -87,7 +79,7 @@ def main(argv=None) -> int:
     for row in rows:
         row["ratio_to_reference"] = row["median_s"] / ref_time
         print(f"{row['backend']:<24}{row['median_s']:>16.3f}{row['ratio_to_reference']:>14.1f}{row['build_s']:>28.1f}")
-    write_json_atomically(args.out, dict(
+    write_json(args.out, dict(
         setup=dict(sizes=sizes, steps=args.steps, dt_ms=1.0, density=args.density, repeats=args.repeats,
                    machine=f"{platform.machine()}, {os.cpu_count()} cores", python=platform.python_version(),
                    numpy=np.__version__, command=" ".join(sys.argv)),

@@ -20,6 +20,9 @@ updates (~20 per unit and step, 2 MFLOP) are left out. It is divided by the
 matrix-product rate measured in the same run (a square GEMM of the same dtype),
 giving the time a dense implementation could not beat. The event-driven floor
 counts the input-layer products at the measured input density.
+
+With ``--uncompiled`` the float32 step is also timed with the compiled (numba) loops
+of :mod:`gradients.forward` switched off, i.e. on the numpy/scipy path alone.
 """
 
 from __future__ import annotations
@@ -102,6 +105,30 @@ def torch_step(torch):
     return step
 
 
+#: Name of the method that runs ``loss_and_grad`` with the compiled (numba) loops switched off.
+UNCOMPILED = "numpy+scipy only"
+
+
+def without_compiled_loops(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` with :data:`gradients.forward.COMPILED` off for the call."""
+    from gradients import forward
+
+    compiled, forward.COMPILED = forward.COMPILED, False
+    try:
+        return function(*args, **kwargs)
+    finally:
+        forward.COMPILED = compiled
+
+
+def numba_version():
+    """numba's version when installed, else None."""
+    try:
+        import numba
+    except ImportError:
+        return None
+    return numba.__version__
+
+
 def gemm_rate(dtype, n: int = 1024, repeats: int = 5) -> float:
     """Measured FLOP/s of a square matrix product of ``dtype`` (median of repeats)."""
     a = np.random.default_rng(1).random((n, n)).astype(dtype)
@@ -130,12 +157,14 @@ def trace_bytes(recording) -> tuple:
 
 
 def main(argv=None) -> int:
-    from gradients import loss_and_grad
+    from gradients import forward, loss_and_grad
     from gradients.forward import record_forward
 
     parser = study_parser(NAME, "One training step of a 384-700-10 network: ms per sample against torch autograd")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per method (default 9, quick 2)")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
+    parser.add_argument("--uncompiled", action="store_true",
+                        help=f"also time float32 with the compiled (numba) loops switched off ('{UNCOMPILED}')")
     args = parser.parse_args(argv)
     repeats = args.repeats or (2 if args.quick else 9)
     if repeats < 1:
@@ -151,6 +180,11 @@ def main(argv=None) -> int:
         typed = [w.astype(dtype) for w in weights]
         methods[f"numpy {np.dtype(dtype).name}"] = (
             lambda typed=typed: loss_and_grad(typed, spikes, targets, params, q=q))
+    if args.uncompiled and forward.COMPILED:
+        # the same step without the compiled loops (numpy array operations and scipy products)
+        typed = [w.astype(np.float32) for w in weights]
+        methods[f"{UNCOMPILED} float32"] = lambda: without_compiled_loops(
+            loss_and_grad, typed, spikes, targets, params, q=q)
     torch_version = None
     if not args.no_torch:
         try:
@@ -164,7 +198,9 @@ def main(argv=None) -> int:
             typed = [w.astype(np.float32) for w in weights]
             methods["torch float32 autograd"] = lambda: step(typed, spikes, targets, params, q)
 
-    # agreement first: the torch gradients are the same numbers (float32 rounding)
+    load_before = list(os.getloadavg())
+    # agreement first: the torch gradients are the same numbers (float32 rounding); this also
+    # compiles the numba loops (or loads them from the cache) before any timing
     reference_loss, reference = methods["numpy float64"]()
     agreement = {}
     for name, run in methods.items():
@@ -200,7 +236,8 @@ def main(argv=None) -> int:
         "claim": "one training step (forward + backward) of 384-700-10, T=150, batch 32, in ms per sample",
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
                     "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"), "numpy": np.__version__,
-                    "torch": torch_version, "load_average": list(os.getloadavg())},
+                    "torch": torch_version, "numba": numba_version(), "compiled_loops": forward.COMPILED,
+                    "load_average_before": load_before, "load_average": list(os.getloadavg())},
         "setup": {"sizes": sizes, "steps": steps, "batch": batch, "input_density": input_density, "alpha": alpha,
                   "q_volt": q, "repeats": repeats,
                   "hidden_spike_fraction": float(recording.P[0].mean())},
@@ -217,16 +254,23 @@ def main(argv=None) -> int:
     }
     if "torch float32 autograd" in ms_per_sample:
         results["speedup_float32_vs_torch"] = ms_per_sample["torch float32 autograd"] / ms_per_sample["numpy float32"]
+    if f"{UNCOMPILED} float32" in ms_per_sample:
+        results["speedup_compiled_loops_float32"] = {
+            "wall": ms_per_sample[f"{UNCOMPILED} float32"] / ms_per_sample["numpy float32"],
+            "cpu": cpu_ms_per_sample[f"{UNCOMPILED} float32"] / cpu_ms_per_sample["numpy float32"]}
     write_json(results_path, results)
 
     print(f"{sizes[0]}-{sizes[1]}-{sizes[2]}, T={steps}, batch {batch}, input density {input_density:.3f}, "
           f"alpha={alpha}, q={q} V, {repeats} repeats, {os.cpu_count()} CPUs, "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}, load {os.getloadavg()[0]:.1f}")
-    print(f"{'method':<24} {'ms/sample':>10} {'CPU ms/sample':>14} {'dense floor':>12} {'grad rel. to f64':>18}")
+    print(f"{'method':<26} {'ms/sample':>10} {'CPU ms/sample':>14} {'dense floor':>12} {'grad rel. to f64':>18}")
     for name, value in ms_per_sample.items():
         dtype = "float64" if "float64" in name else "float32"
-        print(f"{name:<24} {value:>10.3f} {cpu_ms_per_sample[name]:>14.3f} {1e3 * flop / rates[dtype]:>12.3f} "
+        print(f"{name:<26} {value:>10.3f} {cpu_ms_per_sample[name]:>14.3f} {1e3 * flop / rates[dtype]:>12.3f} "
               f"{max(agreement[name]['grad_rel']):>18.2e}")
+    if f"{UNCOMPILED} float32" in ms_per_sample:
+        print(f"compiled loops (numba {numba_version()}): "
+              f"{results['speedup_compiled_loops_float32']['cpu']:.2f}x less CPU time than numpy+scipy only")
     if "speedup_float32_vs_torch" in results:
         print(f"numpy float32 is {results['speedup_float32_vs_torch']:.1f}x faster than torch autograd")
     print(f"recording {held / batch / 1e3:.0f} kB per sample (minimum {minimum / batch / 1e3:.0f} kB); "

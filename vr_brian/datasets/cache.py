@@ -14,11 +14,12 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from ..io import atomic_write
 
 __all__ = ["ArrayCache", "CacheResult", "settings_key", "arrays_hash", "atomic_write_bytes",
            "default_cache_dir"]
@@ -62,41 +63,13 @@ def arrays_hash(arrays: dict) -> str:
     return digest.hexdigest()
 
 
-def _readable_by_all(path):
-    """mkstemp creates files 0600; give them the permissions a plain open() would (umask)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
 def atomic_write_bytes(path: Path, data: bytes):
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        _readable_by_all(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    """Write ``data`` to ``path`` atomically (see :func:`vr_brian.io.atomic_write`)."""
+    atomic_write(path, lambda file: file.write(data))
 
 
 def _atomic_savez(path: Path, arrays: dict):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-        _readable_by_all(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    atomic_write(path, lambda file: np.savez(file, **arrays))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,109 @@
+"""The alpha-sweep study: its baseline's gradient and features, and the quick sweep end to end.
+
+The quick configuration trains on the built-in synthetic timing task, so no sound bank or
+fluidsynth is needed here.
+"""
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from gradients.checkpoint import load_checkpoint
+from gradients.data import SpikeData, builtin_task
+from gradients.train import evaluate
+from studies.alpha_sweep.run import (count_features, main, mlp_loss_and_grad, mlp_parameter_count,
+                                     train_baseline)
+from vr_brian.params import VRParams
+
+
+def test_count_features_against_a_loop():
+    rng = np.random.default_rng(1)
+    spikes = rng.random((3, 10, 2)) < 0.4
+    features = count_features(spikes, bins=3)  # steps split 4 + 3 + 3
+    edges = [(0, 4), (4, 7), (7, 10)]
+    for n in range(3):
+        for c in range(2):
+            for b, (lo, hi) in enumerate(edges):
+                assert features[n, c * 3 + b] == pytest.approx(np.log1p(spikes[n, lo:hi, c].sum()))
+    with pytest.raises(ValueError, match="bins"):
+        count_features(spikes, bins=11)
+
+
+@pytest.mark.parametrize("hidden", [0, 3])
+def test_mlp_gradient_matches_finite_differences(hidden):
+    rng = np.random.default_rng(hidden)
+    n_in, n_out = 4, 3
+    X, labels = rng.normal(size=(7, n_in)), rng.integers(0, n_out, 7)
+    theta = rng.normal(0, 0.5, mlp_parameter_count(n_in, hidden, n_out))
+    _, grad = mlp_loss_and_grad(theta, X, labels, hidden, n_out, 0.1)
+    eps, numeric = 1e-6, np.empty_like(theta)
+    for k in range(theta.size):
+        step = np.zeros_like(theta)
+        step[k] = eps
+        numeric[k] = (mlp_loss_and_grad(theta + step, X, labels, hidden, n_out, 0.1)[0]
+                      - mlp_loss_and_grad(theta - step, X, labels, hidden, n_out, 0.1)[0]) / (2 * eps)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_baseline_learns_rate_coded_classes():
+    # class c drives channel c at a high rate: separable from counts alone, unlearnable from nothing
+    rng = np.random.default_rng(0)
+
+    def make(n):
+        labels = rng.integers(0, 3, n)
+        rates = np.full((n, 1, 3), 0.05)
+        rates[np.arange(n), 0, labels] = 0.4
+        return SpikeData(rng.random((n, 50, 3)) < rates, np.eye(3, dtype=np.uint8)[labels])
+
+    result = train_baseline(make(90), make(60), bins=2, hidden=4, seed=0)
+    assert result["parameters"] == 6 * 4 + 4 + 4 * 3 + 3
+    assert result["test"]["micro"]["f"] > 0.9
+
+
+def test_quick_sweep_end_to_end(tmp_path):
+    assert main(["--quick", "--out-dir", str(tmp_path), "--jobs", "2", "--alphas", "0,0.3"]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert [r["alpha"] for r in results["runs"]] == [0.0, 0.3]
+    assert set(results["summary"]) == {"0", "0.3"}
+    best = results["best_alpha"]
+    assert results["summary"][f"{best:g}"]["f"]["mean"] == max(r["f"]["mean"] for r in results["summary"].values())
+    assert results["table"]["alpha = 0 (C-LIF)"]["f"]["mean"] == results["summary"]["0"]["f"]["mean"]
+    assert results["baseline"]["parameters"] == mlp_parameter_count(32 * 4, results["baseline"]["hidden"], 4)
+    # a worker's reported F is what its saved weights score when evaluated again in this process
+    train_data, test_data = builtin_task(n_classes=4, n_train=48, n_test=32, steps=40, seed=0)
+    for run in results["runs"]:
+        checkpoint = load_checkpoint(tmp_path / "runs" / f"alpha_{run['alpha']:+.3f}_seed_0" / "checkpoint.npz")
+        assert checkpoint.epoch == results["config"]["train"]["epochs"]
+        params = VRParams(alpha=run["alpha"])
+        assert evaluate(checkpoint.weights, test_data, params)["micro"]["f"] == pytest.approx(run["test"]["micro"]["f"])
+        assert evaluate(checkpoint.weights, train_data, params)["micro"] == pytest.approx(run["train_micro"])
+        assert len(run["curve_f"]) == checkpoint.epoch + 1
+    for name in ("alpha_sweep_f_vs_alpha.png", "alpha_sweep_per_class.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    # a rerun resumes the finished checkpoints in one process and reports the same numbers
+    first = [r["test"]["micro"]["f"] for r in results["runs"]]
+    assert main(["--quick", "--out-dir", str(tmp_path), "--jobs", "1", "--alphas", "0,0.3"]) == 0
+    rerun = json.loads((tmp_path / "results.json").read_text())
+    assert [r["test"]["micro"]["f"] for r in rerun["runs"]] == first
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--jobs", "0"], "--jobs must be >= 1"),
+    (["--alphas", ","], "--alphas must list"),
+    (["--seeds", "0"], "--seeds must be >= 1"),
+])
+def test_bad_arguments_are_refused(argv, message, capsys, tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        main(["--quick", "--out-dir", str(tmp_path)] + argv)
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "results.json").exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("dask") is not None, reason="dask is installed here")
+def test_dask_scheduler_without_dask_is_a_clear_error(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        main(["--quick", "--out-dir", str(tmp_path), "--dask-scheduler", "tcp://127.0.0.1:8786"])
+    assert "dask.distributed, which is not installed" in capsys.readouterr().err

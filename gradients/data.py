@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vr_brian.checks import check_spikes
+from vr_brian.checks import check_binary, check_spikes
 
 from .checkpoint import atomic_write
 
@@ -34,17 +34,7 @@ __all__ = ["SpikeData", "builtin_task", "load_npz", "save_npz", "check_targets"]
 
 def check_targets(targets, n_samples: int | None = None) -> np.ndarray:
     """Return ``targets`` as a uint8 array (n, n_classes) of 0/1, or raise naming the fault."""
-    targets = np.asarray(targets)
-    if targets.ndim != 2:
-        raise ValueError(f"targets must be a 2-D array (n_samples, n_classes) of 0/1, got shape {targets.shape}")
-    if 0 in targets.shape:
-        raise ValueError(f"targets is empty: shape {targets.shape} (n_samples, n_classes)")
-    if targets.dtype != bool:
-        if not np.issubdtype(targets.dtype, np.number):
-            raise TypeError(f"targets must be bool or 0/1 numbers, got dtype {targets.dtype}")
-        bad = ~np.isin(targets, (0, 1))
-        if bad.any():
-            raise ValueError(f"targets must be multi-hot (only 0 and 1), found {targets[bad].flat[0]!r}")
+    targets = check_binary(targets, "targets", "n_samples, n_classes", kind="multi-hot")
     if n_samples is not None and targets.shape[0] != n_samples:
         raise ValueError(f"targets has {targets.shape[0]} samples but spikes has {n_samples}: "
                          "they must have the same first dimension")

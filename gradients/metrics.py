@@ -24,18 +24,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from vr_brian.checks import check_binary
+
 __all__ = ["confusion_counts", "precision_recall_f", "classification_report", "chance_f_measure"]
 
 
 def _binary(array, name: str) -> np.ndarray:
-    array = np.asarray(array)
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (n_samples, n_classes), got shape {array.shape}")
-    if array.dtype != bool:
-        if not np.issubdtype(array.dtype, np.number) or not np.isin(array, (0, 1)).all():
-            raise ValueError(f"{name} must hold only 0 and 1 (or bool)")
-        array = array.astype(bool)
-    return array
+    return check_binary(array, name, "n_samples, n_classes", allow_empty=True)
 
 
 def confusion_counts(predictions, targets) -> dict:

@@ -26,7 +26,7 @@ import math
 import numpy as np
 from brian2 import volt
 
-from vr_brian.checks import check_spikes, check_weights
+from vr_brian.checks import check_binary, check_spikes, check_weights
 from vr_brian.params import VRParams, to_si
 from vr_brian.traces import Traces
 
@@ -74,11 +74,7 @@ def check_targets(targets, batch: int, n_out: int) -> np.ndarray:
     targets = np.asarray(targets)
     if targets.shape != (batch, n_out):
         raise ValueError(f"targets must have shape (batch, n_out) = ({batch}, {n_out}), got {targets.shape}")
-    if targets.dtype != bool:
-        if not np.issubdtype(targets.dtype, np.number) or not np.isin(targets, (0, 1)).all():
-            raise ValueError("targets must be multi-hot: bool or 0/1 numbers")
-        targets = targets.astype(bool)
-    return targets
+    return check_binary(targets, "targets", "batch, n_out", kind="multi-hot")
 
 
 def _check_margin(margin) -> float:

@@ -304,6 +304,7 @@ def test_user_groups_choose_the_x_form_on_the_genn_device(tmp_path):
 
     params = VRParams(alpha=0.3)
     directory = tmp_path / "user"
+    reinit_devices()  # a project generated earlier in this process leaves the device used
     set_device("genn", directory=str(directory), compile=False, run=False, use_GPU=False)
     try:
         defaultclock.dt = params.dt * 1e3 * ms

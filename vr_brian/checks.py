@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from brian2 import Quantity, volt
 
-__all__ = ["check_weights", "check_spikes", "check_network"]
+__all__ = ["check_weights", "check_binary", "check_spikes", "check_network"]
 
 
 def check_weights(weights) -> list:
@@ -45,25 +45,34 @@ def check_weights(weights) -> list:
     return checked
 
 
-def check_spikes(spikes, n_in: int | None = None) -> np.ndarray:
-    """Return ``spikes`` as a bool array (batch, steps, n_in), or raise naming the fault.
+def check_binary(array, name: str, axes: str, kind: str = "binary", allow_empty: bool = False) -> np.ndarray:
+    """Return ``array`` as a bool array with one dimension per name in ``axes``, or raise naming the fault.
 
-    Accepts bool arrays and numeric arrays holding only 0 and 1.
+    Accepts bool arrays and numeric arrays holding only 0 and 1. ``axes`` names the dimensions
+    for the messages (``"batch, steps, n_in"``); ``kind`` says what the values are (binary,
+    multi-hot).
     """
-    spikes = np.asarray(spikes)
-    if spikes.ndim != 3:
-        raise ValueError(f"spikes must be a 3-D array (batch, steps, n_in), got shape {spikes.shape}")
-    if 0 in spikes.shape:
-        raise ValueError(f"spikes is empty: shape {spikes.shape} (batch, steps, n_in)")
-    if spikes.dtype != bool:
-        if not np.issubdtype(spikes.dtype, np.number):
-            raise TypeError(f"spikes must be bool or 0/1 numbers, got dtype {spikes.dtype}")
-        if np.issubdtype(spikes.dtype, np.floating) and np.isnan(spikes).any():
-            raise ValueError("spikes contains NaN: it must hold only 0 and 1")
-        if not np.isin(spikes, (0, 1)).all():
-            bad = spikes[~np.isin(spikes, (0, 1))].flat[0]
-            raise ValueError(f"spikes must be binary (0 or 1), found {bad!r}")
-        spikes = spikes.astype(bool)
+    array = np.asarray(array)
+    ndim = len(axes.split(","))
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array ({axes}), got shape {array.shape}")
+    if 0 in array.shape and not allow_empty:
+        raise ValueError(f"{name} is empty: shape {array.shape} ({axes})")
+    if array.dtype == bool:
+        return array
+    if not np.issubdtype(array.dtype, np.number):
+        raise TypeError(f"{name} must be bool or 0/1 numbers, got dtype {array.dtype}")
+    if np.issubdtype(array.dtype, np.floating) and np.isnan(array).any():
+        raise ValueError(f"{name} contains NaN: it must hold only 0 and 1")
+    bad = ~np.isin(array, (0, 1))
+    if bad.any():
+        raise ValueError(f"{name} must be {kind} (only 0 and 1), found {array[bad].flat[0]!r}")
+    return array.astype(bool)
+
+
+def check_spikes(spikes, n_in: int | None = None) -> np.ndarray:
+    """Return ``spikes`` as a bool array (batch, steps, n_in), or raise naming the fault."""
+    spikes = check_binary(spikes, "spikes", "batch, steps, n_in")
     if n_in is not None and spikes.shape[2] != n_in:
         raise ValueError(f"spikes has {spikes.shape[2]} input channels but weights[0] expects n_pre={n_in}")
     return spikes

@@ -79,6 +79,13 @@ def test_group_for_any_brian2_user(numpy_target):
     assert monitor.R[0][10] < 0.9  # the second spike met a raised voltage
 
 
+def test_layers_on_different_time_steps_rejected():
+    params = VRParams()
+    source = SpikeGeneratorGroup(1, [0], [1] * ms, dt=0.1 * ms)
+    with pytest.raises(ValueError, match="share one time step"):
+        connect_layers(source, vr_neuron_group(1, params), np.ones((1, 1)))
+
+
 def test_wrong_sizes_rejected():
     weights, spikes, params = make_case(0.0, steps=50)
     network = BrianNetwork(SIZES, params, steps=50, batch=2)

@@ -123,6 +123,10 @@ def connect_layers(source, target: NeuronGroup, weights, *, batch: int = 1, name
     if len(source) != batch * n_pre or len(target) != batch * n_post:
         raise ValueError(f"weights of shape {W.shape} with batch={batch} need a source of {batch * n_pre} and a "
                          f"target of {batch * n_post} neurons, got {len(source)} and {len(target)}")
+    if source.clock.dt_ != target.clock.dt_:
+        raise ValueError(f"source {source.name!r} runs at dt = {source.clock.dt} but target {target.name!r} at "
+                         f"{target.clock.dt}: the layers of the iterative model share one time step "
+                         f"(give the source dt=params.dt*second)")
     x_form = "Ds" not in target.variables  # the GeNN-ready form: X = Dm - Ds, only Dm jumps
     synapses = Synapses(source, target, "w : volt", on_pre=ON_PRE_X if x_form else ON_PRE, name=name,
                         clock=target.clock)

@@ -100,6 +100,8 @@ def main(argv=None) -> int:
 
     print("training a 32-32-4 VR-C-LIF network on the built-in spike-timing task ...", flush=True)
     trained = training_demo(args.train_dir, quick=args.quick)
+    print(f"  {trained['epochs']} epochs: test loss {trained['initial_test_loss']:.3f} -> {trained['test_loss']:.3f} V, "
+          f"test micro F {trained['test_f']:.3f} (chance {trained['chance_f']:.3f})")
     print(f"learning curve: {trained['learning_curve']}\nmetrics:        {trained['metrics']}\n"
           f"checkpoint:     {trained['checkpoint']}")
     return 0

@@ -90,16 +90,22 @@ def _exprel(x):
     return np.where(small, 1 + x / 2, np.expm1(np.where(small, 1.0, x)) / np.where(small, 1.0, x))
 
 
-# Rate functions in 1/ms of v in mV, once in Brian2 syntax and once in numpy (for the steady
-# state used by initial conditions and resting_potential). x/(1-exp(-x/k)) is written with
-# exprel, which is finite at the removable singularity.
-SQUID = HHModel(
-    name="squid",
-    ionic="""
+# Sodium, potassium and leak currents with m, h, n gates: shared by both variants, which differ in
+# their rate functions and constants.
+_GATED_CURRENTS = """
     I_ion = gNa*m**3*h*(ENa - v) + gK*n**4*(EK - v) + gL*(EL - v) : amp/meter**2
     dm/dt = alpha_m*(1 - m) - beta_m*m : 1
     dh/dt = alpha_h*(1 - h) - beta_h*h : 1
     dn/dt = alpha_n*(1 - n) - beta_n*n : 1
+"""
+
+# Rate functions in 1/ms of v in mV, once in Brian2 syntax and once in numpy (for the steady
+# state used by initial conditions and resting_potential). x/(1-exp(-x/k)) is written with
+# exprel, which is finite at the removable singularity.
+
+SQUID = HHModel(
+    name="squid",
+    ionic=_GATED_CURRENTS + """
     alpha_m = 1/exprel(-(v/mV + 40)/10)/ms : Hz
     beta_m = 4*exp(-(v/mV + 65)/18)/ms : Hz
     alpha_h = 0.07*exp(-(v/mV + 65)/20)/ms : Hz
@@ -120,11 +126,7 @@ SQUID = HHModel(
 
 TRAUB_MILES = HHModel(
     name="traub_miles",
-    ionic="""
-    I_ion = gNa*m**3*h*(ENa - v) + gKd*n**4*(EK - v) + gL*(EL - v) : amp/meter**2
-    dm/dt = alpha_m*(1 - m) - beta_m*m : 1
-    dh/dt = alpha_h*(1 - h) - beta_h*h : 1
-    dn/dt = alpha_n*(1 - n) - beta_n*n : 1
+    ionic=_GATED_CURRENTS + """
     alpha_m = 1.28/exprel((13*mV - v + VT)/(4*mV))/ms : Hz
     beta_m = 1.4/exprel((v - VT - 40*mV)/(5*mV))/ms : Hz
     alpha_h = 0.128*exp((17*mV - v + VT)/(18*mV))/ms : Hz
@@ -133,7 +135,7 @@ TRAUB_MILES = HHModel(
     beta_n = 0.5*exp((10*mV - v + VT)/(40*mV))/ms : Hz
     """,
     namespace={
-        "Cm": 1 * ufarad / cm**2, "gNa": 100 * msiemens / cm**2, "gKd": 30 * msiemens / cm**2,
+        "Cm": 1 * ufarad / cm**2, "gNa": 100 * msiemens / cm**2, "gK": 30 * msiemens / cm**2,
         "gL": 0.05 * msiemens / cm**2, "ENa": 50 * mV, "EK": -90 * mV, "EL": -60 * mV, "VT": -63 * mV,
         "_alpha_m": lambda v: 1.28 / _exprel((13 - v - 63) / 4), "_beta_m": lambda v: 1.4 / _exprel((v + 63 - 40) / 5),
         "_alpha_h": lambda v: 0.128 * np.exp((17 - v - 63) / 18),
@@ -165,7 +167,7 @@ def resting_potential(model: HHModel) -> float:
     from scipy.optimize import brentq
 
     ns = {k: (float(v) if hasattr(v, "dim") else v) for k, v in model.namespace.items()}  # SI floats
-    g_k = ns.get("gK", ns.get("gKd"))
+    g_k = ns["gK"]
 
     def current(v_mV):
         s = model.steady_state(v_mV * 1e-3)

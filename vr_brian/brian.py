@@ -21,7 +21,7 @@ import shutil
 import tempfile
 
 import numpy as np
-from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, get_device, prefs,
+from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, get_device,
                     second, set_device, volt)
 from brian2.devices import reinit_devices, reset_device
 
@@ -29,6 +29,7 @@ from .checks import check_network
 from .equations import CLIF, ON_PRE, ON_PRE_X, RESET, THRESHOLD, VR_CLIF, VR_CLIF_X
 from .genn import EXACT_KEEPING_U_PREV, is_genn_device
 from .params import VRParams
+from .settings import codegen_target
 from .traces import Traces, spike_array
 
 __all__ = ["vr_neuron_group", "connect_layers", "BrianNetwork", "TARGETS"]
@@ -143,16 +144,6 @@ def connect_layers(source, target: NeuronGroup, weights, *, batch: int = 1, name
     return synapses
 
 
-@contextlib.contextmanager
-def _codegen_target(target: str):
-    previous = prefs.codegen.target
-    prefs.codegen.target = target
-    try:
-        yield
-    finally:
-        prefs.codegen.target = previous
-
-
 class BrianNetwork:
     """A feed-forward VR-C-LIF network in Brian2, built once and run on many inputs.
 
@@ -247,7 +238,7 @@ class BrianNetwork:
             objects = self._run_standalone(weights, spikes)
         else:
             # connect() and variable assignments run generated code too: keep them on the target
-            with _codegen_target(self.target):
+            with codegen_target(self.target):
                 objects = self._build(weights, self._stimulus(spikes))
                 objects["network"].run(self.steps * self.params.dt * second, namespace={})
         return self._traces(objects, spikes)

@@ -42,10 +42,11 @@ from brian2 import Network, SpikeMonitor, StateMonitor, Synapses, ms, second, vo
 from scipy.optimize import differential_evolution
 
 from .adex import AdExParams, adex_group
-from .brian import _codegen_target, connect_layers, vr_neuron_group
+from .brian import connect_layers, vr_neuron_group
 from .equations import VR_CLIF
 from .hh import SynapticInput
 from .params import VRParams, to_si
+from .settings import codegen_target
 from .spike_metrics import Recording, gamma_factor, subthreshold_voltage_error
 
 __all__ = ["Parameter", "MODELS", "simulate_candidates", "evaluate", "fit", "score", "FitResult"]
@@ -158,7 +159,7 @@ def simulate_candidates(kind: str, theta, inputs: SynapticInput, *, dt=0.1 * ms,
         voltage = StateMonitor(group, "U", record=True, when="before_resets")
         variable = "U"
     spikes = SpikeMonitor(group)
-    with _codegen_target(target):
+    with codegen_target(target):
         Network(source, group, synapses, voltage, spikes).run(inputs.duration * second, namespace={})
     trains = spikes.spike_trains()
     return Recording(dt=dt_s, v=np.asarray(getattr(voltage, variable + "_")),

@@ -64,6 +64,7 @@ from .checks import check_spikes, check_weights
 from .io import atomic_write, write_json
 from .equations import ON_PRE, ON_PRE_X, RESET, THRESHOLD, VR_CLIF, VR_CLIF_X
 from .params import VRParams
+from .settings import codegen_target
 from .traces import Traces, spike_array
 
 __all__ = ["GENN_SCHEDULE", "EXACT_KEEPING_U_PREV", "FORMS", "Connection", "GeneratedConnection", "GeNNProject",
@@ -296,14 +297,9 @@ def run_genn_schedule(weights, spikes, params: VRParams, *, form: str = "x", tar
     weights = check_weights(weights)
     spikes = check_spikes(spikes, weights[0].shape[1])
     batch, steps = spikes.shape[:2]
-    previous_target = prefs.codegen.target
-    prefs.codegen.target = target
-    try:
-        with _default_dt(params.dt):
-            objects = _build([dense_connection(W) for W in weights], params, spikes=spikes, batch=batch, form=form)
-            objects["network"].run(steps * params.dt * second, namespace={})
-    finally:
-        prefs.codegen.target = previous_target
+    with codegen_target(target), _default_dt(params.dt):
+        objects = _build([dense_connection(W) for W in weights], params, spikes=spikes, batch=batch, form=form)
+        objects["network"].run(steps * params.dt * second, namespace={})
     return _traces(objects, params, steps, batch, spikes=spikes)
 
 

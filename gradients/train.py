@@ -56,8 +56,8 @@ from .data import SpikeData
 from .metrics import classification_report
 from .optim import OPTIMIZERS, make_optimizer
 
-__all__ = ["TrainConfig", "TrainResult", "init_weights", "evaluate", "train", "plot_history", "FORWARDS",
-           "CHECKPOINT_NAME", "METRICS_NAME"]
+__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "init_weights", "evaluate", "train", "plot_history",
+           "FORWARDS", "CHECKPOINT_NAME", "METRICS_NAME"]
 
 FORWARDS = ("numpy", "brian2")
 CHECKPOINT_NAME = "checkpoint.npz"
@@ -149,6 +149,10 @@ class TrainConfig:
     def as_dict(self) -> dict:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
                 for f in dataclasses.fields(self)}
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss or a gradient of a minibatch was not finite; the last checkpoint is kept."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -267,7 +271,7 @@ def _make_forward(config: TrainConfig, sizes, params: VRParams, steps: int):
 # -- evaluation ----------------------------------------------------------------------------------
 
 def evaluate(weights, data: SpikeData, params: VRParams, margin: float = 0.0, chunk: int = 256,
-             runner=None) -> dict:
+             runner=None, return_predictions: bool = False) -> dict:
     """Loss and precision / recall / F-measure of ``weights`` on ``data``.
 
     Parameters
@@ -282,6 +286,8 @@ def evaluate(weights, data: SpikeData, params: VRParams, margin: float = 0.0, ch
         Samples per forward pass (the network's batch size for a Brian2 runner).
     runner : optional
         The forward-pass runner of :func:`train` (default: the numpy reference).
+    return_predictions : bool
+        Also return the (n, n_classes) bool predictions under ``predictions``.
 
     Returns
     -------
@@ -310,6 +316,8 @@ def evaluate(weights, data: SpikeData, params: VRParams, margin: float = 0.0, ch
     report = classification_report(np.concatenate(predictions), data.targets)
     report.update(loss=total_loss / len(data), negative_R=negative, runaway=runaway,
                   hidden_rate=spikes_fired / hidden_steps if hidden_steps else 0.0)
+    if return_predictions:
+        report["predictions"] = np.concatenate(predictions)
     return report
 
 
@@ -439,6 +447,11 @@ def train(train_data: SpikeData, test_data: SpikeData, config: TrainConfig, para
                     traces = forward.traces_for_grad(weights, spikes)
                     value, grads = loss_and_grad(weights, spikes, targets, params, q=config.q, traces=traces,
                                                  method=config.method, margin=config.margin)
+                    if not (math.isfinite(value) and all(np.isfinite(g).all() for g in grads)):
+                        raise TrainingDiverged(
+                            f"epoch {epoch}, minibatch {b + 1}/{batches}: the loss or its gradient is not finite "
+                            f"(alpha={params.alpha}: a voltage ran away through R(t), see MODEL.md); the checkpoint of epoch {epoch - 1} is kept. Try a smaller lr, smaller alpha or "
+                            "sparser input")
                     weights, state = optimizer.step(weights, grads, state)
                     loss_sum += value * len(index)
                     bar.update(1)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from vr_brian.encoding.gammatone import (GammatoneDictionary, erb, erb_rate, erb_rate_to_hz, erb_space,
-                                         gammatone_kernels)
+from vr_brian.encoding.gammatone import (GammatoneDictionary, constant_q_bandwidths, erb, erb_rate,
+                                         erb_rate_to_hz, erb_space, gammatone_kernels, semitone_space)
 
 RATE = 16000.0
 
@@ -40,6 +40,27 @@ def test_kernel_peaks_at_its_centre_with_an_erb_wide_band(centre):
     # 1.019 * ERB * pi * 6! / (2^6 * 3!^2) = 1.019 * 0.982 * ERB (Patterson et al. 1992)
     measured = power.sum() * (freqs[1] - freqs[0]) / power.max()
     assert measured == pytest.approx(1.019 * np.pi * 720 / (64 * 36) * erb(centre), rel=0.02)
+
+
+def measured_erb(kernel):
+    n = 1 << 17
+    power = np.abs(np.fft.rfft(kernel, n)) ** 2
+    return power.sum() * RATE / n / power.max()
+
+
+@pytest.mark.parametrize("centre", [110.0, 440.0, 2000.0])
+def test_constant_q_kernels_have_the_requested_bandwidth(centre):
+    (bandwidth,) = constant_q_bandwidths([centre], 1.0, 5.0)
+    assert bandwidth == pytest.approx(centre * (2 ** (1 / 12) - 1))
+    (kernel,) = gammatone_kernels([centre], RATE, bandwidths=[bandwidth])
+    assert measured_erb(kernel) == pytest.approx(1.019 * np.pi * 720 / (64 * 36) * bandwidth, rel=0.02)
+
+
+def test_semitone_space_and_bandwidth_floor():
+    np.testing.assert_allclose(semitone_space(440.0, 13)[[0, 12]], [440.0, 880.0])
+    np.testing.assert_allclose(constant_q_bandwidths([27.5, 1000.0], 1.0, 5.0), [5.0, 1000 * (2 ** (1 / 12) - 1)])
+    with pytest.raises(ValueError, match="semitones"):
+        constant_q_bandwidths([100.0], 0.0, 5.0)
 
 
 def test_centres_beyond_nyquist_are_refused():

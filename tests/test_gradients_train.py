@@ -10,7 +10,8 @@ from brian2 import mV, ms, volt
 
 from gradients.checkpoint import load_checkpoint
 from gradients.data import builtin_task
-from gradients.train import TrainConfig, evaluate, init_weights, train
+import gradients.train
+from gradients.train import TrainConfig, TrainingDiverged, evaluate, init_weights, train
 from vr_brian import VRParams
 from vr_brian.traces import NegativeResistanceWarning
 
@@ -87,6 +88,25 @@ def test_resume_refuses_a_different_run(task, tmp_path):
         train(train_data, test_data, config, VRParams(alpha=0.1), out_dir=tmp_path, resume=True)
     with pytest.raises(ValueError, match="other data"):
         train(task[0].subset(slice(8, 16)), test_data, config, VRParams(), out_dir=tmp_path, resume=True)
+
+
+def test_a_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(task, tmp_path, monkeypatch):
+    train_data, test_data = task
+    config = TrainConfig(hidden=(8,), epochs=3, batch_size=16)
+    finite = train(train_data, test_data, config.replace(epochs=1), VRParams(), out_dir=tmp_path, progress=False)
+    real = gradients.train.loss_and_grad
+
+    def nan_loss(*args, **kwargs):
+        value, grads = real(*args, **kwargs)
+        return float("nan"), grads
+
+    monkeypatch.setattr(gradients.train, "loss_and_grad", nan_loss)
+    with pytest.raises(TrainingDiverged, match="epoch 2, minibatch 1/"):
+        train(train_data, test_data, config, VRParams(), out_dir=tmp_path, resume=True, progress=False)
+    saved = load_checkpoint(tmp_path / "checkpoint.npz")
+    assert saved.epoch == 1
+    for W, W_saved in zip(finite.weights, saved.weights):
+        np.testing.assert_array_equal(W, W_saved)
 
 
 def test_float64_and_config_validation(task):

@@ -6,6 +6,7 @@ fluidsynth is needed here.
 
 import importlib.util
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -13,8 +14,8 @@ import pytest
 from gradients.checkpoint import load_checkpoint
 from gradients.data import SpikeData, builtin_task
 from gradients.train import evaluate
-from studies.alpha_sweep.run import (count_features, main, mlp_loss_and_grad, mlp_parameter_count,
-                                     train_baseline)
+from studies.alpha_sweep.run import (count_features, f_by_label_count, main, mlp_loss_and_grad,
+                                     mlp_parameter_count, train_baseline)
 from vr_brian.params import VRParams
 
 
@@ -31,11 +32,13 @@ def test_count_features_against_a_loop():
         count_features(spikes, bins=11)
 
 
+@pytest.mark.parametrize("multi_label", [False, True])
 @pytest.mark.parametrize("hidden", [0, 3])
-def test_mlp_gradient_matches_finite_differences(hidden):
+def test_mlp_gradient_matches_finite_differences(hidden, multi_label):
     rng = np.random.default_rng(hidden)
     n_in, n_out = 4, 3
-    X, labels = rng.normal(size=(7, n_in)), rng.integers(0, n_out, 7)
+    X = rng.normal(size=(7, n_in))
+    labels = (rng.random((7, n_out)) < 0.4).astype(float) if multi_label else rng.integers(0, n_out, 7)
     theta = rng.normal(0, 0.5, mlp_parameter_count(n_in, hidden, n_out))
     _, grad = mlp_loss_and_grad(theta, X, labels, hidden, n_out, 0.1)
     eps, numeric = 1e-6, np.empty_like(theta)
@@ -59,7 +62,29 @@ def test_baseline_learns_rate_coded_classes():
 
     result = train_baseline(make(90), make(60), bins=2, hidden=4, seed=0)
     assert result["parameters"] == 6 * 4 + 4 + 4 * 3 + 3
-    assert result["test"]["micro"]["f"] > 0.9
+    assert result["test"]["micro"]["f"] > 0.9 and not result["multi_label"]
+
+
+def test_multi_label_baseline_learns_chords_and_reports_f_per_polyphony():
+    # label k drives channel k: any subset of the 4 labels is decodable from the counts
+    rng = np.random.default_rng(1)
+
+    def make(n):
+        targets = np.zeros((n, 4), dtype=np.uint8)
+        for i, size in enumerate(rng.integers(1, 4, n)):
+            targets[i, rng.choice(4, size, replace=False)] = 1
+        return SpikeData(rng.random((n, 50, 4)) < 0.05 + 0.35 * targets[:, None, :], targets)
+
+    result = train_baseline(make(150), make(90), bins=1, hidden=0, seed=0)
+    assert result["multi_label"] and set(result["f_by_label_count"]) == {"1", "2", "3"}
+    assert min(result["f_by_label_count"].values()) > 0.9
+
+
+def test_f_by_label_count_against_hand_counts():
+    targets = np.array([[1, 0, 0], [0, 1, 1], [1, 1, 0]], dtype=bool)
+    predictions = np.array([[1, 1, 0], [0, 1, 1], [1, 0, 0]], dtype=bool)
+    # one label: tp 1, fp 1, fn 0 -> 2/3; two labels: tp 3, fp 0, fn 1 -> 6/7
+    assert f_by_label_count(predictions, targets) == pytest.approx({"1": 2 / 3, "2": 6 / 7})
 
 
 def test_quick_sweep_end_to_end(tmp_path):
@@ -102,8 +127,22 @@ def test_bad_arguments_are_refused(argv, message, capsys, tmp_path):
     assert not (tmp_path / "results.json").exists()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("dask") is not None, reason="dask is installed here")
-def test_dask_scheduler_without_dask_is_a_clear_error(capsys, tmp_path):
+def test_dask_scheduler_without_dask_is_a_clear_error(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)   # as if it were not installed
     with pytest.raises(SystemExit):
         main(["--quick", "--out-dir", str(tmp_path), "--dask-scheduler", "tcp://127.0.0.1:8786"])
     assert "dask.distributed, which is not installed" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("distributed") is None, reason="needs dask[distributed] (test extra)")
+def test_a_dask_cluster_runs_the_jobs_like_local_processes(tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        assert main(["--quick", "--out-dir", str(tmp_path / "dask"), "--alphas", "0,0.3",
+                     "--dask-scheduler", cluster.scheduler_address]) == 0
+    assert main(["--quick", "--out-dir", str(tmp_path / "local"), "--alphas", "0,0.3"]) == 0
+    on_dask, local = (json.loads((tmp_path / name / "results.json").read_text()) for name in ("dask", "local"))
+    assert on_dask["config"]["dask_scheduler"].startswith("tcp://")
+    for remote, here in zip(on_dask["runs"], local["runs"]):
+        assert remote["test"]["micro"] == here["test"]["micro"] and remote["curve_f"] == here["curve_f"]

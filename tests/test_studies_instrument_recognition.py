@@ -17,7 +17,7 @@ def test_quick_run_writes_trainer_files(tmp_path):
 
     assert main(["--quick", "--out-dir", str(tmp_path), "--dt", "0.005"]) == 0
     train, test = load_npz(tmp_path / "train.npz"), load_npz(tmp_path / "test.npz")
-    assert train.spikes.shape == (10, 300, 32) and train.spikes.dtype == bool
+    assert train.spikes.shape == (10, 300, 64) and train.spikes.dtype == bool
     np.testing.assert_array_equal(train.targets, np.eye(10, dtype=np.uint8))
     assert test.class_names == train.class_names and len(test.class_names) == 10
     assert train.spikes.sum() > 0 and test.spikes.sum() > 0

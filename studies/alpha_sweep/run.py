@@ -1,16 +1,23 @@
-r"""Alpha sweep: VR-C-LIF networks trained on the instrument task for a range of alpha and seeds.
+r"""Alpha sweep: VR-C-LIF networks trained on the music tasks for a range of alpha and seeds.
 
 Every job trains one network (one ``alpha``, one seed) with :func:`gradients.train.train` on the
-spike data of ``studies/instrument_recognition`` (``train.npz`` / ``test.npz``, the test set from
-the held-out sound bank) and reports its test precision, recall and F-measure after the last epoch.
+spike data of ``studies/instrument_recognition`` (``--task instruments``) or
+``studies/piano_multipitch`` (``--task piano``): ``train.npz`` / ``test.npz``, the test set from
+the held-out sound bank, and for the piano ``scores.npz`` (music21 excerpts) as a further test
+set. It reports the test precision, recall and F-measure after the last epoch, and the
+F-measure per number of labels of a sample (the polyphony P1-P6 of a chord). A run whose
+voltages run away (non-finite loss, :class:`gradients.train.TrainingDiverged`) is reported as
+diverged, with the numbers of its last finite epoch.
 The jobs run in parallel processes (``--jobs N``, :class:`concurrent.futures.ProcessPoolExecutor`)
 or on a Dask cluster (``--dask-scheduler ADDRESS``, :class:`dask.distributed.Client`). Each job
 trains into its own folder with checkpoints, so an interrupted sweep resumes where it stopped.
 
 A non-spiking baseline of similar parameter count is trained on the same spikes: a
-one-hidden-layer MLP (softmax output, cross-entropy, L2) on the spike counts per channel and time
-bin, :math:`x_{c,b} = \log(1 + \#\text{spikes of channel } c \text{ in bin } b)`, standardised with
-the training statistics; prediction = the argmax class.
+one-hidden-layer MLP (L2-penalised) on the spike counts per channel and time bin,
+:math:`x_{c,b} = \log(1 + \#\text{spikes of channel } c \text{ in bin } b)`, standardised with
+the training statistics: softmax output and cross-entropy, prediction the argmax class, for
+single-label data; sigmoid outputs and binary cross-entropy, prediction :math:`p > 1/2` per
+label, for multi-label data (the piano).
 
 ``--quick`` runs the whole pipeline in seconds on the built-in synthetic timing task
 (:func:`gradients.data.builtin_task`), into a temporary folder.
@@ -32,6 +39,9 @@ from studies.cli import output_paths, save_figure, study_parser, write_json
 
 NAME = "alpha_sweep"
 DEFAULT_ALPHAS = (-0.1, 0.0, 0.1, 0.2, 0.3, 0.4)
+#: per task: data study, time step of its spikes (s), name of results file and figure prefix
+TASKS = {"instruments": {"data": "instrument_recognition", "dt": 0.005, "suffix": ""},
+         "piano": {"data": "piano_multipitch", "dt": 0.01, "suffix": "_piano"}}
 
 
 # -- non-spiking baseline --------------------------------------------------------------------------
@@ -66,25 +76,39 @@ def _unpack(theta, n_in, hidden, n_out):
     return W1, b1, W2, theta[a + hidden + hidden * n_out:]
 
 
-def mlp_loss_and_grad(theta, X, labels, hidden: int, n_out: int, l2: float):
-    r"""Mean cross-entropy of a tanh MLP with softmax output plus an L2 penalty on the weights, and its gradient.
+def mlp_logits(theta, X, hidden: int, n_out: int):
+    """``(z, h)``: output logits and hidden activations (None without a hidden layer)."""
+    W1, b1, W2, b2 = _unpack(theta, X.shape[1], hidden, n_out)
+    if hidden == 0:
+        return X @ W1 + b1, None
+    h = np.tanh(X @ W1 + b1)
+    return h @ W2 + b2, h
 
-    :math:`h = \tanh(X W_1 + b_1)`, :math:`z = h W_2 + b_2` (``hidden = 0``: :math:`z = X W + b`),
-    :math:`L = -\frac1n \sum_i \log \operatorname{softmax}(z_i)_{y_i} + \frac{l_2}{2} \sum \lVert W\rVert^2`
-    (biases not penalised). ``theta`` is the flat parameter vector (:func:`mlp_parameter_count`).
+
+def mlp_loss_and_grad(theta, X, targets, hidden: int, n_out: int, l2: float):
+    r"""Mean cross-entropy of a tanh MLP plus an L2 penalty on the weights, and its gradient.
+
+    :math:`h = \tanh(X W_1 + b_1)`, :math:`z = h W_2 + b_2` (``hidden = 0``: :math:`z = X W + b`).
+    ``targets`` as class indices (n,): softmax output,
+    :math:`L = -\frac1n \sum_i \log \operatorname{softmax}(z_i)_{y_i}`; as a multi-hot (n, n_out)
+    array: independent sigmoid outputs,
+    :math:`L = -\frac1n \sum_{i,k} [y_{ik} \log \sigma(z_{ik}) + (1 - y_{ik}) \log(1 - \sigma(z_{ik}))]`;
+    plus :math:`\frac{l_2}{2} \sum \lVert W\rVert^2` (biases not penalised). ``theta`` is the
+    flat parameter vector (:func:`mlp_parameter_count`).
     """
     n, n_in = X.shape
-    onehot = np.eye(n_out)[labels]
     W1, b1, W2, b2 = _unpack(theta, n_in, hidden, n_out)
-    if hidden == 0:
-        z, h = X @ W1 + b1, None
+    z, h = mlp_logits(theta, X, hidden, n_out)
+    targets = np.asarray(targets)
+    if targets.ndim == 2:
+        # log sigma(z) = -log(1 + e^-z), written stably with logaddexp
+        loss = np.sum(targets * np.logaddexp(0, -z) + (1 - targets) * np.logaddexp(0, z)) / n
+        dz = (0.5 * (1 + np.tanh(0.5 * z)) - targets) / n
     else:
-        h = np.tanh(X @ W1 + b1)
-        z = h @ W2 + b2
-    z = z - z.max(axis=1, keepdims=True)
-    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    loss = -np.mean(log_p[np.arange(n), labels])
-    dz = (np.exp(log_p) - onehot) / n
+        z = z - z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        loss = -np.mean(log_p[np.arange(n), targets])
+        dz = (np.exp(log_p) - np.eye(n_out)[targets]) / n
     if hidden == 0:
         loss += 0.5 * l2 * np.sum(W1 ** 2)
         return loss, np.concatenate([(X.T @ dz + l2 * W1).ravel(), dz.sum(axis=0)])
@@ -98,8 +122,10 @@ def train_baseline(train_data, test_data, *, bins: int, hidden: int, seed: int, 
                    max_iter: int = 500) -> dict:
     """Fit the count-feature MLP by L-BFGS (scipy) and evaluate it like the spiking networks.
 
-    Returns a dict with ``parameters``, ``train_accuracy``, ``seconds`` and the test
-    :func:`gradients.metrics.classification_report` of the one-hot argmax predictions.
+    Single-label data (one label per training sample) get the softmax MLP and argmax predictions,
+    multi-label data the sigmoid MLP and :math:`p > 1/2` per label. Returns a dict with
+    ``parameters``, ``train_f`` (micro F on the training set), ``seconds``, ``multi_label``, the test
+    :func:`gradients.metrics.classification_report` and ``f_by_label_count``.
     """
     from scipy.optimize import minimize
 
@@ -109,7 +135,8 @@ def train_baseline(train_data, test_data, *, bins: int, hidden: int, seed: int, 
     X_train, X_test = count_features(train_data.spikes, bins), count_features(test_data.spikes, bins)
     mean, std = X_train.mean(axis=0), X_train.std(axis=0) + 1e-6
     X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
-    labels = np.argmax(train_data.targets, axis=1)
+    multi_label = bool(np.any(train_data.targets.sum(axis=1) != 1))
+    labels = train_data.targets.astype(float) if multi_label else np.argmax(train_data.targets, axis=1)
     n_in, n_out = X_train.shape[1], train_data.n_classes
     size = mlp_parameter_count(n_in, hidden, n_out)
     rng = np.random.default_rng(seed)
@@ -118,14 +145,23 @@ def train_baseline(train_data, test_data, *, bins: int, hidden: int, seed: int, 
                    method="L-BFGS-B", options={"maxiter": max_iter})
 
     def predict(X):
-        W1, b1, W2, b2 = _unpack(fit.x, n_in, hidden, n_out)
-        z = X @ W1 + b1 if hidden == 0 else np.tanh(X @ W1 + b1) @ W2 + b2
-        return np.eye(n_out, dtype=bool)[np.argmax(z, axis=1)]
+        z, _ = mlp_logits(fit.x, X, hidden, n_out)
+        return z > 0 if multi_label else np.eye(n_out, dtype=bool)[np.argmax(z, axis=1)]
 
-    report = classification_report(predict(X_test), test_data.targets)
-    return {"parameters": size, "bins": bins, "hidden": hidden, "seed": seed, "l2": l2,
-            "train_accuracy": float(np.mean(np.argmax(predict(X_train), 1) == labels)),
-            "seconds": time.perf_counter() - start, "test": report}
+    test_predictions = predict(X_test)
+    return {"parameters": size, "bins": bins, "hidden": hidden, "seed": seed, "l2": l2, "multi_label": multi_label,
+            "train_f": classification_report(predict(X_train), train_data.targets)["micro"]["f"],
+            "seconds": time.perf_counter() - start, "test": classification_report(test_predictions, test_data.targets),
+            "f_by_label_count": f_by_label_count(test_predictions, test_data.targets)}
+
+
+def f_by_label_count(predictions, targets) -> dict:
+    """Micro F-measure of the samples with each number of labels (the polyphony of a chord)."""
+    from gradients.metrics import classification_report
+
+    counts = np.asarray(targets).sum(axis=1)
+    return {str(int(k)): classification_report(predictions[counts == k], targets[counts == k])["micro"]["f"]
+            for k in np.unique(counts)}
 
 
 # -- one sweep job -----------------------------------------------------------------------------------
@@ -151,7 +187,9 @@ def run_job(job: dict) -> dict:
     """
     from brian2 import second
 
-    from gradients.train import TrainConfig, evaluate, train
+    from gradients.checkpoint import load_checkpoint
+    from gradients.data import load_npz
+    from gradients.train import CHECKPOINT_NAME, TrainConfig, TrainingDiverged, evaluate, train
     from vr_brian.params import VRParams
 
     warnings.simplefilter("ignore")  # negative-R counts are kept per epoch by evaluate()
@@ -159,14 +197,26 @@ def run_job(job: dict) -> dict:
     config = TrainConfig(**dict(job["config"], seed=job["seed"]))
     params = VRParams(dt=job["dt"] * second, alpha=job["alpha"])
     start = time.perf_counter()
-    result = train(train_data, test_data, config, params, out_dir=job["run_dir"], resume=True, progress=False)
-    last = result.history[-1]
+    diverged = None
+    try:
+        result = train(train_data, test_data, config, params, out_dir=job["run_dir"], resume=True, progress=False)
+        weights, history = result.weights, result.history
+    except TrainingDiverged as error:
+        # the checkpoint of the last finite epoch is kept; a rerun would diverge at the same step
+        diverged = str(error)
+        saved = load_checkpoint(Path(job["run_dir"]) / CHECKPOINT_NAME)
+        weights, history = saved.weights, saved.history
+    last = history[-1]
+    extra = {name: evaluate(weights, load_npz(path), params, config.margin)["micro"]
+             for name, path in job["data"].get("extra_tests", {}).items()}
+    predictions = evaluate(weights, test_data, params, config.margin, return_predictions=True)["predictions"]
     return {"alpha": job["alpha"], "seed": job["seed"], "run_dir": str(job["run_dir"]),
             "seconds": time.perf_counter() - start,
-            "train_seconds": float(sum(r["seconds"] for r in result.history[1:])),
-            "epochs": last["epoch"], "test": last["test"], "train_loss": last["train_loss"],
-            "train_micro": evaluate(result.weights, train_data, params, config.margin)["micro"],
-            "curve_f": [r["test"]["micro"]["f"] for r in result.history]}
+            "train_seconds": float(sum(r["seconds"] for r in history[1:])),
+            "epochs": last["epoch"], "diverged": diverged, "test": last["test"], "train_loss": last["train_loss"],
+            "train_micro": evaluate(weights, train_data, params, config.margin)["micro"],
+            "f_by_label_count": f_by_label_count(predictions, test_data.targets), "extra_tests": extra,
+            "curve_f": [r["test"]["micro"]["f"] for r in history]}
 
 
 def _run_dir_name(alpha: float, seed: int) -> str:
@@ -214,9 +264,18 @@ def summarise(runs: list, alphas) -> dict:
         row["train_f_mean"] = float(np.mean([r["train_micro"]["f"] for r in mine]))
         row["macro_f_mean"] = float(np.mean([r["test"]["macro"]["f"] for r in mine]))
         row["per_class_f_mean"] = np.mean([r["test"]["per_class"]["f"] for r in mine], axis=0).tolist()
-        row["curve_f_mean"] = np.mean([r["curve_f"] for r in mine], axis=0).tolist()
+        # a diverged run's curve stops early: average each epoch over the runs that reached it
+        curves = np.full((len(mine), max(len(r["curve_f"]) for r in mine)), np.nan)
+        for k, r in enumerate(mine):
+            curves[k, :len(r["curve_f"])] = r["curve_f"]
+        row["curve_f_mean"] = np.nanmean(curves, axis=0).tolist()
         row["hidden_rate_mean"] = float(np.mean([r["test"]["hidden_rate"] for r in mine]))
         row["negative_R_mean"] = float(np.mean([r["test"]["negative_R"] for r in mine]))
+        row["diverged"] = sum(r["diverged"] is not None for r in mine)
+        row["f_by_label_count_mean"] = {k: float(np.mean([r["f_by_label_count"][k] for r in mine]))
+                                        for k in mine[0]["f_by_label_count"]}
+        row["extra_tests_f_mean"] = {k: float(np.mean([r["extra_tests"][k]["f"] for r in mine]))
+                                     for k in mine[0]["extra_tests"]}
         table[f"{alpha:g}"] = row
     return table
 
@@ -277,14 +336,18 @@ def main(argv=None) -> int:
     from gradients.train import TrainConfig
     from vr_brian.datasets import default_cache_dir
 
-    parser = study_parser(NAME, "Alpha sweep of VR-C-LIF networks on the instrument task, with a non-spiking baseline")
+    parser = study_parser(NAME, "Alpha sweep of VR-C-LIF networks on the music tasks, with a non-spiking baseline")
+    parser.add_argument("--task", choices=tuple(TASKS), default="instruments",
+                        help="instrument recognition (single-label) or piano multi-pitch (multi-label)")
     parser.add_argument("--data-dir", type=Path, default=None,
-                        help="folder with train.npz and test.npz (default: the instrument_recognition cache)")
-    parser.add_argument("--dt", type=float, default=0.005, help="time step of the spike data, s (default 0.005)")
+                        help="folder with train.npz and test.npz (default: the cache of the task's data study)")
+    parser.add_argument("--dt", type=float, default=None,
+                        help="time step of the spike data, s (default: 0.005 instruments, 0.01 piano)")
     parser.add_argument("--alphas", type=_float_list, default=DEFAULT_ALPHAS, help="comma-separated alphas")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per alpha (0..N-1)")
     parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--hidden", type=int, default=32, help="hidden VR-C-LIF neurons (one layer)")
+    parser.add_argument("--hidden", type=int, default=64, help="hidden VR-C-LIF neurons (one layer)")
+    parser.add_argument("--margin", type=float, default=0.3, help="loss margin, volts (v_thr = 1 V)")
     parser.add_argument("--lr", type=float, default=0.01, help="Adam learning rate")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--init-mean-gain", type=float, default=0.5, help="g_mu of gradients.train.init_weights")
@@ -300,30 +363,35 @@ def main(argv=None) -> int:
     for name in ("seeds", "epochs", "hidden", "batch_size", "jobs"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    if args.train_clips < 0 or args.bins < 1 or not args.dt > 0:
-        parser.error("--train-clips must be >= 0, --bins >= 1 and --dt > 0")
+    task = TASKS[args.task]
+    args.dt = task["dt"] if args.dt is None else args.dt
+    if args.train_clips < 0 or args.bins < 1 or not args.dt > 0 or args.margin < 0:
+        parser.error("--train-clips must be >= 0, --bins >= 1, --dt > 0 and --margin >= 0")
     if args.dask_scheduler:
         try:
             dask_client_class()
         except RuntimeError as error:
             parser.error(str(error))
     results_path, figures_dir = output_paths(NAME, args)
+    results_path = results_path.with_name(f"results{task['suffix']}.json")
+    prefix = f"{NAME}{task['suffix']}"
     if args.quick:
         data = {"kind": "builtin", "options": {"n_classes": 4, "n_train": 48, "n_test": 32, "steps": 40, "seed": 0}}
         dt, epochs, seeds = 0.001, 2, 1
     else:
-        data_dir = args.data_dir or default_cache_dir() / "instrument_recognition"
+        data_dir = args.data_dir or default_cache_dir() / task["data"]
         data = {"kind": "npz", "train": str(data_dir / "train.npz"), "test": str(data_dir / "test.npz"),
-                "train_clips": args.train_clips}
+                "train_clips": args.train_clips,
+                "extra_tests": {p.stem: str(p) for p in sorted(data_dir.glob("*.npz"))
+                                if p.stem not in ("train", "test")}}
         for split in ("train", "test"):
             if not Path(data[split]).is_file():
-                parser.error(f"--data-dir: {data[split]} not found; build it with "
-                             "`vr-brian study instrument_recognition --encoder crossing --dt 0.005`")
+                parser.error(f"--data-dir: {data[split]} not found; build it with `vr-brian study {task['data']}`")
         dt, epochs, seeds = args.dt, args.epochs, args.seeds
     config = TrainConfig(hidden=(args.hidden,), epochs=epochs, batch_size=args.batch_size, lr=args.lr,
-                         init_mean_gain=args.init_mean_gain)
+                         init_mean_gain=args.init_mean_gain, margin=args.margin)
     runs_dir = args.runs_dir or (results_path.parent / "runs" if (args.quick or args.out_dir)
-                                 else default_cache_dir() / NAME / "runs")
+                                 else default_cache_dir() / NAME / f"runs{task['suffix']}")
     jobs = [{"alpha": alpha, "seed": seed, "data": data, "dt": dt,
              "config": {k: v for k, v in config.as_dict().items() if k != "seed"},
              "run_dir": str(Path(runs_dir) / _run_dir_name(alpha, seed))}
@@ -351,7 +419,9 @@ def main(argv=None) -> int:
                 "f_mean": float(np.mean([b["test"]["micro"]["f"] for b in baselines])),
                 "f_values": [b["test"]["micro"]["f"] for b in baselines],
                 "per_class_f_mean": np.mean([b["test"]["per_class"]["f"] for b in baselines], axis=0).tolist(),
-                "train_accuracy": [b["train_accuracy"] for b in baselines], "seconds": baseline_seconds}
+                "f_by_label_count_mean": {k: float(np.mean([b["f_by_label_count"][k] for b in baselines]))
+                                          for k in baselines[0]["f_by_label_count"]},
+                "train_f": [b["train_f"] for b in baselines], "seconds": baseline_seconds}
     positive = [a for a in args.alphas if a > 0]
     best_positive = max(positive, key=lambda a: summary[f"{a:g}"]["f"]["mean"]) if positive else None
     compared = {"alpha = 0 (C-LIF)": 0.0, f"best alpha = {best_alpha:g}": best_alpha}
@@ -360,21 +430,34 @@ def main(argv=None) -> int:
     compared = {label: alpha for label, alpha in compared.items() if alpha in args.alphas}
     table = {label: {m: {"mean": summary[f"{alpha:g}"][m]["mean"], "std": summary[f"{alpha:g}"][m]["std"]}
                      for m in ("precision", "recall", "f")} for label, alpha in compared.items()}
+    for label, alpha in compared.items():
+        table[label]["f_by_label_count"] = summary[f"{alpha:g}"]["f_by_label_count_mean"]
     table["count-feature MLP"] = {m: {"mean": float(np.mean([b["test"]["micro"][m] for b in baselines])),
                                       "std": float(np.std([b["test"]["micro"][m] for b in baselines], ddof=1))
                                       if len(baselines) > 1 else 0.0} for m in ("precision", "recall", "f")}
+    table["count-feature MLP"]["f_by_label_count"] = baseline["f_by_label_count_mean"]
     chance = float(runs[0]["test"]["chance_f"])
-    task = "synthetic timing task (--quick)" if args.quick else "instruments, held-out sound bank"
-    f_path = plot_f_vs_alpha(summary, baseline, chance, figures_dir / f"{NAME}_f_vs_alpha.png",
-                             f"{task}: {seeds} seed{'s' if seeds > 1 else ''} per alpha")
-    per_class_rows = {label.replace(" (C-LIF)", ""): summary[f"{alpha:g}"]["per_class_f_mean"]
-                      for label, alpha in compared.items()}
-    per_class_rows["count-feature MLP"] = baseline["per_class_f_mean"]
-    class_path = plot_per_class(list(train_data.class_names), per_class_rows,
-                                figures_dir / f"{NAME}_per_class.png", f"per-class test F ({task})")
+    title = ("synthetic timing task (--quick)" if args.quick else
+             {"instruments": "instruments", "piano": "piano chords P1-P6"}[args.task] + ", held-out sound bank")
+    f_path = plot_f_vs_alpha(summary, baseline, chance, figures_dir / f"{prefix}_f_vs_alpha.png",
+                             f"{title}: {seeds} seed{'s' if seeds > 1 else ''} per alpha")
+    multi_label = baselines[0]["multi_label"]
+    labels = {label.replace(" (C-LIF)", ""): f"{alpha:g}" for label, alpha in compared.items()}
+    if multi_label:  # 88 keys are too many bars: F per polyphony instead
+        names = [f"P{k}" for k in baseline["f_by_label_count_mean"]]
+        rows = {label: list(summary[key]["f_by_label_count_mean"].values()) for label, key in labels.items()}
+        rows["count-feature MLP"] = list(baseline["f_by_label_count_mean"].values())
+        bars_name, bars_title = "per_polyphony", "test F per polyphony"
+    else:
+        names = list(train_data.class_names)
+        rows = {label: summary[key]["per_class_f_mean"] for label, key in labels.items()}
+        rows["count-feature MLP"] = baseline["per_class_f_mean"]
+        bars_name, bars_title = "per_class", "per-class test F"
+    class_path = plot_per_class(names, rows, figures_dir / f"{prefix}_{bars_name}.png", f"{bars_title} ({title})")
     write_json(results_path, {
         "claim": "a moderate positive alpha beats alpha = 0 and large alpha hurts (tested, see README)",
-        "config": {"quick": args.quick, "data": data, "dt": dt, "alphas": list(args.alphas), "seeds": seeds,
+        "config": {"quick": args.quick, "task": args.task, "data": data, "dt": dt, "alphas": list(args.alphas),
+                   "seeds": seeds,
                    "train": config.as_dict(), "sizes": list(sizes), "snn_parameters": snn_parameters,
                    "n_train": len(train_data), "n_test": len(test_data), "jobs": args.jobs,
                    "dask_scheduler": args.dask_scheduler},
@@ -390,7 +473,13 @@ def main(argv=None) -> int:
     for label, row in table.items():
         print(f"  {label:22s} " + " ".join(f"{row[m]['mean']:.3f} ± {row[m]['std']:.3f}".rjust(16)
                                           for m in ("precision", "recall", "f")))
-    print("  F by alpha: " + ", ".join(f"{k}: {v['f']['mean']:.3f} ± {v['f']['std']:.3f}" for k, v in summary.items()))
+    print("  F by alpha: " + ", ".join(f"{k}: {v['f']['mean']:.3f} ± {v['f']['std']:.3f}"
+                                       + (f" ({v['diverged']} diverged)" if v["diverged"] else "")
+                                       for k, v in summary.items()))
+    if multi_label:
+        for label, row in table.items():
+            print(f"  {label:22s} F per polyphony: " +
+                  ", ".join(f"P{k} {f:.3f}" for k, f in row["f_by_label_count"].items()))
     return 0
 
 

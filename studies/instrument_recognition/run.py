@@ -1,42 +1,72 @@
 """Instrument recognition data for the trainer: rendered clips, encoded to spikes, saved as .npz.
 
 Builds the 10-instrument clips (:func:`vr_brian.datasets.build_instruments`; one sound bank held
-out for the test set), encodes them with the spikegram or the level-crossing filterbank
-(:mod:`vr_brian.encoding`, cached on disk), and writes ``train.npz`` and ``test.npz`` with
+out for the test set), encodes them with the filterbank rate code (default), the level-crossing
+filterbank or the spikegram (:mod:`vr_brian.encoding`, cached on disk), and writes ``train.npz`` and ``test.npz`` with
 ``spikes`` (n, steps, channels) bool, ``targets`` (n, 10) one-hot and ``class_names``, the format
 ``vr-brian train`` reads, into ``--out-dir`` (default ``$VR_BRIAN_CACHE/instrument_recognition``,
 ``~/.cache/vr_brian/instrument_recognition``)::
 
-    vr-brian study instrument_recognition --encoder crossing --dt 0.005
+    vr-brian study instrument_recognition
     vr-brian train <out>/train.npz --test <out>/test.npz ...
 
-The experiments (alpha sweep, tables) run on these files.
+The experiments (alpha sweep, tables) run on these files. :func:`encode_splits` is the step the
+piano data (``studies/piano_multipitch``) shares.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from studies.cli import output_paths, study_parser, write_json
 
 NAME = "instrument_recognition"
 
 
-def encoder_for(name: str, dt: float, max_atoms: int):
+ENCODERS = ("rate", "crossing", "spikegram")
+
+
+def encoder_for(name: str, dt: float, max_atoms: int, n_channels: int):
+    """The encoder of the instrument task: 50 Hz - 7 kHz gammatone channels.
+
+    ``rate``: spike counts follow each channel's level from -50 dB (silent) to 0 dB (one spike
+    every 4 steps), so held notes keep their spectrum; ``crossing``: rises of the level only
+    (onsets); ``spikegram``: matching pursuit.
+    """
     from vr_brian.encoding import FilterbankEncoder, SpikegramEncoder
 
     if name == "spikegram":
-        return SpikegramEncoder(max_atoms=max_atoms, snr_db=20.0, dt=dt)
-    return FilterbankEncoder(mode="crossing", dt=dt)
+        return SpikegramEncoder(n_channels=n_channels, max_atoms=max_atoms, snr_db=20.0, dt=dt)
+    return FilterbankEncoder(n_channels=n_channels, f_low=50.0, f_high=7000.0, mode=name, dt=dt,
+                             floor_db=-50.0 if name == "rate" else -30.0, ceiling_db=0.0, max_rate=0.25)
+
+
+def encode_splits(parts: dict, encoder, out_dir, cache_dir, progress: bool, n_jobs: int = 1) -> tuple:
+    """Encode each :class:`~vr_brian.datasets.ClipSet` of ``parts`` (cached) into ``<out_dir>/<name>.npz``.
+
+    Returns ``(written paths, counts)`` by name; counts hold clips, steps, channels and mean
+    spikes per clip.
+    """
+    from gradients.data import SpikeData, save_npz
+    from vr_brian.encoding import encode_cached
+
+    options = {"n_jobs": n_jobs} if encoder.settings()["encoder"] == "spikegram" else {}
+    written, counts = {}, {}
+    for name, part in parts.items():
+        spikes = encode_cached(encoder, part.audio, cache_dir, progress=progress, **options)
+        written[name] = save_npz(Path(out_dir) / f"{name}.npz", SpikeData(spikes, part.targets, part.class_names))
+        counts[name] = {"clips": len(part), "steps": spikes.shape[1], "channels": spikes.shape[2],
+                        "spikes_per_clip": float(spikes.sum() / len(part))}
+    return written, counts
 
 
 def main(argv=None) -> int:
-    from gradients.data import SpikeData, save_npz
     from vr_brian.datasets import InstrumentSettings, build_instruments, default_cache_dir
-    from vr_brian.encoding import encode_cached
 
     parser = study_parser(NAME, "Instrument recognition spike data (.npz) for vr-brian train")
-    parser.add_argument("--encoder", choices=("spikegram", "crossing"), default="crossing")
+    parser.add_argument("--encoder", choices=ENCODERS, default="rate")
+    parser.add_argument("--channels", type=int, default=64, help="gammatone channels (default 64)")
     parser.add_argument("--dt", type=float, default=0.005, help="time step of the spike arrays, s (default 0.005)")
     parser.add_argument("--train-per-class", type=int, default=100)
     parser.add_argument("--test-per-class", type=int, default=50)
@@ -49,8 +79,8 @@ def main(argv=None) -> int:
         parser.error(f"--dt must be > 0 s, got {args.dt}")
     if args.n_jobs < 1:
         parser.error(f"--n-jobs must be >= 1, got {args.n_jobs}")
-    if args.train_per_class < 1 or args.test_per_class < 1:
-        parser.error("--train-per-class and --test-per-class must be >= 1")
+    if args.train_per_class < 1 or args.test_per_class < 1 or args.channels < 1:
+        parser.error("--train-per-class, --test-per-class and --channels must be >= 1")
     results_path, _ = output_paths(NAME, args)
     # the .npz files are data, not results: beside results.json only for --out-dir or --quick runs
     out_dir = results_path.parent if (args.out_dir or args.quick) else default_cache_dir() / NAME
@@ -65,16 +95,10 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     clips = build_instruments(settings, cache_dir, progress=not args.quick)
     render_seconds = time.perf_counter() - start
-    encoder = encoder_for(args.encoder, args.dt, 50 if args.quick else args.max_atoms)
-    written, counts = {}, {}
+    encoder = encoder_for(args.encoder, args.dt, 50 if args.quick else args.max_atoms, args.channels)
     start = time.perf_counter()
-    for split in ("train", "test"):
-        part = clips.split(split)
-        options = {"n_jobs": args.n_jobs} if args.encoder == "spikegram" else {}
-        spikes = encode_cached(encoder, part.audio, cache_dir, progress=not args.quick, **options)
-        written[split] = save_npz(out_dir / f"{split}.npz", SpikeData(spikes, part.targets, clips.class_names))
-        counts[split] = {"clips": len(part), "steps": spikes.shape[1], "channels": spikes.shape[2],
-                         "spikes_per_clip": float(spikes.sum() / len(part))}
+    written, counts = encode_splits({split: clips.split(split) for split in ("train", "test")}, encoder, out_dir,
+                                    cache_dir, not args.quick, args.n_jobs)
     encode_seconds = time.perf_counter() - start
     write_json(results_path, {
         "purpose": "spike data for vr-brian train; no claim of its own",

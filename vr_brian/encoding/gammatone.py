@@ -22,7 +22,8 @@ import functools
 import numpy as np
 from scipy.signal import fftconvolve
 
-__all__ = ["erb", "erb_rate", "erb_rate_to_hz", "erb_space", "gammatone_kernels",
+__all__ = ["erb", "erb_rate", "erb_rate_to_hz", "erb_space", "semitone_space", "constant_q_bandwidths",
+           "gammatone_kernels",
            "GammatoneDictionary", "ORDER", "BANDWIDTH"]
 
 ORDER = 4
@@ -55,19 +56,48 @@ def erb_space(f_low: float, f_high: float, n: int) -> np.ndarray:
     return erb_rate_to_hz(np.linspace(erb_rate(f_low), erb_rate(f_high), n))
 
 
+def semitone_space(f_low: float, n: int) -> np.ndarray:
+    r"""``n`` frequencies a semitone apart from ``f_low`` Hz: :math:`f_k = f_\mathrm{low}\,2^{k/12}`.
+
+    With ``f_low = 27.5`` the first 88 are the fundamentals of the piano keys A0 .. C8.
+    """
+    if not f_low > 0:
+        raise ValueError(f"f_low must be > 0 Hz, got {f_low}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    return f_low * 2.0 ** (np.arange(n) / 12.0)
+
+
+def constant_q_bandwidths(centres, semitones: float, min_bandwidth: float) -> np.ndarray:
+    r"""Bandwidths of a constant-Q filterbank, Hz: :math:`\max(f_c (2^{s/12} - 1),\ B_\min)`.
+
+    ``semitones`` = 1 gives each channel the width of the semitone above its centre, so
+    neighbouring piano keys fall into neighbouring channels, where ERB-wide channels below
+    1 kHz span several keys. ``min_bandwidth`` bounds the kernel length (about
+    :math:`2 / B` s) and the response time at the lowest centres.
+    """
+    if not semitones > 0 or not min_bandwidth > 0:
+        raise ValueError(f"semitones and min_bandwidth must be > 0, got {semitones}, {min_bandwidth}")
+    return np.maximum(np.asarray(centres, dtype=float) * (2.0 ** (semitones / 12.0) - 1.0), min_bandwidth)
+
+
 def gammatone_kernels(centres, sample_rate: float, complex_valued: bool = False,
-                      floor: float = 1e-3) -> np.ndarray:
+                      floor: float = 1e-3, bandwidths=None) -> np.ndarray:
     """Unit-norm gammatone kernels, (len(centres), length) float (complex for the analytic form).
 
     The analytic kernel replaces the cosine by :math:`e^{i 2\\pi f_c t}`; its real part is the
     ordinary gammatone (up to the norm) and the magnitude of a signal filtered with it is the
-    channel's envelope.
+    channel's envelope. ``bandwidths`` (Hz, one per centre) replaces :math:`\\mathrm{ERB}(f_c)`
+    in the decay rate :math:`2\\pi b\\,\\mathrm{ERB}` (default: the ERB of each centre).
     """
     centres = np.asarray(centres, dtype=float)
     if np.any(centres <= 0) or np.any(centres >= sample_rate / 2):
         raise ValueError(f"centres must lie in (0, {sample_rate / 2}) Hz (Nyquist), got "
                          f"{centres.min():.1f} .. {centres.max():.1f}")
-    decay = 2 * np.pi * BANDWIDTH * erb(centres)                      # 1/s
+    bandwidths = erb(centres) if bandwidths is None else np.broadcast_to(np.asarray(bandwidths, float), centres.shape)
+    if not np.all(bandwidths > 0):
+        raise ValueError("bandwidths must be > 0 Hz")
+    decay = 2 * np.pi * BANDWIDTH * bandwidths                        # 1/s
     # envelope t^(n-1) e^(-decay t) relative to its peak at (n-1)/decay, on a grid of peak times
     x = np.linspace(ORDER - 1, 60, 20000)
     relative = (x / (ORDER - 1)) ** (ORDER - 1) * np.exp(-(x - (ORDER - 1)))

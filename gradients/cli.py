@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--method", choices=("bptt", "paper"), default="bptt", help="gradient method")
     opt.add_argument("--q", type=quantity(volt, "q"), default=None, help="surrogate width (default: v_thr)")
     opt.add_argument("--margin", type=quantity(volt, "margin"), default="0V", help="loss margin")
+    opt.add_argument("--positive-weight", type=float, default=1.0,
+                     help="weight of the errors of target outputs (raise it for many-output multi-label data)")
     opt.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the shuffling")
     opt.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     opt.add_argument("--forward", choices=("numpy", "brian2"), default="numpy",
@@ -142,7 +144,8 @@ def run(args) -> dict:
     params = VRParams(tau_m=args.tau_m, tau_s=args.tau_s, v_thr=args.v_thr, alpha=args.alpha, dt=args.dt)
     config = TrainConfig(hidden=tuple(args.hidden), epochs=args.epochs, batch_size=args.batch_size,
                          optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, method=args.method,
-                         q=args.q, margin=args.margin, seed=args.seed, dtype=args.dtype, forward=args.forward)
+                         q=args.q, margin=args.margin, positive_weight=args.positive_weight, seed=args.seed,
+                         dtype=args.dtype, forward=args.forward)
     result = train(train_data, test_data, config, params, out_dir=args.out, resume=args.resume,
                    progress=not args.no_progress)
     sizes = (train_data.n_in,) + config.hidden + (train_data.n_classes,)

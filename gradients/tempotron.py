@@ -6,17 +6,23 @@ and binary target :math:`y`,
 .. math::
 
     L_{bj} = \begin{cases}
-        (v_{thr} + m) - V_{max} & y = 1,\ V_{max} < v_{thr} + m \\
+        w_+ \big((v_{thr} + m) - V_{max}\big) & y = 1,\ V_{max} < v_{thr} + m \\
         V_{max} - (v_{thr} - m) & y = 0,\ V_{max} > v_{thr} - m \\
         0 & \text{otherwise}
     \end{cases}
     \qquad
     L = \frac{1}{B} \sum_{b=1}^{B} \sum_j L_{bj}
 
-with margin :math:`m \ge 0`. :math:`m = 0` is eq. 10 exactly. A margin asks a
+with margin :math:`m \ge 0` and positive weight :math:`w_+ > 0`; :math:`m = 0`, :math:`w_+ = 1`
+is eq. 10 exactly. A margin asks a
 target neuron to rise ``m`` above the threshold and a non-target neuron to stay
 ``m`` below it, as the multilayer tempotron of the STCA code does (``m = 0.3
 theta``). The prediction is :math:`V_{max} > v_{thr}` whatever the margin.
+
+:math:`w_+` weighs the errors of target neurons against those of non-target neurons, as
+``pos_weight`` does in a binary cross-entropy: with 88 piano keys and 1-6 played, 82-87 outputs
+per sample must stay silent, and with :math:`w_+ = 1` their errors silence the hidden layer early
+in training (measured in ``studies/alpha_sweep``).
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ def _output_voltage(traces_or_output_U) -> np.ndarray:
     return U
 
 
-def predict(traces_or_output_U, v_thr) -> np.ndarray:
+def predict(traces_or_output_U, v_thr, single_label: bool = False) -> np.ndarray:
     r"""The network's answer: :math:`V_{max} > v_{thr}` for every output neuron.
 
     Parameters
@@ -59,6 +65,9 @@ def predict(traces_or_output_U, v_thr) -> np.ndarray:
         Traces of a run, or the output layer's voltage (batch, steps, n_out), volts.
     v_thr : Quantity or float
         Threshold, volts.
+    single_label : bool
+        Instead, exactly one label per sample: the output with the highest :math:`V_{max}`
+        (for single-label data, the rule a softmax classifier uses).
 
     Returns
     -------
@@ -66,7 +75,10 @@ def predict(traces_or_output_U, v_thr) -> np.ndarray:
         bool (batch, n_out).
     """
     v_thr = to_si(v_thr, volt, "v_thr")
-    return _output_voltage(traces_or_output_U).max(axis=1) > v_thr
+    V_max = _output_voltage(traces_or_output_U).max(axis=1)
+    if single_label:
+        return np.eye(V_max.shape[1], dtype=bool)[V_max.argmax(axis=1)]
+    return V_max > v_thr
 
 
 def check_targets(targets, batch: int, n_out: int) -> np.ndarray:
@@ -84,7 +96,16 @@ def _check_margin(margin) -> float:
     return margin
 
 
-def tempotron_loss(output_U: np.ndarray, targets: np.ndarray, v_thr: float, margin: float = 0.0):
+def check_positive_weight(positive_weight) -> float:
+    """``positive_weight`` as a float, or an error naming it and its range (0, inf)."""
+    value = float(positive_weight)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"positive_weight must be a finite number > 0, got {positive_weight!r}")
+    return value
+
+
+def tempotron_loss(output_U: np.ndarray, targets: np.ndarray, v_thr: float, margin: float = 0.0,
+                   positive_weight: float = 1.0):
     r"""Loss of eq. 10 and its derivative with respect to each :math:`V_{max}`.
 
     Parameters
@@ -95,6 +116,8 @@ def tempotron_loss(output_U: np.ndarray, targets: np.ndarray, v_thr: float, marg
         bool (batch, n_out).
     v_thr, margin : float
         Threshold and margin, volts.
+    positive_weight : float
+        :math:`w_+`, the weight of a target neuron's error.
 
     Returns
     -------
@@ -102,7 +125,7 @@ def tempotron_loss(output_U: np.ndarray, targets: np.ndarray, v_thr: float, marg
         :math:`L`, summed over output neurons and averaged over the batch.
     dL_dVmax : ndarray
         :math:`\partial L / \partial V_{max}` (batch, n_out), dtype of ``output_U``:
-        :math:`-1/B` for a target neuron below :math:`v_{thr}+m`, :math:`+1/B` for a
+        :math:`-w_+/B` for a target neuron below :math:`v_{thr}+m`, :math:`+1/B` for a
         non-target neuron above :math:`v_{thr}-m`, else 0.
     t_star : ndarray
         int (batch, n_out): the first step at which :math:`V_{max}` is reached.
@@ -112,9 +135,10 @@ def tempotron_loss(output_U: np.ndarray, targets: np.ndarray, v_thr: float, marg
     V_max = np.take_along_axis(output_U, t_star[:, None, :], axis=1)[:, 0, :]
     too_low = targets & (V_max < v_thr + margin)
     too_high = ~targets & (V_max > v_thr - margin)
-    per_neuron = np.where(too_low, (v_thr + margin) - V_max, 0.0) + np.where(too_high, V_max - (v_thr - margin), 0.0)
+    per_neuron = (positive_weight * np.where(too_low, (v_thr + margin) - V_max, 0.0)
+                  + np.where(too_high, V_max - (v_thr - margin), 0.0))
     dtype = output_U.dtype
-    dL_dVmax = (too_high.astype(dtype) - too_low.astype(dtype)) / dtype.type(batch)
+    dL_dVmax = (too_high.astype(dtype) - dtype.type(positive_weight) * too_low.astype(dtype)) / dtype.type(batch)
     return float(per_neuron.sum(dtype=float) / batch), dL_dVmax, t_star
 
 
@@ -157,16 +181,18 @@ def _check_traces(traces, weights, spikes, params):
         raise ValueError("traces.spikes differ from spikes: the traces are of another input")
 
 
-def loss(weights, spikes, targets, params: VRParams, traces: Traces | None = None, margin=0.0) -> float:
+def loss(weights, spikes, targets, params: VRParams, traces: Traces | None = None, margin=0.0,
+         positive_weight: float = 1.0) -> float:
     """The batch loss of eq. 10 alone (no gradient); arguments as :func:`loss_and_grad`."""
     weights, spikes, targets, _, margin = _validate(weights, spikes, targets, params, None, traces, "bptt", margin)
+    positive_weight = check_positive_weight(positive_weight)
     recording = replay(weights, traces) if traces is not None else record_forward(weights, spikes, params)
     output = recording.U[-1].transpose(1, 0, 2)
-    return tempotron_loss(output, targets, params.v_thr, margin)[0]
+    return tempotron_loss(output, targets, params.v_thr, margin, positive_weight)[0]
 
 
 def loss_and_grad(weights, spikes, targets, params: VRParams, q=None, traces: Traces | None = None,
-                  method: str = "bptt", margin=0.0):
+                  method: str = "bptt", margin=0.0, positive_weight: float = 1.0):
     r"""The tempotron-like loss of a batch and its gradient with respect to every weight matrix.
 
     Parameters
@@ -195,6 +221,8 @@ def loss_and_grad(weights, spikes, targets, params: VRParams, q=None, traces: Tr
         (:func:`gradients.paper.paper_correction`).
     margin : Quantity or float
         Margin ``m >= 0`` of the loss, volts (0: eq. 10 exactly).
+    positive_weight : float
+        :math:`w_+ > 0`, the weight of the errors of target neurons (1: eq. 10 exactly).
 
     Returns
     -------
@@ -226,9 +254,10 @@ def loss_and_grad(weights, spikes, targets, params: VRParams, q=None, traces: Tr
     [(8, 12), (3, 8)]
     """
     weights, spikes, targets, q, margin = _validate(weights, spikes, targets, params, q, traces, method, margin)
+    positive_weight = check_positive_weight(positive_weight)
     recording = replay(weights, traces) if traces is not None else record_forward(weights, spikes, params)
     output = recording.U[-1].transpose(1, 0, 2)
-    value, dL_dVmax, t_star = tempotron_loss(output, targets, params.v_thr, margin)
+    value, dL_dVmax, t_star = tempotron_loss(output, targets, params.v_thr, margin, positive_weight)
     grads, adjoints = backward(weights, recording, dL_dVmax, t_star, params, q, keep_adjoints=method == "paper")
     if method == "paper":
         for n, correction in enumerate(paper_correction(weights, recording, adjoints, params, q)):

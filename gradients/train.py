@@ -51,6 +51,7 @@ from vr_brian.reference import forward as reference_forward
 from vr_brian.traces import Traces
 
 from . import loss_and_grad, predict, tempotron_loss
+from .tempotron import check_positive_weight
 from .checkpoint import Checkpoint, atomic_write, load_checkpoint, save_checkpoint, write_json
 from .data import SpikeData
 from .metrics import classification_report
@@ -87,6 +88,9 @@ class TrainConfig:
         Surrogate width, volts (None: the default of :mod:`gradients.surrogate`).
     margin : Quantity or float
         Loss margin, volts.
+    positive_weight : float
+        Weight of the errors of target outputs in the loss (:func:`gradients.loss_and_grad`);
+        raise it for many-output multi-label data.
     seed : int
         Seed of the initial weights and of the shuffling.
     dtype : {"float32", "float64"}
@@ -106,6 +110,7 @@ class TrainConfig:
     method: str = "bptt"
     q: float | None = None
     margin: float = 0.0
+    positive_weight: float = 1.0
     seed: int = 0
     dtype: str = "float32"
     forward: str = "numpy"
@@ -135,6 +140,7 @@ class TrainConfig:
             raise ValueError(f"q must be a finite voltage > 0 (or None), got {self.q!r}")
         if not (math.isfinite(self.margin) and self.margin >= 0):
             raise ValueError(f"margin must be a finite voltage >= 0, got {self.margin!r}")
+        object.__setattr__(self, "positive_weight", check_positive_weight(self.positive_weight))
         if not (math.isfinite(self.init_std_gain) and self.init_std_gain >= 0 and math.isfinite(self.init_mean_gain)):
             raise ValueError(f"init_std_gain must be >= 0 and both gains finite, got {self.init_mean_gain!r}, "
                              f"{self.init_std_gain!r}")
@@ -271,7 +277,8 @@ def _make_forward(config: TrainConfig, sizes, params: VRParams, steps: int):
 # -- evaluation ----------------------------------------------------------------------------------
 
 def evaluate(weights, data: SpikeData, params: VRParams, margin: float = 0.0, chunk: int = 256,
-             runner=None, return_predictions: bool = False) -> dict:
+             runner=None, return_predictions: bool = False, positive_weight: float = 1.0,
+             single_label: bool = False) -> dict:
     """Loss and precision / recall / F-measure of ``weights`` on ``data``.
 
     Parameters
@@ -288,11 +295,16 @@ def evaluate(weights, data: SpikeData, params: VRParams, margin: float = 0.0, ch
         The forward-pass runner of :func:`train` (default: the numpy reference).
     return_predictions : bool
         Also return the (n, n_classes) bool predictions under ``predictions``.
+    positive_weight : float
+        :math:`w_+` of the loss.
+    single_label : bool
+        Score the one-label-per-sample answer (highest :math:`V_{max}`, see
+        :func:`gradients.predict`) instead of :math:`V_{max} > v_{thr}`.
 
     Returns
     -------
     dict
-        ``loss`` (eq. 10 with ``margin``, volts, mean over samples), ``micro``,
+        ``loss`` (eq. 10 with ``margin`` and ``positive_weight``, volts, mean over samples), ``micro``,
         ``macro``, ``per_class``, ``exact_match`` and ``chance_f`` as in
         :func:`gradients.metrics.classification_report`, ``hidden_rate`` (mean
         spikes per hidden neuron and step), and the counts of negative-resistance
@@ -305,9 +317,9 @@ def evaluate(weights, data: SpikeData, params: VRParams, margin: float = 0.0, ch
     for start in range(0, len(data), chunk):
         spikes, targets = data.spikes[start:start + chunk], data.targets[start:start + chunk].astype(bool)
         traces = run.traces(weights, spikes)
-        value = tempotron_loss(traces.output, targets, params.v_thr, margin)[0]
+        value = tempotron_loss(traces.output, targets, params.v_thr, margin, positive_weight)[0]
         total_loss += value * len(spikes)
-        predictions.append(predict(traces, params.v_thr))
+        predictions.append(predict(traces, params.v_thr, single_label))
         counts = traces.check_resistance(stacklevel=4)
         negative += sum(counts["negative"].values())
         runaway += sum(counts["runaway"].values())
@@ -335,6 +347,8 @@ def _check_resume(checkpoint: Checkpoint, config: TrainConfig, params: VRParams,
     saved = dict(checkpoint.config)
     saved_fingerprint = saved.pop("data", None)
     current = config.as_dict()
+    # a setting added after the checkpoint was written had its default value then
+    saved = {**TrainConfig().as_dict(), **saved}
     different = sorted(k for k in current if k != "epochs" and saved.get(k) != current[k])
     if different:
         raise ValueError(f"cannot resume from {str(path)!r}: it was made with a different configuration "
@@ -414,9 +428,10 @@ def train(train_data: SpikeData, test_data: SpikeData, config: TrainConfig, para
             weights = init_weights(sizes, params, rng, config.dtype, config.init_mean_gain, config.init_std_gain)
             state = optimizer.init(weights)
             start = time.perf_counter()
-            initial = {"epoch": 0, "train_loss": evaluate(weights, train_data, params, config.margin,
-                                                          runner=forward)["loss"],
-                       "test": evaluate(weights, test_data, params, config.margin, runner=forward)}
+            initial = {"epoch": 0, "train_loss": evaluate(weights, train_data, params, config.margin, runner=forward,
+                                                          positive_weight=config.positive_weight)["loss"],
+                       "test": evaluate(weights, test_data, params, config.margin, runner=forward,
+                                        positive_weight=config.positive_weight)}
             initial["seconds"] = time.perf_counter() - start
             history, first_epoch = [initial], 1
 
@@ -446,7 +461,8 @@ def train(train_data: SpikeData, test_data: SpikeData, config: TrainConfig, para
                     spikes, targets = train_data.spikes[index], train_data.targets[index]
                     traces = forward.traces_for_grad(weights, spikes)
                     value, grads = loss_and_grad(weights, spikes, targets, params, q=config.q, traces=traces,
-                                                 method=config.method, margin=config.margin)
+                                                 method=config.method, margin=config.margin,
+                                                 positive_weight=config.positive_weight)
                     if not (math.isfinite(value) and all(np.isfinite(g).all() for g in grads)):
                         raise TrainingDiverged(
                             f"epoch {epoch}, minibatch {b + 1}/{batches}: the loss or its gradient is not finite "
@@ -457,7 +473,8 @@ def train(train_data: SpikeData, test_data: SpikeData, config: TrainConfig, para
                     bar.update(1)
                     bar.set_postfix(epoch=epoch, loss=f"{value:.3f}")
                 record = {"epoch": epoch, "train_loss": loss_sum / n,
-                          "test": evaluate(weights, test_data, params, config.margin, runner=forward)}
+                          "test": evaluate(weights, test_data, params, config.margin, runner=forward,
+                                           positive_weight=config.positive_weight)}
                 record["seconds"] = time.perf_counter() - start
                 history.append(record)
                 bar.set_postfix(epoch=epoch, loss=f"{record['train_loss']:.3f}",

@@ -94,7 +94,7 @@ class _Spike:
         return Spike
 
 
-def torch_loss_and_grad(torch, weights, spikes, targets, params, q, margin=0.0):
+def torch_loss_and_grad(torch, weights, spikes, targets, params, q, margin=0.0, positive_weight=1.0):
     """MODEL.md's network, written step by step in torch; autograd does the rest."""
     spike = _Spike.make(torch).apply
     W = [torch.tensor(w, requires_grad=True) for w in weights]
@@ -118,25 +118,27 @@ def torch_loss_and_grad(torch, weights, spikes, targets, params, q, margin=0.0):
                 out.append(U[n])
     V_max = torch.stack(out, 1).max(1).values
     y = torch.tensor(targets, dtype=W[0].dtype)
-    loss = (y * torch.relu(v + margin - V_max) + (1 - y) * torch.relu(V_max - (v - margin))).sum() / batch
+    loss = (positive_weight * y * torch.relu(v + margin - V_max)
+            + (1 - y) * torch.relu(V_max - (v - margin))).sum() / batch
     loss.backward()
     return loss.item(), [w.grad.numpy() for w in W]
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.3], ids=["alpha0", "alpha0.3"])
-@pytest.mark.parametrize("margin", [0.0, 0.3], ids=["margin0", "margin0.3"])
-def test_equals_torch_autograd(alpha, margin):
+@pytest.mark.parametrize("margin, positive_weight", [(0.0, 1.0), (0.3, 1.0), (0.3, 4.0)],
+                         ids=["margin0", "margin0.3", "margin0.3-positive4"])
+def test_equals_torch_autograd(alpha, margin, positive_weight):
     torch = pytest.importorskip("torch")
     weights, spikes, targets, params = surrogate_case(alpha, seed=12)
-    expected_loss, expected = torch_loss_and_grad(torch, weights, spikes, targets, params, Q, margin)
-    value, grads = loss_and_grad(weights, spikes, targets, params, q=Q, margin=margin)
+    expected_loss, expected = torch_loss_and_grad(torch, weights, spikes, targets, params, Q, margin, positive_weight)
+    value, grads = loss_and_grad(weights, spikes, targets, params, q=Q, margin=margin, positive_weight=positive_weight)
     assert value == pytest.approx(expected_loss, rel=1e-12)
     for g, e in zip(grads, expected):
         assert np.linalg.norm(e) > 0
         assert np.linalg.norm(g - e) <= 1e-12 * np.linalg.norm(e)
     # float32 against the same float64 reference
     value32, grads32 = loss_and_grad([W.astype(np.float32) for W in weights], spikes, targets, params, q=Q,
-                                     margin=margin)
+                                     margin=margin, positive_weight=positive_weight)
     assert value32 == pytest.approx(expected_loss, rel=1e-4)
     for g, e in zip(grads32, expected):
         assert np.linalg.norm(g - e) <= 2e-3 * np.linalg.norm(e)

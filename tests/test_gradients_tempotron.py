@@ -33,6 +33,15 @@ def test_loss_by_hand():
     assert value == pytest.approx((0.5 + 0.6 + 0.1 + 0.0 + 0.1 + 1.2) / 2)
     np.testing.assert_array_equal(dV, np.array([[-1, 1, 1], [0, 1, -1]]) / 2)
     np.testing.assert_array_equal(predict(U, 1 * volt), [[False, True, False], [True, False, False]])
+    # one label per sample: the highest V_max (0.7, 1.4, 0.9 and 1.2, 0.9, 0.0)
+    np.testing.assert_array_equal(predict(U, 1 * volt, single_label=True), [[False, True, False], [True, False, False]])
+    U[1, :, 2] = 1.5
+    np.testing.assert_array_equal(predict(U, 1 * volt, single_label=True)[1], [False, False, True])
+    U[1, :, 2] = 0.0
+    # a positive weight of 3 scales the errors of target neurons only (0.3 and 1.0 above)
+    value, dV, _ = tempotron_loss(U, y, 1.0, positive_weight=3.0)
+    assert value == pytest.approx((3 * 0.3 + 0.4 + 3 * 1.0) / 2)
+    np.testing.assert_array_equal(dV, np.array([[-3, 1, 0], [0, 0, -3]]) / 2)
 
 
 def fd_case(alpha: float, seed: int):
@@ -114,6 +123,8 @@ def test_bad_input_is_rejected_with_a_clear_error():
         loss_and_grad(weights, spikes, targets, params, method="adjoint")
     with pytest.raises(ValueError, match="margin must be a finite voltage >= 0"):
         loss_and_grad(weights, spikes, targets, params, margin=-0.1)
+    with pytest.raises(ValueError, match="positive_weight must be a finite number > 0"):
+        loss_and_grad(weights, spikes, targets, params, positive_weight=0.0)
     with pytest.raises(TypeError, match="weights must be float32 or float64"):
         loss_and_grad([W.astype(np.float16) for W in weights], spikes, targets, params)
     with pytest.raises(TypeError, match="params must be a VRParams"):

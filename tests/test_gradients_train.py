@@ -1,5 +1,6 @@
 """Training: it learns the built-in task, resumes exactly, and a Brian2 forward pass gives the numpy result."""
 
+import dataclasses
 import math
 import warnings
 
@@ -8,7 +9,7 @@ import pytest
 
 from brian2 import mV, ms, volt
 
-from gradients.checkpoint import load_checkpoint
+from gradients.checkpoint import load_checkpoint, save_checkpoint
 from gradients.data import builtin_task
 import gradients.train
 from gradients.train import TrainConfig, TrainingDiverged, evaluate, init_weights, train
@@ -90,6 +91,21 @@ def test_resume_refuses_a_different_run(task, tmp_path):
         train(task[0].subset(slice(8, 16)), test_data, config, VRParams(), out_dir=tmp_path, resume=True)
 
 
+def test_a_checkpoint_older_than_a_setting_resumes_with_its_default(task, tmp_path):
+    train_data, test_data = task[0].subset(slice(0, 8)), task[1].subset(slice(0, 4))
+    config = TrainConfig(hidden=(4,), epochs=1, batch_size=8)
+    train(train_data, test_data, config, VRParams(), out_dir=tmp_path, progress=False)
+    saved = load_checkpoint(tmp_path / "checkpoint.npz")
+    older = {k: v for k, v in saved.config.items() if k != "positive_weight"}
+    save_checkpoint(tmp_path / "checkpoint.npz", dataclasses.replace(saved, config=older))
+    resumed = train(train_data, test_data, config.replace(epochs=2), VRParams(), out_dir=tmp_path, resume=True,
+                    progress=False)
+    assert len(resumed.history) == 3
+    with pytest.raises(ValueError, match="positive_weight: 1.0 there, 2.0 now"):
+        train(train_data, test_data, config.replace(epochs=3, positive_weight=2.0), VRParams(), out_dir=tmp_path,
+              resume=True)
+
+
 def test_a_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(task, tmp_path, monkeypatch):
     train_data, test_data = task
     config = TrainConfig(hidden=(8,), epochs=3, batch_size=16)
@@ -116,7 +132,8 @@ def test_float64_and_config_validation(task):
     assert all(W.dtype == np.float64 for W in result.weights)
     for bad, match in [({"optimizer": "rmsprop"}, "optimizer"), ({"hidden": (0,)}, "hidden"),
                        ({"forward": "genn"}, "forward"), ({"lr": -1.0}, "lr"), ({"dtype": "float16"}, "dtype"),
-                       ({"epochs": 0}, "epochs"), ({"q": 0.0}, "q"), ({"margin": 5 * ms}, "margin")]:
+                       ({"epochs": 0}, "epochs"), ({"q": 0.0}, "q"), ({"margin": 5 * ms}, "margin"),
+                       ({"positive_weight": 0.0}, "positive_weight")]:
         with pytest.raises(ValueError, match=match):
             TrainConfig(**bad)
     config = TrainConfig(q=500 * mV, margin=0.1 * volt)

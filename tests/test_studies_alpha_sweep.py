@@ -104,6 +104,8 @@ def test_quick_sweep_end_to_end(tmp_path):
         params = VRParams(alpha=run["alpha"])
         assert evaluate(checkpoint.weights, test_data, params)["micro"]["f"] == pytest.approx(run["test"]["micro"]["f"])
         assert evaluate(checkpoint.weights, train_data, params)["micro"] == pytest.approx(run["train_micro"])
+        assert run["test_argmax"]["f"] == pytest.approx(
+            evaluate(checkpoint.weights, test_data, params, single_label=True)["micro"]["f"])
         assert len(run["curve_f"]) == checkpoint.epoch + 1
     for name in ("alpha_sweep_f_vs_alpha.png", "alpha_sweep_per_class.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"

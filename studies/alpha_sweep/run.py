@@ -119,6 +119,11 @@ def mlp_loss_and_grad(theta, X, targets, hidden: int, n_out: int, l2: float):
                                  dz.sum(axis=0)])
 
 
+def is_multi_label(data) -> bool:
+    """Whether any sample of ``data`` has other than exactly one label."""
+    return bool(np.any(data.targets.sum(axis=1) != 1))
+
+
 def train_baseline(train_data, test_data, *, bins: int, hidden: int, seed: int, l2: float = 1e-3,
                    max_iter: int = 500) -> dict:
     """Fit the count-feature MLP by L-BFGS (scipy) and evaluate it like the spiking networks.
@@ -136,7 +141,7 @@ def train_baseline(train_data, test_data, *, bins: int, hidden: int, seed: int, 
     X_train, X_test = count_features(train_data.spikes, bins), count_features(test_data.spikes, bins)
     mean, std = X_train.mean(axis=0), X_train.std(axis=0) + 1e-6
     X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
-    multi_label = bool(np.any(train_data.targets.sum(axis=1) != 1))
+    multi_label = is_multi_label(train_data)
     labels = train_data.targets.astype(float) if multi_label else np.argmax(train_data.targets, axis=1)
     n_in, n_out = X_train.shape[1], train_data.n_classes
     size = mlp_parameter_count(n_in, hidden, n_out)
@@ -212,9 +217,8 @@ def run_job(job: dict) -> dict:
              for name, path in job["data"].get("extra_tests", {}).items()}
     predictions = evaluate(weights, test_data, params, config.margin, return_predictions=True)["predictions"]
     # single-label data: also the answer "the output with the highest V_max", the baseline's argmax rule
-    single_label = bool(np.all(train_data.targets.sum(axis=1) == 1))
-    argmax = (evaluate(weights, test_data, params, config.margin, single_label=True)["micro"]
-              if single_label else None)
+    argmax = (None if is_multi_label(train_data)
+              else evaluate(weights, test_data, params, config.margin, single_label=True)["micro"])
     return {"alpha": job["alpha"], "seed": job["seed"], "run_dir": str(job["run_dir"]),
             "seconds": time.perf_counter() - start,
             "train_seconds": float(sum(r["seconds"] for r in history[1:])),
@@ -257,6 +261,13 @@ def dask_client_class():
 
 # -- summary, figures ----------------------------------------------------------------------------------
 
+def _spread(values) -> dict:
+    """Mean, standard deviation (ddof 1; 0 for one value), min, max and the values themselves."""
+    values = np.asarray(values, dtype=float)
+    return {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+            "min": float(values.min()), "max": float(values.max()), "values": values.tolist()}
+
+
 def summarise(runs: list, alphas) -> dict:
     """Per alpha: mean, standard deviation (ddof 1), min and max over seeds of the test micro P, R, F."""
     table = {}
@@ -264,9 +275,7 @@ def summarise(runs: list, alphas) -> dict:
         mine = [r for r in runs if r["alpha"] == alpha]
         row = {"seeds": [r["seed"] for r in mine]}
         for key in ("precision", "recall", "f"):
-            values = np.array([r["test"]["micro"][key] for r in mine])
-            row[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-                        "min": float(values.min()), "max": float(values.max()), "values": values.tolist()}
+            row[key] = _spread([r["test"]["micro"][key] for r in mine])
         row["train_f_mean"] = float(np.mean([r["train_micro"]["f"] for r in mine]))
         row["macro_f_mean"] = float(np.mean([r["test"]["macro"]["f"] for r in mine]))
         row["per_class_f_mean"] = np.mean([r["test"]["per_class"]["f"] for r in mine], axis=0).tolist()
@@ -279,9 +288,7 @@ def summarise(runs: list, alphas) -> dict:
         row["negative_R_mean"] = float(np.mean([r["test"]["negative_R"] for r in mine]))
         row["diverged"] = sum(r["diverged"] is not None for r in mine)
         if mine[0]["test_argmax"] is not None:
-            values = np.array([r["test_argmax"]["f"] for r in mine])
-            row["argmax_f"] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-                               "values": values.tolist()}
+            row["argmax_f"] = _spread([r["test_argmax"]["f"] for r in mine])
         row["f_by_label_count_mean"] = {k: float(np.mean([r["f_by_label_count"][k] for r in mine]))
                                         for k in mine[0]["f_by_label_count"]}
         row["extra_tests_f_mean"] = {k: float(np.mean([r["extra_tests"][k]["f"] for r in mine]))
@@ -450,9 +457,8 @@ def main(argv=None) -> int:
         table[label]["f_by_label_count"] = summary[f"{alpha:g}"]["f_by_label_count_mean"]
         if "argmax_f" in summary[f"{alpha:g}"]:
             table[label]["f_highest_vmax"] = {k: summary[f"{alpha:g}"]["argmax_f"][k] for k in ("mean", "std")}
-    table["count-feature MLP"] = {m: {"mean": float(np.mean([b["test"]["micro"][m] for b in baselines])),
-                                      "std": float(np.std([b["test"]["micro"][m] for b in baselines], ddof=1))
-                                      if len(baselines) > 1 else 0.0} for m in ("precision", "recall", "f")}
+    table["count-feature MLP"] = {m: {k: _spread([b["test"]["micro"][m] for b in baselines])[k] for k in ("mean", "std")}
+                                  for m in ("precision", "recall", "f")}
     table["count-feature MLP"]["f_by_label_count"] = baseline["f_by_label_count_mean"]
     chance = float(runs[0]["test"]["chance_f"])
     title = ("synthetic timing task (--quick)" if args.quick else

@@ -20,11 +20,23 @@ def make_case(alpha: float, seed: int = 7, batch: int = 2, steps: int = 200, siz
     return weights, spikes, VRParams(alpha=alpha)
 
 
-def iterative_model_loops(weights, spikes, tau_m, tau_s, v_thr, alpha, dt):
+def iterative_model_loops(weights, spikes, tau_m, tau_s, v_thr, alpha, dt, variant="paper", r_max=2.0,
+                          e_inh=None):
     """MODEL.md's equations written out with scalar loops, one sample, as plainly as possible.
 
+    ``variant``: "paper"; "bounded" (R clipped to [0, r_max]); "split" (a weight w < 0 sees
+    1 - U/e_inh, e_inh = -v_thr/alpha by default).
     Returns (U, P): lists over layers of [step][neuron] nested lists.
     """
+    if e_inh is None:
+        e_inh = -v_thr / alpha if alpha else -math.inf
+
+    def resistance(w, u):
+        if variant == "split" and w < 0:
+            return 1 - u / e_inh
+        r = 1 - alpha * u / v_thr
+        return min(max(r, 0.0), r_max) if variant == "bounded" else r
+
     gm, gs = math.exp(-dt / tau_m), math.exp(-dt / tau_s)
     f = tau_m / tau_s
     N0 = 1 / (f - 1) * f ** (f / (f - 1))
@@ -43,8 +55,8 @@ def iterative_model_loops(weights, spikes, tau_m, tau_s, v_thr, alpha, dt):
         for n in range(n_layers):
             U_now, P_now = [], []
             for j in range(sizes[n]):
-                I = N0 * sum(weights[n][j][i] * below[i] for i in range(len(below)))
-                T = I * (1 - alpha * U_last[n][j] / v_thr)
+                T = N0 * sum(weights[n][j][i] * below[i] * resistance(weights[n][j][i], U_last[n][j])
+                             for i in range(len(below)))
                 Dm[n][j] = gm * Dm[n][j] + T
                 Ds[n][j] = gs * Ds[n][j] + T
                 if n < n_layers - 1:
@@ -65,3 +77,19 @@ def iterative_model_loops(weights, spikes, tau_m, tau_s, v_thr, alpha, dt):
 @pytest.fixture(params=[0.0, 0.3], ids=["alpha0", "alpha0.3"])
 def alpha(request):
     return request.param
+
+
+#: Each variant of R(t) with the settings the tests use: (VRParams keyword arguments, id).
+VARIANT_CASES = [
+    pytest.param({"alpha": 0.3}, id="paper"),
+    pytest.param({"alpha": 0.3, "variant": "bounded", "r_max": 1.3}, id="bounded"),
+    pytest.param({"alpha": 0.3, "variant": "split"}, id="split"),
+    pytest.param({"alpha": 0.1, "variant": "split", "e_inh": -1.5}, id="split-e_inh"),
+]
+
+
+def variant_case(params_kwargs, seed=7, batch=2, steps=200, sizes=SIZES, gain=2.5):
+    """:func:`make_case` with its weights scaled by ``gain``, so that R(t) leaves [0, r_max] and the
+    variants differ from the paper's model, and params of ``params_kwargs``."""
+    weights, spikes, _ = make_case(0.0, seed=seed, batch=batch, steps=steps, sizes=sizes)
+    return [gain * W for W in weights], spikes, VRParams(**params_kwargs)

@@ -6,7 +6,7 @@ from brian2 import Network, SpikeGeneratorGroup, StateMonitor, ms, prefs, volt
 
 from vr_brian import BrianNetwork, VRParams, connect_layers, forward, vr_neuron_group
 
-from .conftest import SIZES, make_case
+from .conftest import SIZES, VARIANT_CASES, make_case, variant_case
 
 TOLERANCE = 1e-9  # volts, relative to v_thr = 1 V
 
@@ -48,6 +48,20 @@ def test_brian2_equals_reference(target, alpha):
         for seed in (11, 12):
             new_weights, new_spikes, _ = make_case(alpha, seed=seed, batch=2, steps=200)
             assert_traces_equal(network.run(new_weights, new_spikes), forward(new_weights, new_spikes, params))
+    finally:
+        network.close()
+
+
+@pytest.mark.parametrize("target", ["numpy", pytest.param("cpp_standalone", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("params_kwargs", VARIANT_CASES)
+def test_variants_equal_reference(params_kwargs, target):
+    """Each variant of R(t), declared in Brian2 (VR_CLIF_BOUNDED, VR_CLIF_SPLIT), equals the reference."""
+    if target == "cpp_standalone" and params_kwargs.get("variant", "paper") == "paper":
+        pytest.skip("the paper's model on cpp_standalone is test_brian2_equals_reference")
+    weights, spikes, params = variant_case(params_kwargs, batch=2, steps=150)
+    network = BrianNetwork(SIZES, params, steps=150, batch=2, target=target)
+    try:
+        assert_traces_equal(network.run(weights, spikes), forward(weights, spikes, params))
     finally:
         network.close()
 

@@ -3,7 +3,7 @@ import pytest
 
 from vr_brian import VRParams, forward
 
-from .conftest import iterative_model_loops, make_case
+from .conftest import VARIANT_CASES, iterative_model_loops, make_case, variant_case
 
 
 def test_equals_independent_loop_implementation(alpha):
@@ -17,6 +17,42 @@ def test_equals_independent_loop_implementation(alpha):
         for n in range(len(weights) - 1):
             np.testing.assert_array_equal(traces.P[n][b], np.array(P[n], bool))
     assert all(P.any() for P in traces.P), "every hidden layer must fire for the comparison to mean anything"
+
+
+@pytest.mark.parametrize("params_kwargs", VARIANT_CASES)
+def test_variants_equal_independent_loop_implementation(params_kwargs):
+    weights, spikes, params = variant_case(params_kwargs, batch=2, steps=120)
+    traces = forward(weights, spikes, params)
+    paper = forward(weights, spikes, params.replace(variant="paper", r_max=None, e_inh=None))
+    for b in range(2):
+        U, P = iterative_model_loops([W.tolist() for W in weights], spikes[b].tolist(), params.tau_m, params.tau_s,
+                                     params.v_thr, params.alpha, params.dt, variant=params.variant,
+                                     r_max=params.r_max, e_inh=params.e_inh)
+        for n in range(len(weights)):
+            np.testing.assert_allclose(traces.U[n][b], np.array(U[n]), rtol=0, atol=1e-11)
+        for n in range(len(weights) - 1):
+            np.testing.assert_array_equal(traces.P[n][b], np.array(P[n], bool))
+    assert all(P.any() for P in traces.P), "every hidden layer must fire for the comparison to mean anything"
+    if params.variant != "paper":
+        assert max(np.abs(a - b).max() for a, b in zip(traces.U, paper.U)) > 0.1, "the variant must matter here"
+
+
+def test_split_inhibition_saturates_at_its_reversal():
+    """One neuron under strong steady inhibition, S the alpha = 0 steady voltage: the paper's voltage runs away
+    (S < -v_thr/alpha); the split variant's settles at the fixed point of U = S (1 - U/e_inh), above its
+    reversal e_inh; the bounded variant's at r_max S."""
+    steps = 400
+    spikes = np.ones((1, steps, 1), bool)
+    W = [np.array([[-0.2]])]
+    paper = forward(W, spikes, VRParams(alpha=0.3)).U[0]
+    split = forward(W, spikes, VRParams(alpha=0.3, variant="split", e_inh=-2.0)).U[0]
+    bounded = forward(W, spikes, VRParams(alpha=0.3, variant="bounded", r_max=2.0)).U[0]
+    plain = forward(W, spikes, VRParams(alpha=0.0)).U[0]
+    S = plain[0, -1, 0]
+    assert S < -1 / 0.3 and paper.min() < -1e6
+    assert split.min() > -2.0
+    assert split[0, -1, 0] == pytest.approx(S / (1 + S / -2.0), rel=1e-9)
+    assert bounded[0, -1, 0] == pytest.approx(2.0 * S, rel=1e-7)
 
 
 def test_single_psp_is_the_analytic_kernel():

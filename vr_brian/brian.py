@@ -26,7 +26,7 @@ from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, 
 from brian2.devices import reinit_devices, reset_device
 
 from .checks import check_network
-from .equations import CLIF, ON_PRE, ON_PRE_X, RESET, THRESHOLD, VR_CLIF, VR_CLIF_X
+from .equations import RESET, THRESHOLD, neuron_model, set_parameters, synaptic_statement
 from .genn import EXACT_KEEPING_U_PREV, is_genn_device
 from .params import VRParams
 from .settings import codegen_target
@@ -50,10 +50,11 @@ def vr_neuron_group(n: int, params: VRParams, *, fires: bool = True, model=None,
     fires : bool
         False for an output layer, which neither fires nor resets (eq. 11).
     model : Equations, optional
-        ``VR_CLIF`` (default) or ``CLIF`` (chosen automatically when ``params.alpha == 0``
-        and no model is given, so generated code carries no dead alpha term). On the GeNN
-        device the default is ``VR_CLIF_X``, whose synapses write one variable, with
-        ``U_prev`` kept by the state update (GeNN's schedule: see :mod:`vr_brian.genn`).
+        Default: the equations of ``params.variant`` (:func:`vr_brian.equations.neuron_model`):
+        ``VR_CLIF``, or ``CLIF`` when ``params.alpha == 0`` (so generated code carries no dead
+        alpha term), ``VR_CLIF_BOUNDED``, ``VR_CLIF_SPLIT``. On the GeNN device their X form,
+        whose synapses write one variable, with ``U_prev`` kept by the state update (GeNN's
+        schedule: see :mod:`vr_brian.genn`).
     name : str
         Brian2 name of the group.
     **group_kwargs
@@ -68,16 +69,12 @@ def vr_neuron_group(n: int, params: VRParams, *, fires: bool = True, model=None,
     """
     genn = is_genn_device()
     if model is None:
-        model = VR_CLIF_X if genn else CLIF if params.alpha == 0 else VR_CLIF
+        model = neuron_model(params, "x" if genn else "standard")[0]
     if not genn:  # GeNN allows one clock only: its groups keep the default clock
         group_kwargs.setdefault("dt", params.dt * second)
     group = NeuronGroup(n, model, method=EXACT_KEEPING_U_PREV if genn else "exact", name=name,
                         threshold=THRESHOLD if fires else None, reset=RESET if fires else None, **group_kwargs)
-    group.tau_m = params.tau_m * second
-    group.tau_s = params.tau_s * second
-    group.v_thr = params.v_thr * volt
-    if "alpha" in model.names:
-        group.alpha = params.alpha
+    set_parameters(group, params)
     if not genn:
         group.run_regularly("U_prev = U", when="before_resets", name=group.name + "_uprev")
     return group
@@ -113,9 +110,10 @@ def connect_layers(source, target: NeuronGroup, weights, *, batch: int = 1, name
     -----
     The pathway runs in the ``thresholds`` slot right after the source emits its
     spikes, and the target's thresholder right after the pathway, so that a spike
-    reaches the next layer in the same step. Connect layers in feed-forward order. On the
-    GeNN device the slots are GeNN's, and a target of the X form gets the one-variable
-    ``ON_PRE_X``.
+    reaches the next layer in the same step. Connect layers in feed-forward order. The
+    statement fits the target's equations (:func:`vr_brian.equations.synaptic_statement`:
+    the split variant's inhibitory weights use R_inh; a target of the X form gets the
+    one-variable statement). On the GeNN device the slots are GeNN's.
     Synapse ``s`` of copy ``b`` maps ``i = b*n_pre + pre``, ``j = b*n_post + post``
     in the order (b, pre, post); :meth:`BrianNetwork.run` relies on it.
     """
@@ -128,8 +126,7 @@ def connect_layers(source, target: NeuronGroup, weights, *, batch: int = 1, name
         raise ValueError(f"source {source.name!r} runs at dt = {source.clock.dt} but target {target.name!r} at "
                          f"{target.clock.dt}: the layers of the iterative model share one time step "
                          f"(give the source dt=params.dt*second)")
-    x_form = "Ds" not in target.variables  # the GeNN-ready form: X = Dm - Ds, only Dm jumps
-    synapses = Synapses(source, target, "w : volt", on_pre=ON_PRE_X if x_form else ON_PRE, name=name,
+    synapses = Synapses(source, target, "w : volt", on_pre=synaptic_statement(target.equations), name=name,
                         clock=target.clock)
     pre, post = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
     offsets = np.arange(batch)[:, None]

@@ -4,7 +4,15 @@ r"""The VR-C-LIF neuron in Brian2's equation syntax, declared once.
 
 - ``CLIF``: alpha = 0, the plain current-based LIF neuron of STCA;
 - ``VR_CLIF_X``: the same neuron written with X = Dm - Ds, so that a synapse writes
-  one postsynaptic variable (Dm) only, as brian2genn requires.
+  one postsynaptic variable (Dm) only, as brian2genn requires;
+- ``VR_CLIF_BOUNDED``: R clipped to [0, R_max] (variant "bounded" of :class:`~vr_brian.VRParams`);
+- ``VR_CLIF_SPLIT``: a second resistance ``R_inh = 1 - U_prev/E_inh`` that inhibitory synapses
+  (w < 0) use instead of R, i.e. a reversal potential E_inh of their own (variant "split",
+  with ``ON_PRE_SPLIT``).
+
+:func:`neuron_model` picks the equations and the synaptic statement of a
+:class:`~vr_brian.VRParams` in either form, and :func:`set_parameters` sets a group's
+per-neuron constants from it.
 
 A presynaptic spike of weight ``w`` adds ``N0*w*R`` to both Dm and Ds (see
 ``ON_PRE``), with R the variable resistance computed from the voltage of the previous
@@ -18,7 +26,9 @@ from brian2 import Equations
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 from brian2.utils.stringtools import get_identifiers, word_substitute
 
-__all__ = ["VR_CLIF", "CLIF", "VR_CLIF_X", "ON_PRE", "ON_PRE_X", "RESET", "THRESHOLD", "PARAMETER_UNITS"]
+__all__ = ["VR_CLIF", "CLIF", "VR_CLIF_X", "VR_CLIF_BOUNDED", "VR_CLIF_SPLIT", "ON_PRE", "ON_PRE_X", "ON_PRE_SPLIT",
+           "RESET", "THRESHOLD", "PARAMETER_UNITS", "FORMS", "neuron_model", "synaptic_statement",
+           "set_parameters"]
 
 _DYNAMICS = """
 dDm/dt = -Dm/tau_m : volt                       # membrane trace of the input current
@@ -81,6 +91,23 @@ def _inline_subexpressions(statement: str, model: Equations, suffix: str = "_pos
 #: dX/dt = Dm (1/tau_s - 1/tau_m) - X/tau_s, U = X - Re.
 VR_CLIF_X = _x_form(VR_CLIF)
 
+def _bounded(model: Equations) -> Equations:
+    """``model`` with its resistance clipped to [0, R_max]: R's own expression, wrapped."""
+    return (Equations([eq for name, eq in model.items() if name != "R"])
+            + Equations(f"R = clip({model['R'].expr.code}, 0, R_max) : 1  # variable resistance, bounded\n"
+                        "R_max : 1 (constant)"))
+
+
+#: VR_CLIF with R clipped to [0, R_max] (variant "bounded").
+VR_CLIF_BOUNDED = _bounded(VR_CLIF)
+
+#: VR_CLIF with a resistance of its own for inhibitory synapses, reversal potential E_inh
+#: (variant "split"; ON_PRE_SPLIT picks R or R_inh by the sign of the weight).
+VR_CLIF_SPLIT = VR_CLIF + Equations("""
+R_inh = 1 - U_prev/E_inh : 1                    # resistance of inhibitory input
+E_inh : volt (constant)                         # its reversal potential
+""")
+
 THRESHOLD = "U > v_thr"
 #: Re jumps by v_thr/gamma_m so that, after the next step's decay, the reset counts v_thr undecayed (eq. 7).
 RESET = "Re += v_thr*exp(dt/tau_m)"
@@ -88,10 +115,73 @@ ON_PRE = """
 Dm_post += N0_post*w*R_post
 Ds_post += N0_post*w*R_post
 """
-#: ON_PRE for VR_CLIF_X: its Dm statement alone (X does not jump), with R written out, since
-#: brian2genn accepts no subexpression in a synaptic statement.
-ON_PRE_X = _inline_subexpressions(
-    next(line.strip() for line in ON_PRE.strip().splitlines() if line.strip().startswith("Dm_post")), VR_CLIF_X)
+#: ON_PRE for VR_CLIF_SPLIT: inhibitory weights (w < 0) see R_inh instead of R.
+ON_PRE_SPLIT = word_substitute(ON_PRE, {"R_post": "(int(w > 0*volt)*R_post + int(w < 0*volt)*R_inh_post)"})
+
+
+def _x_on_pre(on_pre: str, model: Equations) -> str:
+    """The Dm statement of ``on_pre`` alone (X does not jump), with the subexpressions of ``model``
+    written out, since brian2genn accepts no subexpression in a synaptic statement."""
+    return _inline_subexpressions(
+        next(line.strip() for line in on_pre.strip().splitlines() if line.strip().startswith("Dm_post")), model)
+
+
+#: ON_PRE for VR_CLIF_X.
+ON_PRE_X = _x_on_pre(ON_PRE, VR_CLIF_X)
+
+#: Neuron forms: "standard" (Dm and Ds both jump) and "x" (X = Dm - Ds, the GeNN-ready form).
+FORMS = ("standard", "x")
+
+_VARIANT_MODELS = {"paper": VR_CLIF, "bounded": VR_CLIF_BOUNDED, "split": VR_CLIF_SPLIT}
+
+
+def synaptic_statement(model: Equations) -> str:
+    """The on_pre statement of a synapse onto neurons of ``model``: ON_PRE, ON_PRE_SPLIT where
+    the model has R_inh, and the one-variable X-form statement where it has X."""
+    on_pre = ON_PRE_SPLIT if "R_inh" in model.names else ON_PRE
+    return _x_on_pre(on_pre, model) if "X" in model.names else on_pre
+
+
+def neuron_model(params, form: str = "standard", *, clif_at_alpha0: bool = True) -> tuple:
+    """The (equations, on_pre statement) of the variant of ``params`` in ``form``.
+
+    Parameters
+    ----------
+    params : VRParams
+        Its ``variant`` picks VR_CLIF, VR_CLIF_BOUNDED or VR_CLIF_SPLIT.
+    form : {"standard", "x"}
+        "x" rewrites the model with X = Dm - Ds (:func:`_x_form`) and the statement to one
+        postsynaptic variable.
+    clif_at_alpha0 : bool
+        For the paper's model at alpha = 0, the C-LIF equations (no dead alpha term in the
+        generated code; the group then has no ``alpha`` to set).
+    """
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {FORMS}, got {form!r}")
+    model = _VARIANT_MODELS[params.variant]
+    if clif_at_alpha0 and params.variant == "paper" and params.alpha == 0:
+        model = CLIF
+    if form == "x":
+        model = _x_form(model)
+    return model, synaptic_statement(model)
+
+
+def set_parameters(group, params) -> None:
+    """Set the per-neuron constants of ``group`` (tau_m, tau_s, v_thr and those of its equations:
+    alpha, R_max, E_inh) from ``params``."""
+    from brian2 import second, volt
+
+    group.tau_m = params.tau_m * second
+    group.tau_s = params.tau_s * second
+    group.v_thr = params.v_thr * volt
+    names = group.variables
+    if "alpha" in names:
+        group.alpha = params.alpha
+    if "R_max" in names:
+        group.R_max = params.r_max
+    if "E_inh" in names:
+        group.E_inh = params.inhibitory_reversal * volt
 
 #: Brian2 unit of each per-neuron parameter of VR_CLIF.
-PARAMETER_UNITS = {"tau_m": "second", "tau_s": "second", "v_thr": "volt", "alpha": "1"}
+PARAMETER_UNITS = {"tau_m": "second", "tau_s": "second", "v_thr": "volt", "alpha": "1", "R_max": "1",
+                   "E_inh": "volt"}

@@ -62,7 +62,7 @@ from brian2.stateupdaters.base import StateUpdateMethod
 
 from .checks import check_spikes, check_weights
 from .io import atomic_write, write_json
-from .equations import ON_PRE, ON_PRE_X, RESET, THRESHOLD, VR_CLIF, VR_CLIF_X
+from .equations import RESET, THRESHOLD, neuron_model, set_parameters
 from .params import VRParams
 from .settings import codegen_target
 from .traces import Traces, spike_array
@@ -113,17 +113,17 @@ def is_genn_device(device=None) -> bool:
     return type(device).__name__ == "GeNNDevice"
 
 
-def neuron_form(form: str = "auto", device=None) -> tuple:
-    """The (model equations, on_pre statement) of a neuron form.
+def neuron_form(form: str = "auto", device=None, params: VRParams | None = None) -> tuple:
+    """The (model equations, on_pre statement) of a neuron form, for the variant of ``params``.
 
-    ``"auto"`` is ``"x"`` when the device is GeNN, else ``"standard"``. Both forms carry
-    the per-neuron parameter ``alpha`` (0 gives the C-LIF neuron).
+    ``"auto"`` is ``"x"`` when the device is GeNN, else ``"standard"``. The paper's model
+    keeps the per-neuron parameter ``alpha`` even at alpha = 0 (0 gives the C-LIF neuron).
     """
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
     if form == "auto":
         form = "x" if is_genn_device(device) else "standard"
-    return (VR_CLIF_X, ON_PRE_X) if form == "x" else (VR_CLIF, ON_PRE)
+    return neuron_model(VRParams() if params is None else params, form, clif_at_alpha0=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,7 +217,7 @@ def _default_dt(dt: float):
 def _build(connections, params: VRParams, *, spikes=None, rate=None, batch: int = 1, form: str = "auto",
            record: bool = True) -> dict:
     """The Brian2 objects of the network under GENN_SCHEDULE (device-independent)."""
-    model, on_pre = neuron_form(form)
+    model, on_pre = neuron_form(form, params=params)
     sizes = [connections[0].n_pre] + [c.n_post for c in connections]
     if spikes is not None:
         sample, step, channel = np.nonzero(spikes)
@@ -230,8 +230,7 @@ def _build(connections, params: VRParams, *, spikes=None, rate=None, batch: int 
         fires = n < len(connections)
         group = NeuronGroup(batch * sizes[n], model, method=EXACT_KEEPING_U_PREV, name=f"layer{n}",
                             threshold=THRESHOLD if fires else None, reset=RESET if fires else None)
-        group.tau_m, group.tau_s = params.tau_m * second, params.tau_s * second
-        group.v_thr, group.alpha = params.v_thr * volt, params.alpha
+        set_parameters(group, params)
         synapses = Synapses(objects["layers"][-1], group, "w : volt", on_pre=on_pre, name=f"weights{n}")
         if isinstance(connection, GeneratedConnection):
             if batch != 1:

@@ -9,7 +9,7 @@ from numbers import Real
 import numpy as np
 from brian2 import Quantity, get_dimensions, second, volt
 
-__all__ = ["VRParams", "to_si"]
+__all__ = ["VRParams", "to_si", "VARIANTS", "DEFAULT_R_MAX"]
 
 
 def to_si(value, unit, name: str) -> float:
@@ -41,7 +41,17 @@ def to_si(value, unit, name: str) -> float:
     raise TypeError(f"{name} must be a number or a Brian2 quantity in {unit!r}, got {value!r}")
 
 
-_UNITS = {"tau_m": second, "tau_s": second, "v_thr": volt, "alpha": 1, "dt": second}
+_UNITS = {"tau_m": second, "tau_s": second, "v_thr": volt, "alpha": 1, "dt": second, "r_max": 1, "e_inh": volt}
+
+#: Forms of the variable resistance. "paper" is the paper's model, R(t) = 1 - alpha U(t-1)/v_thr for
+#: every input; the others are named, opt-in variants that bound the runaway (MODEL.md):
+#: "bounded" clips R(t) to [0, r_max]; "split" gives inhibitory input (w < 0) its own reversal
+#: potential e_inh, R_inh(t) = 1 - U(t-1)/e_inh, so that inhibition saturates there.
+VARIANTS = ("paper", "bounded", "split")
+
+#: r_max of the "bounded" variant when none is given: inhibition is amplified at most twice, the
+#: value R reaches at U = -v_thr/alpha, the mirror image of where it reaches 0.
+DEFAULT_R_MAX = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +75,18 @@ class VRParams:
         ``alpha = 0`` is the plain C-LIF neuron.
     dt : Quantity or float
         Time step of the iterative model, seconds; ``dt > 0``.
+    variant : {"paper", "bounded", "split"}
+        Form of the variable resistance (:data:`VARIANTS`). ``"paper"`` (default) is the
+        paper's model. ``"bounded"``: :math:`R(t) = \mathrm{clip}(1 - \alpha U(t-1)/v_{thr}, 0, r_{max})`.
+        ``"split"``: excitatory input (w > 0) sees the paper's R, inhibitory input (w < 0)
+        :math:`R_{inh}(t) = 1 - U(t-1)/e_{inh}`, a reversal potential of its own.
+    r_max : float, optional
+        Upper bound of R for ``variant="bounded"`` (>= 1; default :data:`DEFAULT_R_MAX`); only
+        with that variant.
+    e_inh : Quantity or float, optional
+        Reversal potential of inhibitory input for ``variant="split"``, volts, < 0; default
+        ``-v_thr/alpha`` (which needs alpha >= 0; at alpha = 0 inhibition is then current-based
+        like excitation). Only with that variant.
 
     Notes
     -----
@@ -77,6 +99,12 @@ class VRParams:
 
     so that the peak of :math:`N_0 (e^{-t/\tau_m} - e^{-t/\tau_s})` is 1 and a
     weight ``w`` is the peak PSP amplitude in volts when ``alpha = 0``.
+
+    Read as a conductance, :math:`R = (E - U)/E` with :math:`E = v_{thr}/\alpha`: every input
+    has the one reversal potential :math:`E`, and an inhibitory weight is a negative conductance
+    whose driving force grows without bound as U falls (the runaway of MODEL.md). The
+    ``"split"`` variant gives inhibition the reversal :math:`e_{inh}` instead, with a positive
+    conductance :math:`|w|`; ``"bounded"`` caps the driving force.
 
     Examples
     --------
@@ -91,13 +119,19 @@ class VRParams:
     v_thr: float = 1.0
     alpha: float = 0.0
     dt: float = 1e-3
+    variant: str = "paper"
+    r_max: float | None = None
+    e_inh: float | None = None
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
-            object.__setattr__(self, field.name, to_si(getattr(self, field.name), _UNITS[field.name], field.name))
+            value = getattr(self, field.name)
+            if field.name in _UNITS and value is not None:
+                object.__setattr__(self, field.name, to_si(value, _UNITS[field.name], field.name))
         for name in ("tau_m", "tau_s", "v_thr", "alpha", "dt"):
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be finite, got {getattr(self, name)}")
+        self._check_variant()
         if not self.tau_s > 0:
             raise ValueError(f"tau_s must be > 0, got {self.tau_s * second!r}")
         if not self.tau_m > self.tau_s:
@@ -108,6 +142,51 @@ class VRParams:
             raise ValueError(f"dt must be > 0, got {self.dt * second!r}")
         if not self.v_thr > 0:
             raise ValueError(f"v_thr must be > 0, got {self.v_thr * volt!r}")
+
+    def _check_variant(self):
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.r_max is not None and self.variant != "bounded":
+            raise ValueError(f"r_max bounds R in variant='bounded' only, got r_max={self.r_max!r} with "
+                             f"variant={self.variant!r}")
+        if self.e_inh is not None and self.variant != "split":
+            raise ValueError(f"e_inh is the inhibitory reversal of variant='split' only, got e_inh={self.e_inh!r} V "
+                             f"with variant={self.variant!r}")
+        if self.variant == "bounded":
+            if self.r_max is None:
+                object.__setattr__(self, "r_max", DEFAULT_R_MAX)
+            if not (math.isfinite(self.r_max) and self.r_max >= 1):
+                raise ValueError(f"r_max must be a finite number >= 1 (R is 1 at rest), got {self.r_max!r}")
+        if self.variant == "split":
+            if self.e_inh is None and self.alpha < 0:
+                raise ValueError(f"variant='split' with alpha={self.alpha:g} < 0 needs an explicit e_inh < 0 (the "
+                                 f"default -v_thr/alpha would lie above rest)")
+            if self.e_inh is not None and not (self.e_inh < 0 and not math.isnan(self.e_inh)):
+                raise ValueError(f"e_inh must be a voltage < 0 (below rest), got {self.e_inh!r} V")
+
+    @property
+    def k_exc(self) -> float:
+        """alpha / v_thr (1/V): R(t) = 1 - k_exc U(t-1) for excitatory input (every input, but in "split")."""
+        return self.alpha / self.v_thr
+
+    @property
+    def k_inh(self) -> float:
+        """The slope of R for inhibitory input (1/V): k_exc, but 1/e_inh in variant "split"."""
+        if self.variant != "split":
+            return self.k_exc
+        return 1.0 / self.inhibitory_reversal
+
+    @property
+    def inhibitory_reversal(self) -> float:
+        """e_inh of variant "split" in volts (-v_thr/alpha by default; -inf at alpha = 0)."""
+        if self.e_inh is not None:
+            return self.e_inh
+        return -self.v_thr / self.alpha if self.alpha > 0 else -math.inf
+
+    @property
+    def resistive(self) -> bool:
+        """Whether R(t) differs from 1 anywhere (alpha != 0, or a split reversal of its own)."""
+        return self.k_exc != 0 or self.k_inh != 0
 
     @property
     def gamma_m(self) -> float:
@@ -130,10 +209,22 @@ class VRParams:
         return dataclasses.replace(self, **changes)
 
     def as_quantities(self) -> dict:
-        """The parameters as Brian2 quantities, keyed by name."""
-        return {"tau_m": self.tau_m * second, "tau_s": self.tau_s * second,
-                "v_thr": self.v_thr * volt, "alpha": self.alpha, "dt": self.dt * second}
+        """The parameters as Brian2 quantities, keyed by name (the variant's own ones if it has any)."""
+        quantities = {"tau_m": self.tau_m * second, "tau_s": self.tau_s * second,
+                      "v_thr": self.v_thr * volt, "alpha": self.alpha, "dt": self.dt * second}
+        if self.variant != "paper":
+            quantities["variant"] = self.variant
+        if self.r_max is not None:
+            quantities["r_max"] = self.r_max
+        if self.e_inh is not None:
+            quantities["e_inh"] = self.e_inh * volt
+        return quantities
 
     def __repr__(self) -> str:
+        variant = "" if self.variant == "paper" else f", variant={self.variant!r}"
+        if self.r_max is not None:
+            variant += f", r_max={self.r_max:g}"
+        if self.e_inh is not None:
+            variant += f", e_inh={self.e_inh:g}*volt"
         return (f"VRParams(tau_m={self.tau_m * 1e3:g}*ms, tau_s={self.tau_s * 1e3:g}*ms, "
-                f"v_thr={self.v_thr:g}*volt, alpha={self.alpha:g}, dt={self.dt * 1e3:g}*ms)")
+                f"v_thr={self.v_thr:g}*volt, alpha={self.alpha:g}, dt={self.dt * 1e3:g}*ms{variant})")

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from .params import VRParams
+from .resistance import inhibitory_resistance, resistance
 
 __all__ = ["Traces", "NegativeResistanceWarning", "RunawayWarning", "RUNAWAY_RESISTANCE", "resistance",
            "spike_array"]
@@ -23,16 +24,6 @@ class NegativeResistanceWarning(RuntimeWarning):
 
 class RunawayWarning(RuntimeWarning):
     """The negative-voltage runaway of alpha != 0 set in: R(t) far above 1."""
-
-
-def resistance(U: np.ndarray, params: VRParams) -> np.ndarray:
-    """R(t) = 1 - alpha * U(t-1) / v_thr for a voltage trace ``U`` of shape (batch, steps, units).
-
-    The first step sees U(-1) = 0, so R = 1 there.
-    """
-    U_prev = np.zeros_like(U)
-    U_prev[:, 1:] = U[:, :-1]
-    return 1.0 - params.alpha * U_prev / params.v_thr
 
 
 def spike_array(monitor, batch: int, steps: int, n: int, dt: float) -> np.ndarray:
@@ -91,24 +82,31 @@ class Traces:
     def check_resistance(self, stacklevel: int = 3) -> dict:
         """Warn about negative R(t) and about the negative-voltage runaway; return the counts.
 
-        Counts are of (sample, step, neuron) entries, per layer (1-based).
+        Counts are of (sample, step, neuron) entries, per layer (1-based), of R(t) as the
+        variant of ``params`` computes it (in "split", R of excitatory or of inhibitory input).
         Nothing is clipped: the traces are what the model computes.
         """
         counts = {"negative": {}, "runaway": {}}
-        if self.params.alpha == 0:
+        if not self.params.resistive:
             return counts
+        split = self.params.variant == "split"
         for layer, U in enumerate(self.U, start=1):
             R = resistance(U, self.params)
-            negative, runaway = int(np.count_nonzero(R < 0)), int(np.count_nonzero(R > RUNAWAY_RESISTANCE))
-            if negative:
-                counts["negative"][layer] = negative
-            if runaway:
-                counts["runaway"][layer] = runaway
+            negative, runaway = R < 0, R > RUNAWAY_RESISTANCE
+            if split:
+                R_inh = inhibitory_resistance(U, self.params)
+                negative |= R_inh < 0
+                runaway |= R_inh > RUNAWAY_RESISTANCE
+            if negative.any():
+                counts["negative"][layer] = int(np.count_nonzero(negative))
+            if runaway.any():
+                counts["runaway"][layer] = int(np.count_nonzero(runaway))
+        rule = "R(t) of excitatory or inhibitory input" if split else "R(t) = 1 - alpha*U(t-1)/v_thr"
         if counts["negative"]:
             warnings.warn(
-                f"R(t) = 1 - alpha*U(t-1)/v_thr was negative in {sum(counts['negative'].values())} "
+                f"{rule} was negative in {sum(counts['negative'].values())} "
                 f"(sample, step, neuron) entries (per layer: {counts['negative']}); inputs there act "
-                f"with reversed sign. alpha={self.params.alpha:g}.",
+                f"with reversed sign. {self.params!r}.",
                 NegativeResistanceWarning, stacklevel=stacklevel)
         if counts["runaway"]:
             lowest = min(float(U.min()) for U in self.U)
@@ -116,6 +114,7 @@ class Traces:
                 f"negative-voltage runaway: R(t) exceeded {RUNAWAY_RESISTANCE:g} in "
                 f"{sum(counts['runaway'].values())} (sample, step, neuron) entries (per layer: "
                 f"{counts['runaway']}); lowest voltage {lowest:.3g} V. Inhibitory input is amplified "
-                f"by R, which lowers the voltage further: reduce alpha or the spread of the weights.",
+                f"by R, which lowers the voltage further: reduce alpha or the spread of the weights, "
+                f"or bound R (variant='bounded' or 'split').",
                 RunawayWarning, stacklevel=stacklevel)
         return counts

@@ -20,6 +20,11 @@ like :math:`D^m`, :math:`\bar R^e = -\bar D^m` and two adjoints suffice:
     \bar I(t) &= \bar T(t)\, R(t),\qquad
     \frac{\partial L}{\partial W_n} = N_0 \sum_{b,t} \bar I_n(t)\, P_{n-1}(t)^\top
 
+In the variants of R(t) (:mod:`vr_brian.resistance`), :math:`k I(t+1)` becomes the slope
+:math:`c(t+1) = -\partial T(t+1)/\partial U(t)`: :math:`k I(t+1)` where
+:math:`0 \le 1 - k U(t) \le r_{max}` and 0 elsewhere ("bounded"), :math:`k I_{exc}(t+1) + k_{inh}
+I_{inh}(t+1)` ("split", whose two parts of W each get :math:`\bar I_{exc|inh} = \bar T R_{exc|inh}`).
+
 The loss source :math:`e(t)` is nonzero only in the output layer, at :math:`t = t^*`:
 :math:`e(t^*) = \partial L/\partial V_{max}`; the output layer has no spike term.
 Every path from a weight to the loss is counted exactly once: W -> T(t) directly,
@@ -33,21 +38,40 @@ from __future__ import annotations
 import numpy as np
 
 from vr_brian.params import VRParams
+from vr_brian.resistance import resistance_factor
 
 from . import forward as _forward
-from .forward import Recording, _njit
+from .forward import Recording, previous_voltage, weight_parts
 
-__all__ = ["backward", "sweep_layer", "current_adjoint", "loss_horizon"]
+__all__ = ["backward", "sweep_layer", "resistance_slope", "current_adjoints", "loss_horizon"]
 
 
-def sweep_layer(U: np.ndarray, I: np.ndarray, params: VRParams, q: float, fires: bool, t_end: int,
+def resistance_slope(currents: tuple, U: np.ndarray, params: VRParams) -> np.ndarray | None:
+    r""":math:`c(t) = -\partial T(t)/\partial U(t-1)` for all steps (steps, batch, units), or None
+    without resistance: :math:`k I(t)`, masked to where R is not clipped in "bounded",
+    :math:`k I_{exc}(t) + k_{inh} I_{inh}(t)` in "split"."""
+    if not params.resistive:
+        return None
+    dtype = currents[0].dtype
+    if params.variant == "split":
+        return dtype.type(params.k_exc) * currents[0] + dtype.type(params.k_inh) * currents[1]
+    slope = dtype.type(params.k_exc) * currents[0]
+    if params.variant == "bounded":
+        R = resistance_factor(previous_voltage(U), params.k_exc)
+        slope *= (R >= 0) & (R <= dtype.type(params.r_max))
+    return slope
+
+
+def sweep_layer(U: np.ndarray, slope: np.ndarray | None, params: VRParams, q: float, fires: bool, t_end: int,
                 voltage_source: np.ndarray | None = None, spike_source: np.ndarray | None = None) -> np.ndarray:
     r"""Run one layer's adjoint recursion from step ``t_end`` down to 0.
 
     Parameters
     ----------
-    U, I : ndarray
-        The layer's voltage and input current (steps, batch, units), time-major.
+    U : ndarray
+        The layer's voltage (steps, batch, units), time-major.
+    slope : ndarray or None
+        :func:`resistance_slope` of the layer (None without resistance).
     params : VRParams
         Neuron parameters.
     q : float
@@ -67,23 +91,9 @@ def sweep_layer(U: np.ndarray, I: np.ndarray, params: VRParams, q: float, fires:
     ndarray
         :math:`\bar T(t)` for t = 0..t_end, (t_end+1, batch, units).
     """
-    return _sweep(U, I, params, q, fires, t_end, voltage_source, spike_source, currents=False)
-
-
-def _sweep(U, I, params, q, fires, t_end, voltage_source, spike_source, currents: bool) -> np.ndarray:
-    r""":func:`sweep_layer`; with ``currents`` it returns :math:`\bar I(t)` instead of :math:`\bar T(t)`.
-
-    Everything runs one step at a time on (batch, units) buffers that stay in
-    cache: the surrogate window, the resistance terms and (with ``currents``) the
-    conversion :math:`\bar I(t+1) = \bar T(t+1) - k U(t) \bar T(t+1)`, done as
-    soon as :math:`\bar T(t+1)` is no longer needed. The operations and their
-    order are those of the whole-array form (:func:`gradients.surrogate.surrogate`,
-    :func:`current_adjoint`), so the results are the same to the last bit.
-    """
     dtype = U.dtype
     _, batch, units = U.shape
     gamma_m, gamma_s = dtype.type(params.gamma_m), dtype.type(params.gamma_s)
-    k = dtype.type(params.alpha / params.v_thr)
     steps_used = t_end + 1
     dT = np.empty((steps_used + 1, batch, units), dtype)   # one zero step past the end
     dT[steps_used] = 0
@@ -93,14 +103,6 @@ def _sweep(U, I, params, q, fires, t_end, voltage_source, spike_source, currents
     gamma_diff = dtype.type(params.gamma_m - params.gamma_s)
     # dDm(t) = dU(t) + gamma_m dDm(t+1), where dU(t) holds -v_thr g(U(t)) dDm(t+1) (the reset at t+1):
     # one factor, decay(t) = gamma_m - v_thr g(U(t)), carries dDm(t+1) into dDm(t)
-    if _forward.COMPILED:
-        empty = np.zeros((0, 1), dtype)
-        _sweep_kernel(dT.reshape(steps_used + 1, -1), _flat(U, steps_used), _flat(I, steps_used + 1),
-                      empty if voltage_source is None else _flat(voltage_source, steps_used),
-                      empty if spike_source is None else _flat(spike_source, steps_used),
-                      gamma_m, gamma_s, gamma_diff, k, dtype.type(params.v_thr), dtype.type(q / 2),
-                      dtype.type(1 / q), fires, voltage_source is not None, spike_source is not None, currents)
-        return dT[:steps_used]
     if fires:
         v_thr, minus_v_thr = dtype.type(params.v_thr), -dtype.type(params.v_thr)
         half_q, inv_q = dtype.type(q / 2), dtype.type(1 / q)
@@ -123,75 +125,34 @@ def _sweep(U, I, params, q, fires, t_end, voltage_source, spike_source, currents
             dDm *= decay
             if spike_source is not None:
                 np.multiply(g, spike_source[t], out=source)      # g(U(t)) times the layer above at t
-                if voltage_source is not None:
-                    source += voltage_source[t]
                 dDm += source
-            elif voltage_source is not None:
-                dDm += voltage_source[t]
         else:
             dDm *= gamma_m
-            if voltage_source is not None:
-                dDm += voltage_source[t]
-        if k and t < t_end:
-            np.multiply(I[t + 1], k, out=scratch)                 # the resistance R(t+1)
-            scratch *= dT_next
+        if voltage_source is not None:
+            dDm += voltage_source[t]
+        if slope is not None and t < t_end:
+            np.multiply(slope[t + 1], dT_next, out=scratch)      # through R(t+1), eqs. 18-19
             dDm -= scratch
-            if currents:                                          # dT(t+1) is final: dI(t+1) = dT(t+1) R(t+1)
-                np.multiply(U[t], k, out=scratch)
-                scratch *= dT_next
-                dT_next -= scratch
     return dT[:steps_used]
 
 
-def _flat(array: np.ndarray, steps: int) -> np.ndarray:
-    """The first ``steps`` steps of a (steps, batch, units) array as a contiguous (steps, batch*units) one."""
-    steps = min(steps, array.shape[0])
-    return np.ascontiguousarray(array[:steps]).reshape(steps, -1)
+def current_adjoints(dT: np.ndarray, U: np.ndarray, params: VRParams) -> tuple:
+    r""":math:`\bar I(t) = \bar T(t) R(t)` per part of :func:`gradients.forward.weight_parts`
+    (R of excitatory and of inhibitory input in "split"), for t = 0..len(dT)-1."""
+    if not params.resistive:
+        return (dT,)
+    U_prev = previous_voltage(U[:dT.shape[0]])
+    if params.variant == "split":
+        return (dT * resistance_factor(U_prev, params.k_exc), dT * resistance_factor(U_prev, params.k_inh))
+    return (dT * resistance_factor(U_prev, params.k_exc, params.r_max),)
 
 
-if _njit is not None:
-    @_njit
-    def _sweep_kernel(dT, U, I, voltage_source, spike_source, gamma_m, gamma_s, gamma_diff, k, v_thr, half_q,
-                      inv_q, fires, has_voltage_source, has_spike_source, currents):  # pragma: no cover (compiled)
-        """:func:`_sweep` on (steps, batch*units) arrays, one element at a time, same operations."""
-        t_end = dT.shape[0] - 2
-        width = dT.shape[1]
-        dDm = np.zeros(width, dT.dtype)
-        minus_v_thr = -v_thr
-        zero = inv_q - inv_q                  # in the arrays' dtype: a literal 0 would promote to float64
-        for t in range(t_end, -1, -1):
-            for e in range(width):
-                dT[t, e] = dDm[e] * gamma_diff + dT[t + 1, e] * gamma_s
-                d = dDm[e]
-                if fires:
-                    g = inv_q if abs(U[t, e] - v_thr) < half_q else zero
-                    d = d * (g * minus_v_thr + gamma_m)
-                    if has_spike_source:
-                        source = g * spike_source[t, e]
-                        if has_voltage_source:
-                            source = source + voltage_source[t, e]
-                        d = d + source
-                    elif has_voltage_source:
-                        d = d + voltage_source[t, e]
-                else:
-                    d = d * gamma_m
-                    if has_voltage_source:
-                        d = d + voltage_source[t, e]
-                if k != 0 and t < t_end:
-                    d = d - I[t + 1, e] * k * dT[t + 1, e]
-                    if currents:
-                        dT[t + 1, e] = dT[t + 1, e] - U[t, e] * k * dT[t + 1, e]
-                dDm[e] = d
-
-
-def current_adjoint(dT: np.ndarray, U: np.ndarray, params: VRParams) -> np.ndarray:
-    r""":math:`\bar I(t) = \bar T(t) R(t)` with :math:`R(t) = 1 - \alpha U(t-1)/v_{thr}`, in place on ``dT``."""
-    if params.alpha:
-        k = dT.dtype.type(params.alpha / params.v_thr)
-        kU_dT = np.multiply(U[:dT.shape[0] - 1], k)
-        kU_dT *= dT[1:]
-        dT[1:] -= kU_dT
-    return dT
+def combine_parts(W: np.ndarray, per_part: tuple) -> np.ndarray:
+    """One gradient of W from the gradient of each of its parts: the part W >= 0 (excitatory, in
+    "split") takes the first, W < 0 the second."""
+    if len(per_part) == 1:
+        return per_part[0]
+    return np.where(W >= 0, per_part[0], per_part[1])
 
 
 def loss_horizon(dL_dVmax: np.ndarray, t_star: np.ndarray) -> int:
@@ -201,7 +162,7 @@ def loss_horizon(dL_dVmax: np.ndarray, t_star: np.ndarray) -> int:
 
 
 def backward(weights, recording: Recording, dL_dVmax: np.ndarray, t_star: np.ndarray, params: VRParams, q: float,
-             keep_adjoints: bool = True):
+             keep_adjoints: bool = False):
     r"""Gradients of the loss with respect to every weight matrix.
 
     Parameters
@@ -209,7 +170,7 @@ def backward(weights, recording: Recording, dL_dVmax: np.ndarray, t_star: np.nda
     weights : list of ndarray
         (n_post, n_pre), one dtype.
     recording : Recording
-        The forward pass (time-major voltages, spikes and currents).
+        The forward pass (time-major voltages and spikes).
     dL_dVmax, t_star : ndarray
         From :func:`gradients.tempotron.tempotron_loss`, (batch, n_out).
     params : VRParams
@@ -217,39 +178,42 @@ def backward(weights, recording: Recording, dL_dVmax: np.ndarray, t_star: np.nda
     q : float
         Surrogate width, volts.
     keep_adjoints : bool
-        Return the adjoints :math:`\bar T_n` (else their memory is reused).
+        Also return the adjoints :math:`\bar T_n` (what the ``paper`` method reuses); they
+        come from the numpy path.
 
     Returns
     -------
     grads : list of ndarray
         :math:`\partial L/\partial W_n`, shapes and dtype of ``weights``.
     adjoints : list of ndarray
-        :math:`\bar T_n(t)` for t = 0..t_end per layer (what the ``paper`` method reuses);
-        with ``keep_adjoints=False`` and alpha != 0 they hold :math:`\bar I_n(t)` instead.
+        With ``keep_adjoints``: :math:`\bar T_n(t)` for t = 0..t_end per layer; else empty.
     """
-    dtype = weights[0].dtype
     t_end = loss_horizon(dL_dVmax, t_star)
-    grads = [np.zeros_like(W) for W in weights]
-    adjoints = [np.zeros((0,) + U.shape[1:], dtype) for U in recording.U]
     if t_end < 0:
-        return grads, adjoints
+        return [np.zeros_like(W) for W in weights], []
+    if _forward.COMPILED and not keep_adjoints:
+        from . import kernels
+
+        return kernels.backward(weights, recording, dL_dVmax, t_star, params, q), []
+    dtype = weights[0].dtype
+    N0 = dtype.type(params.N0)
     batch, n_out = dL_dVmax.shape
     source = np.zeros((t_end + 1, batch, n_out), dtype)
     b, j = np.nonzero(dL_dVmax)
     source[t_star[b, j], b, j] = dL_dVmax[b, j]
+    grads, adjoints = [None] * len(weights), [None] * len(weights)
     spike_source = None
     for n in range(len(weights) - 1, -1, -1):
         fires = n < len(weights) - 1
-        if keep_adjoints:
-            dT = sweep_layer(recording.U[n], recording.I[n], params, q, fires, t_end,
-                             voltage_source=None if fires else source, spike_source=spike_source)
-            adjoints[n] = dT.copy() if params.alpha else dT
-            dI = current_adjoint(dT, recording.U[n], params)
-        else:
-            dI = adjoints[n] = _sweep(recording.U[n], recording.I[n], params, q, fires, t_end,
-                                      None if fires else source, spike_source, currents=True)
-        grads[n] = recording.inputs[n].weight_gradient(dI, params.N0)
+        U = recording.U[n]
+        slope = resistance_slope(recording.currents(n, weights, params), U, params)
+        dT = sweep_layer(U, slope, params, q, fires, t_end, voltage_source=None if fires else source,
+                         spike_source=spike_source)
+        adjoints[n] = dT
+        parts = current_adjoints(dT, U, params)
+        grads[n] = combine_parts(weights[n], tuple(recording.inputs[n].weight_gradient(dI, params.N0)
+                                                   for dI in parts))
         if n > 0:
-            spike_source = dI @ weights[n]
-            spike_source *= dtype.type(params.N0)
-    return grads, adjoints
+            spike_source = sum(dI @ W for dI, W in zip(parts, weight_parts(weights[n], params)))
+            spike_source *= N0
+    return grads, adjoints if keep_adjoints else []

@@ -36,9 +36,11 @@ import numpy as np
 import scipy.sparse
 
 from vr_brian.params import VRParams
+from vr_brian.resistance import resistance_factor, split_weights
 from vr_brian.traces import Traces
 
-__all__ = ["Recording", "SpikeMatrix", "SPARSE_BELOW", "COMPILED", "record_forward", "replay", "input_currents"]
+__all__ = ["Recording", "SpikeMatrix", "SPARSE_BELOW", "COMPILED", "record_forward", "replay", "input_currents",
+           "weight_parts", "layer_currents", "previous_voltage", "transmitted"]
 
 
 def _compiled_kernels():
@@ -109,32 +111,6 @@ if _njit is not None:
                 for j in range(width):
                     row[j] += source[j]
 
-    @_njit
-    def _layer_kernel(I, U, P, gamma_m, gamma_s, v_thr, minus_k, resistance, fires):  # pragma: no cover
-        """:func:`_layer` on (steps, batch*units) arrays: same operations, one element at a time."""
-        steps, width = I.shape
-        M = np.zeros(width, I.dtype)
-        Ds = np.zeros(width, I.dtype)
-        U_prev = np.zeros(width, I.dtype)
-        reset = np.zeros(width, I.dtype)              # v_thr P(t-1)
-        zero = v_thr - v_thr                          # in the arrays' dtype
-        for t in range(steps):
-            I_t, U_t = I[t], U[t]
-            for e in range(width):
-                T = I_t[e] * minus_k * U_prev[e] + I_t[e] if resistance else I_t[e]
-                m = M[e] * gamma_m + T - reset[e]
-                ds = Ds[e] * gamma_s + T
-                M[e] = m
-                Ds[e] = ds
-                u = m - ds
-                U_t[e] = u
-                U_prev[e] = u
-                reset[e] = v_thr if (fires and u > v_thr) else zero
-            if fires:
-                P_t = P[t]
-                for e in range(width):
-                    P_t[e] = U_t[e] > v_thr
-
 
 @dataclasses.dataclass(frozen=True)
 class Recording:
@@ -146,24 +122,28 @@ class Recording:
         Voltage of every layer, (steps, batch, units), hidden layers before reset.
     P : tuple of ndarray
         Spikes (bool) of every hidden layer, (steps, batch, units).
-    I : tuple of ndarray
-        Input current :math:`I_n(t) = N_0 W_n P_{n-1}(t)` of every layer,
-        (steps, batch, units), before the resistance factor.
     inputs : tuple of SpikeMatrix
         The spikes arriving at every layer (the input spikes, then each hidden
-        layer's), ready for the weight-gradient product.
+        layer's), ready for the current and weight-gradient products.
     spikes_tm : ndarray
         Input spikes, (steps, batch, n_in), bool.
     traces : Traces
         The same voltages and spikes as :class:`~vr_brian.Traces` (batch first).
+    I : tuple
+        Per layer, the input currents :func:`layer_currents` gives, when the forward pass kept
+        them (the numpy path does; the compiled one recomputes them where needed).
     """
 
     U: tuple
     P: tuple
-    I: tuple
     inputs: tuple
     spikes_tm: np.ndarray
     traces: Traces
+    I: tuple = ()
+
+    def currents(self, n: int, weights, params: VRParams) -> tuple:
+        """:func:`layer_currents` of layer ``n`` (kept, or recomputed from the spikes)."""
+        return self.I[n] if self.I else layer_currents(self.inputs[n], weights[n], params)
 
 
 #: Below this fraction of ones, products with a spike array go through a sparse (event-driven)
@@ -186,14 +166,22 @@ class SpikeMatrix:
         self.shape = (steps, batch, units)
         self._flat = flat = spikes_tm.reshape(steps * batch, units)
         self.sparse = np.count_nonzero(flat) < SPARSE_BELOW * flat.size
-        if self.sparse:
+        self._csr = None
+        self._cache = {}
+
+    @property
+    def csr(self) -> tuple:
+        """(column indices, row pointers), int32, of the ones of the (steps*batch, units) matrix:
+        row ``t*batch + b`` lists the units that spiked at step t in sample b."""
+        if self._csr is None:
+            flat = self._flat
             if COMPILED:
                 self._csr = _csr_structure(flat)
             else:
-                indptr = np.zeros(steps * batch + 1, np.int64)
+                indptr = np.zeros(flat.shape[0] + 1, np.int64)
                 np.cumsum(np.count_nonzero(flat, axis=1), out=indptr[1:])
-                self._csr = ((np.flatnonzero(flat) % units).astype(np.int32), indptr.astype(np.int32))
-        self._cache = {}
+                self._csr = ((np.flatnonzero(flat) % flat.shape[1]).astype(np.int32), indptr.astype(np.int32))
+        return self._csr
 
     def _as(self, dtype, rows: int | None = None):
         """The first ``rows`` rows (default all) as a matrix of ``dtype``: sparse CSR or dense."""
@@ -201,13 +189,13 @@ class SpikeMatrix:
         rows = total if rows is None else rows
         if dtype not in self._cache:
             if self.sparse:
-                cols, indptr = self._csr
+                cols, indptr = self.csr
                 self._cache[dtype] = np.ones(cols.size, dtype)
             else:
                 self._cache[dtype] = self._flat.view(np.uint8).astype(dtype)
         if not self.sparse:
             return self._cache[dtype][:rows]
-        cols, indptr = self._csr
+        cols, indptr = self.csr
         end = indptr[rows]
         return scipy.sparse.csr_matrix((self._cache[dtype][:end], cols[:end], indptr[:rows + 1]),
                                        shape=(rows, self._flat.shape[1]))
@@ -217,7 +205,7 @@ class SpikeMatrix:
         scaled = np.ascontiguousarray(W.T * W.dtype.type(N0))
         if self.sparse and COMPILED:
             out = np.empty((self._flat.shape[0], W.shape[0]), W.dtype)
-            _csr_times_dense(*self._csr, scaled, out)
+            _csr_times_dense(*self.csr, scaled, out)
             return out.reshape(self.shape[:2] + (W.shape[0],))
         out = self._as(W.dtype) @ scaled
         return np.asarray(out).reshape(self.shape[:2] + (W.shape[0],))
@@ -229,7 +217,7 @@ class SpikeMatrix:
         flat = dI.reshape(rows, n_post)
         if self.sparse and COMPILED:
             transposed = np.empty((self.shape[2], n_post), dI.dtype)
-            _csr_transposed_times_dense(*self._csr, np.ascontiguousarray(flat), transposed)
+            _csr_transposed_times_dense(*self.csr, np.ascontiguousarray(flat), transposed)
             return np.ascontiguousarray(transposed.T) * dI.dtype.type(N0)
         spikes = self._as(dI.dtype, rows)
         gradient = (spikes.T @ flat).T if self.sparse else flat.T @ spikes
@@ -241,35 +229,51 @@ def input_currents(spikes_tm: np.ndarray, W: np.ndarray, N0: float) -> np.ndarra
     return SpikeMatrix(spikes_tm).currents(W, N0)
 
 
-def _layer(I: np.ndarray, params: VRParams, fires: bool):
-    """Run one layer's recursion over all steps given its input currents ``I`` (steps, batch, units)."""
+def weight_parts(W: np.ndarray, params: VRParams) -> tuple:
+    """The parts of ``W`` that see one resistance each: (W,), or (W+, W-) in variant "split"."""
+    return split_weights(W) if params.variant == "split" else (W,)
+
+
+def layer_currents(inputs: SpikeMatrix, W: np.ndarray, params: VRParams) -> tuple:
+    r"""A layer's input currents for all steps, one per part of :func:`weight_parts`:
+    :math:`(N_0 W P(t),)`, or :math:`(N_0 W^+ P(t), N_0 W^- P(t))` in variant "split"."""
+    return tuple(inputs.currents(part, params.N0) for part in weight_parts(W, params))
+
+
+def previous_voltage(U: np.ndarray) -> np.ndarray:
+    """U(t-1) for a time-major trace (steps, batch, units), with U(-1) = 0."""
+    U_prev = np.empty_like(U)
+    U_prev[0] = 0
+    U_prev[1:] = U[:-1]
+    return U_prev
+
+
+def transmitted(currents: tuple, U_prev: np.ndarray, params: VRParams) -> np.ndarray:
+    """T = I R, or I_exc R + I_inh R_inh in variant "split" (:mod:`vr_brian.resistance`), for any shape."""
+    if params.variant == "split":
+        return (currents[0] * resistance_factor(U_prev, params.k_exc)
+                + currents[1] * resistance_factor(U_prev, params.k_inh))
+    if not params.resistive:
+        return currents[0]
+    return currents[0] * resistance_factor(U_prev, params.k_exc, params.r_max)
+
+
+def _layer(currents: tuple, params: VRParams, fires: bool):
+    """Run one layer's recursion over all steps given its input currents (steps, batch, units) each."""
+    I = currents[0]
     dtype = I.dtype
     steps, batch, units = I.shape
     decay = np.array([params.gamma_m, params.gamma_s], dtype)[:, None, None]
     v_thr = dtype.type(params.v_thr)
-    k = dtype.type(params.alpha / params.v_thr)
     U = np.empty((steps, batch, units), dtype)
     P = np.empty((steps, batch, units), bool) if fires else None
-    if COMPILED:
-        _layer_kernel(np.ascontiguousarray(I).reshape(steps, -1), U.reshape(steps, -1),
-                      P.reshape(steps, -1) if fires else np.empty((0, 1), bool),
-                      decay[0, 0, 0], decay[1, 0, 0], v_thr, -k, bool(k), fires)
-        return U, P
     state = np.zeros((2, batch, units), dtype)   # M = Dm - Re and Ds, decayed together
     M, Ds = state
-    T = np.empty((batch, units), dtype)
     reset = np.zeros((batch, units), dtype)
     U_prev = np.zeros((batch, units), dtype)
     P_prev = None
-    minus_k = -k
     for t in range(steps):
-        if k:
-            # (-k I(t)) U(t-1) + I(t), formed step by step: no (steps, batch, units) temporary
-            np.multiply(I[t], minus_k, out=T)
-            T *= U_prev
-            T += I[t]
-        else:
-            T = I[t]
+        T = transmitted(tuple(current[t] for current in currents), U_prev, params)
         state *= decay
         state += T
         if fires and P_prev is not None:
@@ -281,6 +285,11 @@ def _layer(I: np.ndarray, params: VRParams, fires: bool):
             P_prev = P[t]
             np.greater(U_prev, v_thr, out=P_prev)
     return U, P
+
+
+def _traces(U, P, spikes, params) -> Traces:
+    return Traces(U=tuple(u.transpose(1, 0, 2) for u in U), P=tuple(p.transpose(1, 0, 2) for p in P),
+                  spikes=spikes, params=params)
 
 
 def record_forward(weights, spikes: np.ndarray, params: VRParams) -> Recording:
@@ -298,6 +307,8 @@ def record_forward(weights, spikes: np.ndarray, params: VRParams) -> Recording:
     Returns
     -------
     Recording
+        With the compiled kernels (:data:`COMPILED`), every layer runs as one event-driven
+        kernel and the currents are not kept; otherwise they are.
     """
     spikes_tm = np.ascontiguousarray(spikes.transpose(1, 0, 2))
     inputs, below = [], spikes_tm
@@ -305,23 +316,27 @@ def record_forward(weights, spikes: np.ndarray, params: VRParams) -> Recording:
     for n, W in enumerate(weights):
         fires = n < len(weights) - 1
         inputs.append(SpikeMatrix(below))
-        currents = inputs[-1].currents(W, params.N0)
-        U_n, P_n = _layer(currents, params, fires)
+        if COMPILED:
+            from . import kernels
+
+            U_n, P_n = kernels.layer_forward(inputs[-1], W, params, fires)
+        else:
+            currents = layer_currents(inputs[-1], W, params)
+            U_n, P_n = _layer(currents, params, fires)
+            I.append(currents)
         U.append(U_n)
-        I.append(currents)
         if fires:
             P.append(P_n)
             below = P_n
-    traces = Traces(U=tuple(u.transpose(1, 0, 2) for u in U), P=tuple(p.transpose(1, 0, 2) for p in P),
-                    spikes=spikes, params=params)
-    return Recording(U=tuple(U), P=tuple(P), I=tuple(I), inputs=tuple(inputs), spikes_tm=spikes_tm, traces=traces)
+    return Recording(U=tuple(U), P=tuple(P), inputs=tuple(inputs), spikes_tm=spikes_tm,
+                     traces=_traces(U, P, spikes, params), I=tuple(I))
 
 
 def replay(weights, traces: Traces) -> Recording:
     """A :class:`Recording` built from recorded traces (e.g. a Brian2 run) instead of a new simulation.
 
     The voltages and spikes are taken as recorded (converted to the dtype of the
-    weights); only the input currents are recomputed from the recorded spikes.
+    weights); the input currents are recomputed from the recorded spikes where needed.
     The caller validates that ``traces`` fits ``weights``.
     """
     dtype = weights[0].dtype
@@ -329,5 +344,4 @@ def replay(weights, traces: Traces) -> Recording:
     P = tuple(np.ascontiguousarray(p.transpose(1, 0, 2), dtype=bool) for p in traces.P)
     spikes_tm = np.ascontiguousarray(traces.spikes.transpose(1, 0, 2), dtype=bool)
     inputs = tuple(SpikeMatrix(b) for b in (spikes_tm,) + P)
-    I = tuple(m.currents(W, traces.params.N0) for m, W in zip(inputs, weights))
-    return Recording(U=U, P=P, I=I, inputs=inputs, spikes_tm=spikes_tm, traces=traces)
+    return Recording(U=U, P=P, inputs=inputs, spikes_tm=spikes_tm, traces=traces)

@@ -46,10 +46,17 @@ import numpy as np
 
 from vr_brian.params import VRParams
 
-from .bptt import current_adjoint, sweep_layer
+from .bptt import current_adjoints, resistance_slope, sweep_layer
 from .forward import Recording
 
-__all__ = ["paper_correction"]
+__all__ = ["paper_correction", "check_variant"]
+
+
+def check_variant(params: VRParams) -> None:
+    """The literal reading exists for the paper's R(t) only: an error naming the variant otherwise."""
+    if params.variant != "paper":
+        raise ValueError(f"method='paper' is the literal reading of the paper's equations for the paper's R(t); "
+                         f"variant={params.variant!r} has the exact gradient only (method='bptt')")
 
 
 def paper_correction(weights, recording: Recording, adjoints, params: VRParams, q: float) -> list:
@@ -73,19 +80,20 @@ def paper_correction(weights, recording: Recording, adjoints, params: VRParams, 
     list of ndarray
         To be added to the BPTT gradients (zeros when alpha = 0 or the loss is flat).
     """
+    check_variant(params)
     corrections = [np.zeros_like(W) for W in weights]
     if not params.alpha:
         return corrections
-    k = weights[0].dtype.type(params.alpha / params.v_thr)
     for n, dT in enumerate(adjoints):
         t_end = dT.shape[0] - 1
         if t_end < 1:
             continue
         # c(t) multiplies dU(t-1)/dW: a voltage source at step t-1
+        slope = resistance_slope(recording.currents(n, weights, params), recording.U[n], params)
         source = np.zeros_like(dT)
-        source[:-1] = -k * recording.I[n][1:t_end + 1] * dT[1:]
+        source[:-1] = -slope[1:t_end + 1] * dT[1:]
         fires = n < len(weights) - 1
-        dT_extra = sweep_layer(recording.U[n], recording.I[n], params, q, fires, t_end, voltage_source=source)
-        corrections[n] = recording.inputs[n].weight_gradient(current_adjoint(dT_extra, recording.U[n], params),
-                                                             params.N0)
+        dT_extra = sweep_layer(recording.U[n], slope, params, q, fires, t_end, voltage_source=source)
+        (dI,) = current_adjoints(dT_extra, recording.U[n], params)
+        corrections[n] = recording.inputs[n].weight_gradient(dI, params.N0)
     return corrections

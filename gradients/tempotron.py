@@ -38,7 +38,7 @@ from vr_brian.traces import Traces
 
 from .bptt import backward
 from .forward import record_forward, replay
-from .paper import paper_correction
+from .paper import check_variant, paper_correction
 from .surrogate import surrogate_width
 
 __all__ = ["METHODS", "tempotron_loss", "loss", "loss_and_grad", "predict"]
@@ -147,6 +147,8 @@ def _validate(weights, spikes, targets, params, q, traces, method, margin):
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if not isinstance(params, VRParams):
         raise TypeError(f"params must be a VRParams, got {type(params).__name__}")
+    if method == "paper":
+        check_variant(params)
     weights = check_weights(weights)
     dtype = np.result_type(*weights)
     if dtype not in (np.float32, np.float64):

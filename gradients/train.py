@@ -47,13 +47,13 @@ import numpy as np
 from brian2 import volt
 
 from vr_brian.params import VRParams, to_si
-from vr_brian.reference import forward as reference_forward
 from vr_brian.traces import Traces
 
 from . import loss_and_grad, predict, tempotron_loss
 from .tempotron import check_positive_weight
 from .checkpoint import Checkpoint, atomic_write, load_checkpoint, save_checkpoint, write_json
 from .data import SpikeData
+from .forward import record_forward
 from .metrics import classification_report
 from .optim import OPTIMIZERS, make_optimizer
 
@@ -221,13 +221,14 @@ def init_weights(sizes, params: VRParams, rng: np.random.Generator, dtype="float
 # -- forward passes ------------------------------------------------------------------------------
 
 class _NumpyForward:
-    """Forward passes with the numpy reference; the gradient simulates inside loss_and_grad."""
+    """Forward passes of :func:`gradients.forward.record_forward` (the event-driven kernels when
+    compiled; equal to the numpy reference to rounding); the gradient simulates inside loss_and_grad."""
 
     def __init__(self, params: VRParams):
         self.params = params
 
     def traces(self, weights, spikes) -> Traces:
-        return reference_forward(weights, spikes, self.params, check=False)
+        return record_forward(weights, np.asarray(spikes, bool), self.params).traces
 
     def traces_for_grad(self, weights, spikes):
         return None

@@ -7,7 +7,7 @@ from gradients import loss_and_grad
 from gradients.bptt import loss_horizon
 from vr_brian import forward
 
-from .conftest import make_case
+from .conftest import VARIANT_CASES, make_case, variant_case
 
 Q = 0.5  # volts: wide enough that many hidden voltages fall inside the surrogate
 
@@ -95,19 +95,31 @@ class _Spike:
 
 
 def torch_loss_and_grad(torch, weights, spikes, targets, params, q, margin=0.0, positive_weight=1.0):
-    """MODEL.md's network, written step by step in torch; autograd does the rest."""
+    """MODEL.md's network, written step by step in torch; autograd does the rest. The variants of R(t):
+    "bounded" clamps R to [0, r_max]; in "split" the weights w < 0 see R_inh = 1 - U/e_inh."""
     spike = _Spike.make(torch).apply
     W = [torch.tensor(w, requires_grad=True) for w in weights]
     x_all = torch.tensor(spikes, dtype=W[0].dtype)
     batch, steps, _ = spikes.shape
     gm, gs, v, k, N0 = params.gamma_m, params.gamma_s, params.v_thr, params.alpha / params.v_thr, params.N0
+    e_inh = params.e_inh if params.e_inh is not None else (-v / params.alpha if params.alpha else -np.inf)
+
+    def transmitted(x, w, U_prev):
+        R = 1 - k * U_prev
+        if params.variant == "bounded":
+            R = torch.clamp(R, 0, params.r_max)
+        if params.variant != "split":
+            return N0 * x @ w.T * R
+        excitatory, inhibitory = torch.where(w >= 0, w, 0), torch.where(w < 0, w, 0)
+        return N0 * (x @ excitatory.T * R + x @ inhibitory.T * (1 - U_prev / e_inh))
+
     zeros = [torch.zeros(batch, w.shape[0], dtype=w.dtype) for w in W]
     Dm, Ds, Re, U, P = list(zeros), list(zeros), list(zeros), list(zeros), list(zeros)
     out = []
     for t in range(steps):
         x = x_all[:, t]
         for n, w in enumerate(W):
-            T = N0 * x @ w.T * (1 - k * U[n])
+            T = transmitted(x, w, U[n])
             Dm[n], Ds[n] = gm * Dm[n] + T, gs * Ds[n] + T
             if n < len(W) - 1:
                 Re[n] = gm * Re[n] + v * P[n]
@@ -142,6 +154,28 @@ def test_equals_torch_autograd(alpha, margin, positive_weight):
     assert value32 == pytest.approx(expected_loss, rel=1e-4)
     for g, e in zip(grads32, expected):
         assert np.linalg.norm(g - e) <= 2e-3 * np.linalg.norm(e)
+
+
+@pytest.mark.parametrize("params_kwargs", VARIANT_CASES)
+def test_variants_equal_torch_autograd(params_kwargs):
+    """Each variant of R(t): loss and gradient against torch autograd, with the surrogate active and R(t)
+    outside [0, r_max] (bounded) or inhibition past its reversal (split) in the case."""
+    torch = pytest.importorskip("torch")
+    weights, spikes, params = variant_case(params_kwargs, seed=12, batch=3, steps=80, sizes=(16, 12, 10, 4),
+                                           gain=2.0)
+    targets = np.random.default_rng(12).random((3, 4)) < 0.5
+    traces = forward(weights, spikes, params)
+    assert sum(int((np.abs(U - params.v_thr) < Q / 2).sum()) for U in traces.U[:-1]) > 100
+    expected_loss, expected = torch_loss_and_grad(torch, weights, spikes, targets, params, Q, 0.3, 2.0)
+    value, grads = loss_and_grad(weights, spikes, targets, params, q=Q, margin=0.3, positive_weight=2.0)
+    assert value == pytest.approx(expected_loss, rel=1e-12)
+    for g, e in zip(grads, expected):
+        assert np.linalg.norm(e) > 0
+        assert np.linalg.norm(g - e) <= 1e-12 * np.linalg.norm(e)
+    if params.variant != "paper":  # the variant's own terms are exercised: its gradient is not the paper's
+        _, paper = loss_and_grad(weights, spikes, targets, params.replace(variant="paper", r_max=None, e_inh=None),
+                                 q=Q, margin=0.3, positive_weight=2.0)
+        assert np.linalg.norm(paper[0] - grads[0]) > 0.01 * np.linalg.norm(grads[0])
 
 
 def test_flat_loss_gives_zero_gradient():

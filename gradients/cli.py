@@ -68,6 +68,14 @@ def parse_quantity(text: str, unit, name: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     from brian2 import second, volt
 
+    from vr_brian.params import VARIANTS
+
+    from .optim import LR_DECAYS, OPTIMIZERS
+    from .tempotron import METHODS
+    from .train import FORWARDS, INITS, TrainConfig
+
+    defaults = TrainConfig()
+
     def quantity(unit, name):
         def parse(text):
             try:
@@ -103,22 +111,51 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--tau-s", type=quantity(second, "tau_s"), default="5ms", help="synaptic time constant")
     net.add_argument("--v-thr", type=quantity(volt, "v_thr"), default="1V", help="threshold")
     net.add_argument("--dt", type=quantity(second, "dt"), default="1ms", help="time step")
+    net.add_argument("--variant", choices=VARIANTS, default="paper",
+                     help="form of R(t): the paper's, R clipped to [0, r_max] (bounded), or inhibition with its own "
+                          "reversal potential e_inh (split)")
+    net.add_argument("--r-max", type=float, default=None, help="upper bound of R for --variant bounded (default 2)")
+    net.add_argument("--e-inh", type=quantity(volt, "e_inh"), default=None,
+                     help="inhibitory reversal potential for --variant split, e.g. --e-inh=-3V (default -v_thr/alpha)")
     opt = parser.add_argument_group("training")
     opt.add_argument("--epochs", type=int, default=10)
     opt.add_argument("--batch-size", type=int, default=32)
-    opt.add_argument("--optimizer", choices=("sgd", "adam"), default="adam")
+    opt.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
     opt.add_argument("--lr", type=float, default=0.01, help="learning rate")
     opt.add_argument("--momentum", type=float, default=0.0, help="SGD momentum")
-    opt.add_argument("--method", choices=("bptt", "paper"), default="bptt", help="gradient method")
+    opt.add_argument("--method", choices=METHODS, default=defaults.method, help="gradient method")
     opt.add_argument("--q", type=quantity(volt, "q"), default=None, help="surrogate width (default: v_thr)")
     opt.add_argument("--margin", type=quantity(volt, "margin"), default="0V", help="loss margin")
     opt.add_argument("--positive-weight", type=float, default=1.0,
                      help="weight of the errors of target outputs (raise it for many-output multi-label data)")
     opt.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the shuffling")
     opt.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    opt.add_argument("--forward", choices=("numpy", "brian2"), default="numpy",
+    opt.add_argument("--forward", choices=FORWARDS, default=defaults.forward,
                      help="forward passes from the numpy reference or a compiled Brian2 network")
     opt.add_argument("--no-progress", action="store_true", help="no progress bar")
+    opt.add_argument("--init-mean-gain", type=float, default=defaults.init_mean_gain,
+                     help="g_mu of the initial weights, N(g_mu v_thr/n_pre, (g_sigma v_thr/sqrt(n_pre))^2)")
+    opt.add_argument("--init-std-gain", type=float, default=defaults.init_std_gain, help="g_sigma of the same")
+    stable = parser.add_argument_group("remedies against the runaway of R(t) (the model stays the paper's)")
+    stable.add_argument("--init", choices=INITS, default=defaults.init,
+                        help="'stable': lower each layer's g_sigma to an a-priori loop gain of --stability-target")
+    stable.add_argument("--stability-target", type=float, default=defaults.stability_target,
+                        help="loop gain of --init stable")
+    stable.add_argument("--stability-bound", type=float, default=defaults.stability_bound,
+                        help="after each step, project every layer to loop gains within [-bound, bound] for every "
+                             "sample of the minibatch")
+    stable.add_argument("--clip-grad-norm", type=float, default=defaults.clip_grad_norm,
+                        help="bound of the gradient's global L2 norm")
+    stable.add_argument("--warmup-epochs", type=float, default=defaults.warmup_epochs,
+                        help="linear learning-rate warm-up, epochs")
+    stable.add_argument("--lr-decay", choices=LR_DECAYS, default=defaults.lr_decay,
+                        help="learning-rate decay after the warm-up (cosine: to 0 at the last epoch)")
+    stable.add_argument("--lr-fan-in", type=int, default=defaults.lr_fan_in,
+                        help="scale each layer's learning rate by LR_FAN_IN / n_pre")
+    stable.add_argument("--recover", type=int, default=defaults.recover,
+                        help="non-finite minibatches a run may recover from (the epoch restarts, lr lowered)")
+    stable.add_argument("--recover-factor", type=float, default=defaults.recover_factor,
+                        help="factor on the learning rate at each recovery")
     return parser
 
 
@@ -141,11 +178,16 @@ def run(args) -> dict:
     from .train import TrainConfig, plot_history, train
 
     train_data, test_data = _load_data(args)
-    params = VRParams(tau_m=args.tau_m, tau_s=args.tau_s, v_thr=args.v_thr, alpha=args.alpha, dt=args.dt)
+    params = VRParams(tau_m=args.tau_m, tau_s=args.tau_s, v_thr=args.v_thr, alpha=args.alpha, dt=args.dt,
+                      variant=args.variant, r_max=args.r_max, e_inh=args.e_inh)
     config = TrainConfig(hidden=tuple(args.hidden), epochs=args.epochs, batch_size=args.batch_size,
                          optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, method=args.method,
                          q=args.q, margin=args.margin, positive_weight=args.positive_weight, seed=args.seed,
-                         dtype=args.dtype, forward=args.forward)
+                         dtype=args.dtype, forward=args.forward, init_mean_gain=args.init_mean_gain,
+                         init_std_gain=args.init_std_gain, init=args.init, stability_target=args.stability_target,
+                         stability_bound=args.stability_bound, clip_grad_norm=args.clip_grad_norm,
+                         warmup_epochs=args.warmup_epochs, lr_decay=args.lr_decay, lr_fan_in=args.lr_fan_in,
+                         recover=args.recover, recover_factor=args.recover_factor)
     result = train(train_data, test_data, config, params, out_dir=args.out, resume=args.resume,
                    progress=not args.no_progress)
     sizes = (train_data.n_in,) + config.hidden + (train_data.n_classes,)
@@ -160,6 +202,8 @@ def run(args) -> dict:
 
 def main(argv=None) -> int:
     """Entry point of ``vr-brian train``; returns the exit status."""
+    from .train import TrainingDiverged
+
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
     try:
@@ -167,6 +211,9 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as error:
         print(f"vr-brian train: error: {error}", file=sys.stderr)
         return 2
+    except TrainingDiverged as error:
+        print(f"vr-brian train: training diverged: {error}", file=sys.stderr)
+        return 1
     print(f"trained {out['epochs']} epochs: test loss {out['initial_test_loss']:.3f} -> {out['test_loss']:.3f} V, "
           f"test micro F {out['test_f']:.3f} (chance {out['chance_f']:.3f})")
     for key in ("checkpoint", "metrics", "learning_curve"):

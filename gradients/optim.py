@@ -9,7 +9,12 @@ with two pure methods:
 
 State records are frozen dataclasses of tuples of arrays, written to and read from
 checkpoints by :func:`state_to_arrays` and :func:`state_from_arrays`. Updates are
-computed in the dtype of each parameter array.
+computed in the dtype of each parameter array. ``step`` takes an optional ``scale``, a
+factor on the learning rate (one number, or one per parameter array), through which
+:func:`learning_rate_factor` (warm-up and decay) and per-layer scalings act.
+
+:func:`clip_by_global_norm` bounds the gradient before a step, as
+``torch.nn.utils.clip_grad_norm_`` does.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ import math
 import numpy as np
 
 __all__ = ["SGD", "Adam", "SGDState", "AdamState", "make_optimizer", "state_to_arrays", "state_from_arrays",
-           "OPTIMIZERS"]
+           "OPTIMIZERS", "LR_DECAYS", "clip_by_global_norm", "learning_rate_factor"]
 
 OPTIMIZERS = ("sgd", "adam")
+
+#: Learning-rate decays of :func:`learning_rate_factor`.
+LR_DECAYS = ("none", "cosine")
 
 
 def _check_range(value, name: str, low: float, high: float = math.inf, low_closed: bool = False) -> float:
@@ -41,6 +49,49 @@ def _arrays(params, name: str) -> tuple:
         if not np.issubdtype(p.dtype, np.floating):
             raise TypeError(f"{name}[{k}] must be a floating-point array, got dtype {p.dtype}")
     return arrays
+
+
+def _scales(scale, n: int) -> tuple:
+    """``scale`` as one float per parameter array."""
+    scales = tuple(float(s) for s in scale) if np.ndim(scale) else (float(scale),) * n
+    if len(scales) != n:
+        raise ValueError(f"scale has {len(scales)} entries but there are {n} parameter arrays")
+    return scales
+
+
+def clip_by_global_norm(grads, max_norm: float) -> tuple:
+    r"""``grads`` scaled by :math:`\min(1, c/\|g\|)`, :math:`\|g\|` the L2 norm of all arrays together.
+
+    Returns
+    -------
+    grads : list of ndarray
+        The clipped gradients (the same arrays when no clipping was needed), dtypes kept.
+    norm : float
+        :math:`\|g\|` before clipping.
+    """
+    norm = math.sqrt(sum(float(np.dot(g.ravel().astype(float), g.ravel().astype(float))) for g in grads))
+    if not norm > max_norm:             # also leaves non-finite gradients to the caller's check
+        return list(grads), norm
+    factor = max_norm / norm
+    return [g * g.dtype.type(factor) for g in grads], norm
+
+
+def learning_rate_factor(step: int, total_steps: int, warmup_steps: int = 0, decay: str = "none") -> float:
+    r"""The factor on the learning rate at optimiser step ``step`` (0-based) of ``total_steps``.
+
+    A linear warm-up :math:`(k+1)/K_w` over the first ``warmup_steps`` steps, then ``decay``:
+    ``"none"`` (1) or ``"cosine"``, :math:`\tfrac12 (1 + \cos(\pi\, k'/K'))` over the remaining
+    :math:`K'` steps (:math:`k'` counted from the end of the warm-up), which reaches 0 after the
+    last step.
+    """
+    if decay not in LR_DECAYS:
+        raise ValueError(f"decay must be one of {LR_DECAYS}, got {decay!r}")
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if decay == "none":
+        return 1.0
+    remaining = max(total_steps - warmup_steps, 1)
+    return 0.5 * (1 + math.cos(math.pi * min(step - warmup_steps, remaining) / remaining))
 
 
 def _check_grads(params: tuple, grads) -> tuple:
@@ -92,15 +143,16 @@ class SGD:
     def init(self, params) -> SGDState:
         return SGDState(velocity=tuple(np.zeros_like(p) for p in _arrays(params, "params")))
 
-    def step(self, params, grads, state: SGDState) -> tuple:
+    def step(self, params, grads, state: SGDState, scale=1.0) -> tuple:
+        """One update with learning rate ``lr * scale`` (``scale``: a number or one per array)."""
         params = _arrays(params, "params")
         grads = _check_grads(params, grads)
         new_params, velocity = [], []
-        for p, g, v in zip(params, grads, state.velocity):
+        for p, g, v, s in zip(params, grads, state.velocity, _scales(scale, len(params))):
             g = g.astype(p.dtype, copy=False)
             v_new = p.dtype.type(self.momentum) * v + g if self.momentum else g.copy()
             velocity.append(v_new)
-            new_params.append(p - p.dtype.type(self.lr) * v_new)
+            new_params.append(p - p.dtype.type(self.lr * s) * v_new)
         return new_params, SGDState(velocity=tuple(velocity))
 
 
@@ -135,19 +187,20 @@ class Adam:
         return AdamState(count=0, m=tuple(np.zeros_like(p) for p in params),
                          v=tuple(np.zeros_like(p) for p in params))
 
-    def step(self, params, grads, state: AdamState) -> tuple:
+    def step(self, params, grads, state: AdamState, scale=1.0) -> tuple:
+        """One update with learning rate ``lr * scale`` (``scale``: a number or one per array)."""
         params = _arrays(params, "params")
         grads = _check_grads(params, grads)
         count = state.count + 1
         new_params, ms, vs = [], [], []
-        for p, g, m, v in zip(params, grads, state.m, state.v):
+        for p, g, m, v, s in zip(params, grads, state.m, state.v, _scales(scale, len(params))):
             f = p.dtype.type
             g = g.astype(p.dtype, copy=False)
             m = f(self.beta1) * m + f(1 - self.beta1) * g
             v = f(self.beta2) * v + f(1 - self.beta2) * (g * g)
             m_hat = m / f(1 - self.beta1 ** count)
             v_hat = v / f(1 - self.beta2 ** count)
-            new_params.append(p - f(self.lr) * m_hat / (np.sqrt(v_hat) + f(self.eps)))
+            new_params.append(p - f(self.lr * s) * m_hat / (np.sqrt(v_hat) + f(self.eps)))
             ms.append(m)
             vs.append(v)
         return new_params, AdamState(count=count, m=tuple(ms), v=tuple(vs))

@@ -194,7 +194,7 @@ def loss(weights, spikes, targets, params: VRParams, traces: Traces | None = Non
 
 
 def loss_and_grad(weights, spikes, targets, params: VRParams, q=None, traces: Traces | None = None,
-                  method: str = "bptt", margin=0.0, positive_weight: float = 1.0):
+                  method: str = "bptt", margin=0.0, positive_weight: float = 1.0, return_traces: bool = False):
     r"""The tempotron-like loss of a batch and its gradient with respect to every weight matrix.
 
     Parameters
@@ -225,6 +225,8 @@ def loss_and_grad(weights, spikes, targets, params: VRParams, q=None, traces: Tr
         Margin ``m >= 0`` of the loss, volts (0: eq. 10 exactly).
     positive_weight : float
         :math:`w_+ > 0`, the weight of the errors of target neurons (1: eq. 10 exactly).
+    return_traces : bool
+        Also return the :class:`~vr_brian.Traces` of the forward pass.
 
     Returns
     -------
@@ -232,6 +234,8 @@ def loss_and_grad(weights, spikes, targets, params: VRParams, q=None, traces: Tr
         :math:`L` (volts), summed over output neurons, averaged over the batch.
     grads : list of ndarray
         :math:`\partial L / \partial W_n`, same shapes and dtype as ``weights``.
+    traces : Traces
+        With ``return_traces`` only.
 
     Notes
     -----
@@ -264,4 +268,6 @@ def loss_and_grad(weights, spikes, targets, params: VRParams, q=None, traces: Tr
     if method == "paper":
         for n, correction in enumerate(paper_correction(weights, recording, adjoints, params, q)):
             grads[n] += correction
+    if return_traces:
+        return value, grads, recording.traces
     return value, grads

@@ -26,6 +26,28 @@ spread of the summed input like :math:`v_{thr}` whatever the fan-in. The default
 task at the start of training without the negative-voltage runaway of
 ``alpha = 0.3`` (see MODEL.md).
 
+With ``init="stable"`` the spread of each layer is lowered, where needed, until the
+a-priori loop gain of the runaway (:func:`vr_brian.stability.initial_gain`) is at most
+``stability_target``, given the firing rate of the layer's inputs measured on the training
+data (and, for deeper layers, on the layers below as just drawn).
+
+Remedies against the runaway of the paper's R(t) (MODEL.md), each an option of
+:class:`TrainConfig` that leaves the model unchanged:
+
+- ``clip_grad_norm``: the gradient's global L2 norm is bounded before each step;
+- ``warmup_epochs`` and ``lr_decay``: a linear learning-rate warm-up, then a cosine decay
+  (:func:`gradients.optim.learning_rate_factor`); ``lr_fan_in``: each layer's learning rate
+  scaled by ``lr_fan_in / n_pre``, so that the summed change of a neuron's input per step
+  does not grow with the width of the layer below;
+- ``stability_bound``: after each step every layer is projected
+  (:func:`vr_brian.stability.project_to_bound`) so that its loop gain lies within
+  ``[-bound, bound]`` for the input of every sample of the minibatch;
+- ``recover``: a minibatch with a non-finite loss or gradient does not end the run; the
+  epoch restarts from its beginning (same shuffle) with the learning rate multiplied by
+  ``recover_factor``, at most ``recover`` times in a run, each logged in the history. The
+  learning-rate scale is part of the checkpoint, so that a resumed run reaches the same
+  weights.
+
 Forward passes come from the numpy reference (``forward="numpy"``) or from Brian2
 (``forward="brian2"``): one :class:`vr_brian.BrianNetwork` with the
 ``cpp_standalone`` target, compiled once for the minibatch size and re-run with
@@ -51,18 +73,40 @@ from vr_brian.traces import Traces
 
 from . import loss_and_grad, predict, tempotron_loss
 from .tempotron import check_positive_weight
+from .paper import check_variant
 from .checkpoint import Checkpoint, atomic_write, load_checkpoint, save_checkpoint, write_json
 from .data import SpikeData
 from .forward import record_forward
+from vr_brian.stability import project_to_bound, stable_std_gain
 from .metrics import classification_report
-from .optim import OPTIMIZERS, make_optimizer
+from .optim import LR_DECAYS, OPTIMIZERS, clip_by_global_norm, learning_rate_factor, make_optimizer
+from .tempotron import METHODS
 
-__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "init_weights", "evaluate", "train", "plot_history",
-           "FORWARDS", "CHECKPOINT_NAME", "METRICS_NAME"]
+__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "init_weights", "initial_weights", "evaluate", "train",
+           "plot_history", "FORWARDS", "INITS", "CHECKPOINT_NAME", "METRICS_NAME"]
 
 FORWARDS = ("numpy", "brian2")
 CHECKPOINT_NAME = "checkpoint.npz"
 METRICS_NAME = "metrics.json"
+
+
+INITS = ("gain", "stable")
+
+
+def _check_number(value, name: str, low: float, high: float = math.inf, low_closed: bool = True,
+                  optional: bool = False):
+    """``value`` as a float in the range, None when ``optional`` and None, or a ValueError naming it."""
+    if value is None and optional:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    inside = (number >= low if low_closed else number > low) and number <= high
+    if not (math.isfinite(number) and inside):
+        interval = f"{'[' if low_closed else '('}{low:g}, {high:g}]"
+        raise ValueError(f"{name} must lie in {interval}{' (or None)' if optional else ''}, got {value!r}")
+    return number
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +143,26 @@ class TrainConfig:
         Where the forward passes run.
     init_mean_gain, init_std_gain : float
         :math:`g_\\mu` and :math:`g_\\sigma` of :func:`init_weights`.
+    init : {"gain", "stable"}
+        "gain": :func:`init_weights` as given; "stable": each layer's :math:`g_\\sigma` lowered,
+        where needed, to an a-priori loop gain of at most ``stability_target``.
+    stability_target : float
+        The loop gain ``init="stable"`` aims at (> 0).
+    clip_grad_norm : float or None
+        Bound of the gradient's global L2 norm (None: no clipping).
+    warmup_epochs : float
+        Length of the linear learning-rate warm-up, in epochs (0: none).
+    lr_decay : {"none", "cosine"}
+        Decay of the learning rate after the warm-up, to 0 at the last epoch.
+    lr_fan_in : int or None
+        Scale each layer's learning rate by ``lr_fan_in / n_pre`` (None: the same for all).
+    stability_bound : float or None
+        Project every layer after each step onto loop gains within ``[-bound, bound]`` for the
+        input of every sample of the minibatch (None: no projection).
+    recover : int
+        How many non-finite minibatches a run may recover from (0: the first ends it).
+    recover_factor : float
+        Factor on the learning rate at each recovery, in (0, 1).
     """
 
     hidden: tuple = (32,)
@@ -116,19 +180,28 @@ class TrainConfig:
     forward: str = "numpy"
     init_mean_gain: float = 2.0
     init_std_gain: float = 1.0
+    init: str = "gain"
+    stability_target: float = 0.5
+    clip_grad_norm: float | None = None
+    warmup_epochs: float = 0.0
+    lr_decay: str = "none"
+    lr_fan_in: int | None = None
+    stability_bound: float | None = None
+    recover: int = 0
+    recover_factor: float = 0.5
 
     def __post_init__(self):
         hidden = (self.hidden,) if isinstance(self.hidden, int) else tuple(self.hidden)
         if any(int(n) != n or n < 1 for n in hidden):
             raise ValueError(f"hidden must list layer sizes >= 1, got {self.hidden!r}")
         object.__setattr__(self, "hidden", tuple(int(n) for n in hidden))
-        for name in ("epochs", "batch_size", "seed"):
-            value, low = getattr(self, name), 0 if name == "seed" else 1
+        for name in ("epochs", "batch_size", "seed", "recover"):
+            value, low = getattr(self, name), 0 if name in ("seed", "recover") else 1
             if int(value) != value or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
             object.__setattr__(self, name, int(value))
-        choices = {"optimizer": OPTIMIZERS, "method": ("bptt", "paper"), "dtype": ("float32", "float64"),
-                   "forward": FORWARDS}
+        choices = {"optimizer": OPTIMIZERS, "method": METHODS, "dtype": ("float32", "float64"),
+                   "forward": FORWARDS, "init": INITS, "lr_decay": LR_DECAYS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
@@ -144,10 +217,25 @@ class TrainConfig:
         if not (math.isfinite(self.init_std_gain) and self.init_std_gain >= 0 and math.isfinite(self.init_mean_gain)):
             raise ValueError(f"init_std_gain must be >= 0 and both gains finite, got {self.init_mean_gain!r}, "
                              f"{self.init_std_gain!r}")
+        numbers = {"stability_target": (0, math.inf, False, False), "clip_grad_norm": (0, math.inf, False, True),
+                   "warmup_epochs": (0, self.epochs, True, False), "stability_bound": (0, math.inf, False, True),
+                   "recover_factor": (0, 1, False, False)}
+        for name, (low, high, closed, optional) in numbers.items():
+            object.__setattr__(self, name, _check_number(getattr(self, name), name, low, high, closed, optional))
+        if self.recover_factor == 1:
+            raise ValueError("recover_factor must lie in (0, 1): a recovery lowers the learning rate")
+        if self.lr_fan_in is not None:
+            if int(self.lr_fan_in) != self.lr_fan_in or self.lr_fan_in < 1:
+                raise ValueError(f"lr_fan_in must be an integer >= 1 (or None), got {self.lr_fan_in!r}")
+            object.__setattr__(self, "lr_fan_in", int(self.lr_fan_in))
         self.make_optimizer()  # validates lr and momentum
 
     def make_optimizer(self):
         return make_optimizer(self.optimizer, self.lr, momentum=self.momentum)
+
+    def layer_lr_scales(self, sizes) -> tuple:
+        """The factor on the learning rate of each layer (``lr_fan_in / n_pre``, or 1)."""
+        return tuple(1.0 if self.lr_fan_in is None else self.lr_fan_in / n_pre for n_pre in sizes[:-1])
 
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
@@ -215,6 +303,29 @@ def init_weights(sizes, params: VRParams, rng: np.random.Generator, dtype="float
     for n_pre, n_post in zip(sizes[:-1], sizes[1:]):
         W = rng.normal(mean_gain * params.v_thr / n_pre, std_gain * params.v_thr / math.sqrt(n_pre), (n_post, n_pre))
         weights.append(W.astype(dtype))
+    return weights
+
+
+#: Training samples whose forward pass sets the hidden rates for ``init="stable"``.
+STABLE_INIT_SAMPLES = 256
+
+
+def initial_weights(config: TrainConfig, sizes, params: VRParams, rng: np.random.Generator,
+                    train_data: SpikeData) -> list:
+    """The weights a run starts from: :func:`init_weights`, or with ``config.init == "stable"`` layer by
+    layer with :math:`g_\\sigma` lowered (:func:`vr_brian.stability.stable_std_gain`) to the
+    ``stability_target`` for the firing rate of the layer's inputs on the first
+    :data:`STABLE_INIT_SAMPLES` training samples. The generator is drawn from as by :func:`init_weights`."""
+    if config.init == "gain":
+        return init_weights(sizes, params, rng, config.dtype, config.init_mean_gain, config.init_std_gain)
+    sample = np.asarray(train_data.spikes[:STABLE_INIT_SAMPLES], bool)
+    weights, below = [], sample
+    for n, (n_pre, n_post) in enumerate(zip(sizes[:-1], sizes[1:])):
+        std_gain = stable_std_gain(params, float(below.mean()), n_pre, n_post, config.init_mean_gain,
+                                   config.init_std_gain, config.stability_target)
+        weights += init_weights((n_pre, n_post), params, rng, config.dtype, config.init_mean_gain, std_gain)
+        if n < len(sizes) - 2:   # the spikes of the new layer drive the next one
+            below = record_forward(weights + [np.zeros((1, n_post), config.dtype)], sample, params).traces.P[-1]
     return weights
 
 
@@ -308,27 +419,37 @@ def evaluate(weights, data: SpikeData, params: VRParams, margin: float = 0.0, ch
         ``loss`` (eq. 10 with ``margin`` and ``positive_weight``, volts, mean over samples), ``micro``,
         ``macro``, ``per_class``, ``exact_match`` and ``chance_f`` as in
         :func:`gradients.metrics.classification_report`, ``hidden_rate`` (mean
-        spikes per hidden neuron and step), and the counts of negative-resistance
+        spikes per hidden neuron and step), the counts of negative-resistance
         and runaway entries (``negative_R``, ``runaway``) of
-        :meth:`vr_brian.Traces.check_resistance`.
+        :meth:`vr_brian.Traces.check_resistance`, and ``by_layer``: those counts and the lowest and
+        highest voltage (V, NaN if any was) of each layer.
     """
     run = runner or _NumpyForward(params)
     chunk = getattr(run, "batch", chunk)
-    total_loss, predictions, negative, runaway, spikes_fired, hidden_steps = 0.0, [], 0, 0, 0, 0
+    total_loss, predictions, spikes_fired, hidden_steps = 0.0, [], 0, 0
+    n_layers = None
     for start in range(0, len(data), chunk):
         spikes, targets = data.spikes[start:start + chunk], data.targets[start:start + chunk].astype(bool)
         traces = run.traces(weights, spikes)
         value = tempotron_loss(traces.output, targets, params.v_thr, margin, positive_weight)[0]
         total_loss += value * len(spikes)
         predictions.append(predict(traces, params.v_thr, single_label))
+        if n_layers is None:
+            n_layers = len(traces.U)
+            negative, runaway = [0] * n_layers, [0] * n_layers
+            lowest, highest = [math.inf] * n_layers, [-math.inf] * n_layers
         counts = traces.check_resistance(stacklevel=4)
-        negative += sum(counts["negative"].values())
-        runaway += sum(counts["runaway"].values())
+        for layer, U in enumerate(traces.U):
+            negative[layer] += counts["negative"].get(layer + 1, 0)
+            runaway[layer] += counts["runaway"].get(layer + 1, 0)
+            lowest[layer] = float(np.min([lowest[layer], np.min(U)]))       # NaN, where there is one, stays
+            highest[layer] = float(np.max([highest[layer], np.max(U)]))
         spikes_fired += sum(int(p.sum()) for p in traces.P)
         hidden_steps += sum(p.size for p in traces.P)
     report = classification_report(np.concatenate(predictions), data.targets)
-    report.update(loss=total_loss / len(data), negative_R=negative, runaway=runaway,
-                  hidden_rate=spikes_fired / hidden_steps if hidden_steps else 0.0)
+    report.update(loss=total_loss / len(data), negative_R=sum(negative), runaway=sum(runaway),
+                  hidden_rate=spikes_fired / hidden_steps if hidden_steps else 0.0,
+                  by_layer={"negative_R": negative, "runaway": runaway, "lowest_U": lowest, "highest_U": highest})
     if return_predictions:
         report["predictions"] = np.concatenate(predictions)
     return report
@@ -361,6 +482,102 @@ def _check_resume(checkpoint: Checkpoint, config: TrainConfig, params: VRParams,
                          f"({saved_fingerprint} there, {fingerprint} now)")
 
 
+@dataclasses.dataclass(frozen=True)
+class _RunState:
+    """Where a run stands at the end of an epoch: what a checkpoint holds."""
+
+    weights: list
+    optimizer_state: object
+    epoch: int
+    history: list
+    rng_state: dict
+    lr_scale: float = 1.0        # the product of the recoveries' factors
+
+
+@dataclasses.dataclass(frozen=True)
+class _Paths:
+    checkpoint: Path | None
+    metrics: Path | None
+
+    @classmethod
+    def of(cls, out_dir):
+        if out_dir is None:
+            return cls(None, None)
+        out_dir = Path(out_dir)
+        return cls(out_dir / CHECKPOINT_NAME, out_dir / METRICS_NAME)
+
+
+def _save(paths: _Paths, state: _RunState, config: TrainConfig, params: VRParams, fingerprint: dict, sizes,
+          class_names) -> None:
+    if paths.checkpoint is None:
+        return
+    meta = dict(config.as_dict(), data=fingerprint, lr_scale=state.lr_scale)
+    save_checkpoint(paths.checkpoint, Checkpoint(weights=tuple(state.weights), optimizer_state=state.optimizer_state,
+                                                 epoch=state.epoch, config=meta, params=params,
+                                                 history=state.history, rng_state=state.rng_state))
+    write_json(paths.metrics, {"config": config.as_dict(), "params": repr(params), "sizes": list(sizes),
+                               "class_names": list(class_names), "history": state.history})
+
+
+def _evaluation_record(epoch: int, train_loss: float, weights, test_data, params, config, forward, started) -> dict:
+    return {"epoch": epoch, "train_loss": train_loss,
+            "test": evaluate(weights, test_data, params, config.margin, runner=forward,
+                             positive_weight=config.positive_weight),
+            "seconds": time.perf_counter() - started}
+
+
+def _input_rates(spikes: np.ndarray, traces: Traces) -> list:
+    """Per layer, the firing probability per step of each presynaptic unit in each sample (batch, n_pre)."""
+    return [below.mean(axis=1) for below in (spikes,) + tuple(traces.P)]
+
+
+def _train_epoch(state: _RunState, train_data: SpikeData, config: TrainConfig, params: VRParams, optimizer,
+                 forward, layer_scales: tuple, bar) -> tuple:
+    """One pass over the shuffled training set from ``state``: (weights, optimizer state, rng state, mean loss,
+    remedy counts), or a :class:`_NonFinite` naming the minibatch whose loss or gradient was not finite."""
+    rng = np.random.default_rng()
+    rng.bit_generator.state = state.rng_state
+    n = len(train_data)
+    batches = math.ceil(n / config.batch_size)
+    total_steps = batches * config.epochs
+    warmup_steps = round(config.warmup_epochs * batches)
+    order = rng.permutation(n)
+    weights, optimizer_state = state.weights, state.optimizer_state
+    loss_sum, clipped, projected = 0.0, 0, 0
+    for b in range(batches):
+        index = np.sort(order[b * config.batch_size:(b + 1) * config.batch_size])
+        spikes, targets = train_data.spikes[index], train_data.targets[index]
+        value, grads, traces = loss_and_grad(weights, spikes, targets, params, q=config.q,
+                                             traces=forward.traces_for_grad(weights, spikes), method=config.method,
+                                             margin=config.margin, positive_weight=config.positive_weight,
+                                             return_traces=True)
+        if not (math.isfinite(value) and all(np.isfinite(g).all() for g in grads)):
+            return _NonFinite(epoch=state.epoch + 1, minibatch=b + 1, batches=batches)
+        if config.clip_grad_norm is not None:
+            grads, norm = clip_by_global_norm(grads, config.clip_grad_norm)
+            clipped += norm > config.clip_grad_norm
+        step = state.epoch * batches + b
+        factor = state.lr_scale * learning_rate_factor(step, total_steps, warmup_steps, config.lr_decay)
+        weights, optimizer_state = optimizer.step(weights, grads, optimizer_state,
+                                                  scale=[factor * s for s in layer_scales])
+        if config.stability_bound is not None:
+            for layer, rates in enumerate(_input_rates(np.asarray(spikes, bool), traces)):
+                weights[layer], moved = project_to_bound(weights[layer], rates, params, config.stability_bound)
+                projected += moved
+        loss_sum += value * len(index)
+        bar.update(1)
+        bar.set_postfix(epoch=state.epoch + 1, loss=f"{value:.3f}")
+    remedies = {"clipped_minibatches": int(clipped), "projected_rows": int(projected)}
+    return weights, optimizer_state, rng.bit_generator.state, loss_sum / n, remedies
+
+
+@dataclasses.dataclass(frozen=True)
+class _NonFinite:
+    epoch: int
+    minibatch: int
+    batches: int
+
+
 def train(train_data: SpikeData, test_data: SpikeData, config: TrainConfig, params: VRParams, *,
           out_dir=None, resume: bool = False, progress: bool = True, on_epoch=None) -> TrainResult:
     """Train a network and evaluate it after every epoch.
@@ -391,7 +608,16 @@ def train(train_data: SpikeData, test_data: SpikeData, config: TrainConfig, para
         ``history[0]`` evaluates the initial weights; record ``e`` holds ``epoch``,
         ``train_loss`` (mean minibatch loss of the epoch; for epoch 0 the loss of the
         initial weights on the training set), ``test`` (:func:`evaluate` on the test
-        set) and ``seconds`` (wall time of the epoch).
+        set), ``seconds`` (wall time of the epoch, retries included), ``remedies`` (minibatches
+        whose gradient was clipped, rows moved by the projection) and ``recoveries`` (one
+        entry per restart of the epoch after a non-finite minibatch: minibatch and the new
+        learning-rate scale).
+
+    Raises
+    ------
+    TrainingDiverged
+        When a minibatch's loss or gradient is not finite and no recovery is left; the last
+        checkpoint is kept.
     """
     from tqdm.auto import tqdm
 
@@ -404,89 +630,80 @@ def train(train_data: SpikeData, test_data: SpikeData, config: TrainConfig, para
         raise ValueError(f"train and test data differ in (steps, n_in, n_classes): "
                          f"{(train_data.steps, train_data.n_in, train_data.n_classes)} vs "
                          f"{(test_data.steps, test_data.n_in, test_data.n_classes)}")
+    if config.method == "paper":
+        check_variant(params)
     sizes = (train_data.n_in,) + config.hidden + (train_data.n_classes,)
     optimizer = config.make_optimizer()
     fingerprint = {"train": _fingerprint(train_data), "test": _fingerprint(test_data)}
-    out_dir = Path(out_dir) if out_dir is not None else None
-    checkpoint_path = out_dir / CHECKPOINT_NAME if out_dir is not None else None
-    metrics_path = out_dir / METRICS_NAME if out_dir is not None else None
-    if resume and checkpoint_path is None:
+    paths = _Paths.of(out_dir)
+    if resume and paths.checkpoint is None:
         raise ValueError("resume=True needs out_dir, the folder of the run to resume")
+    if paths.checkpoint is not None and paths.checkpoint.exists() and not resume:
+        raise FileExistsError(f"{str(paths.checkpoint)!r} exists: resume it (resume=True, --resume) "
+                              "or choose another output folder")
 
-    rng = np.random.default_rng(config.seed)
+    def save(state):
+        _save(paths, state, config, params, fingerprint, sizes, train_data.class_names)
+
     forward = _make_forward(config, sizes, params, train_data.steps)
     try:
-        if checkpoint_path is not None and checkpoint_path.exists() and not resume:
-            raise FileExistsError(f"{str(checkpoint_path)!r} exists: resume it (resume=True, --resume) "
-                                  "or choose another output folder")
-        if resume and checkpoint_path.exists():
-            saved = load_checkpoint(checkpoint_path)
-            _check_resume(saved, config, params, fingerprint, checkpoint_path)
-            weights = [np.asarray(W, config.dtype) for W in saved.weights]
-            state, history, first_epoch = saved.optimizer_state, list(saved.history), saved.epoch + 1
-            rng.bit_generator.state = saved.rng_state
+        if resume and paths.checkpoint.exists():
+            state = _resumed_state(load_checkpoint(paths.checkpoint), config, params, fingerprint, paths.checkpoint)
         else:
-            weights = init_weights(sizes, params, rng, config.dtype, config.init_mean_gain, config.init_std_gain)
-            state = optimizer.init(weights)
-            start = time.perf_counter()
-            initial = {"epoch": 0, "train_loss": evaluate(weights, train_data, params, config.margin, runner=forward,
-                                                          positive_weight=config.positive_weight)["loss"],
-                       "test": evaluate(weights, test_data, params, config.margin, runner=forward,
-                                        positive_weight=config.positive_weight)}
-            initial["seconds"] = time.perf_counter() - start
-            history, first_epoch = [initial], 1
-
-        def save(epoch):
-            if checkpoint_path is None:
-                return
-            meta = dict(config.as_dict(), data=fingerprint)
-            save_checkpoint(checkpoint_path, Checkpoint(weights=tuple(weights), optimizer_state=state, epoch=epoch,
-                                                        config=meta, params=params, history=history,
-                                                        rng_state=rng.bit_generator.state))
-            write_json(metrics_path, {"config": config.as_dict(), "params": repr(params), "sizes": list(sizes),
-                                      "class_names": list(train_data.class_names), "history": history})
-
-        if first_epoch == 1:
-            save(0)
-        n = len(train_data)
-        batches = math.ceil(n / config.batch_size)
-        bar = tqdm(total=batches * max(0, config.epochs - first_epoch + 1), disable=not progress,
-                   desc="training", unit="batch", dynamic_ncols=True)
-        with bar:
-            for epoch in range(first_epoch, config.epochs + 1):
-                start = time.perf_counter()
-                order = rng.permutation(n)
-                loss_sum = 0.0
-                for b in range(batches):
-                    index = np.sort(order[b * config.batch_size:(b + 1) * config.batch_size])
-                    spikes, targets = train_data.spikes[index], train_data.targets[index]
-                    traces = forward.traces_for_grad(weights, spikes)
-                    value, grads = loss_and_grad(weights, spikes, targets, params, q=config.q, traces=traces,
-                                                 method=config.method, margin=config.margin,
-                                                 positive_weight=config.positive_weight)
-                    if not (math.isfinite(value) and all(np.isfinite(g).all() for g in grads)):
+            rng = np.random.default_rng(config.seed)
+            weights = initial_weights(config, sizes, params, rng, train_data)
+            started = time.perf_counter()
+            train_loss = evaluate(weights, train_data, params, config.margin, runner=forward,
+                                  positive_weight=config.positive_weight)["loss"]
+            initial = _evaluation_record(0, train_loss, weights, test_data, params, config, forward, started)
+            state = _RunState(weights=weights, optimizer_state=optimizer.init(weights), epoch=0, history=[initial],
+                              rng_state=rng.bit_generator.state)
+            save(state)
+        layer_scales = config.layer_lr_scales(sizes)
+        batches = math.ceil(len(train_data) / config.batch_size)
+        recoveries_used = sum(len(r.get("recoveries", ())) for r in state.history)
+        with tqdm(total=batches * max(0, config.epochs - state.epoch), disable=not progress, desc="training",
+                  unit="batch", dynamic_ncols=True) as bar:
+            while state.epoch < config.epochs:
+                started, recoveries = time.perf_counter(), []
+                while True:
+                    outcome = _train_epoch(state, train_data, config, params, optimizer, forward, layer_scales, bar)
+                    if not isinstance(outcome, _NonFinite):
+                        break
+                    if recoveries_used >= config.recover:
                         raise TrainingDiverged(
-                            f"epoch {epoch}, minibatch {b + 1}/{batches}: the loss or its gradient is not finite "
-                            f"(alpha={params.alpha}: a voltage ran away through R(t), see MODEL.md); the checkpoint of epoch {epoch - 1} is kept. Try a smaller lr, smaller alpha or "
-                            "sparser input")
-                    weights, state = optimizer.step(weights, grads, state)
-                    loss_sum += value * len(index)
-                    bar.update(1)
-                    bar.set_postfix(epoch=epoch, loss=f"{value:.3f}")
-                record = {"epoch": epoch, "train_loss": loss_sum / n,
-                          "test": evaluate(weights, test_data, params, config.margin, runner=forward,
-                                           positive_weight=config.positive_weight)}
-                record["seconds"] = time.perf_counter() - start
-                history.append(record)
-                bar.set_postfix(epoch=epoch, loss=f"{record['train_loss']:.3f}",
-                                test_F=f"{record['test']['micro']['f']:.3f}")
-                save(epoch)
+                            f"epoch {outcome.epoch}, minibatch {outcome.minibatch}/{outcome.batches}: the loss or its "
+                            f"gradient is not finite (alpha={params.alpha:g}: a voltage ran away through R(t), see "
+                            f"MODEL.md), after {recoveries_used} recoveries of {config.recover} allowed; the "
+                            f"checkpoint of epoch {state.epoch} is kept. Try a smaller lr, smaller alpha, sparser "
+                            f"input, a stability_bound or a bounded variant of R(t)")
+                    recoveries_used += 1
+                    state = dataclasses.replace(state, lr_scale=state.lr_scale * config.recover_factor)
+                    recoveries.append({"minibatch": outcome.minibatch, "lr_scale": state.lr_scale})
+                    bar.total += outcome.minibatch - 1       # the restarted epoch's minibatches come again
+                    bar.refresh()
+                weights, optimizer_state, rng_state, train_loss, remedies = outcome
+                record = _evaluation_record(state.epoch + 1, train_loss, weights, test_data, params, config, forward,
+                                            started)
+                record.update(remedies=remedies, recoveries=recoveries, lr_scale=state.lr_scale)
+                state = _RunState(weights=weights, optimizer_state=optimizer_state, epoch=state.epoch + 1,
+                                  history=state.history + [record], rng_state=rng_state, lr_scale=state.lr_scale)
+                bar.set_postfix(epoch=state.epoch, loss=f"{train_loss:.3f}", test_F=f"{record['test']['micro']['f']:.3f}")
+                save(state)
                 if on_epoch is not None:
                     on_epoch(record)
     finally:
         forward.close()
-    return TrainResult(weights=[np.asarray(W) for W in weights], history=history, config=config, params=params,
-                       optimizer_state=state, checkpoint=checkpoint_path, metrics=metrics_path)
+    return TrainResult(weights=[np.asarray(W) for W in state.weights], history=state.history, config=config,
+                       params=params, optimizer_state=state.optimizer_state, checkpoint=paths.checkpoint,
+                       metrics=paths.metrics)
+
+
+def _resumed_state(saved: Checkpoint, config: TrainConfig, params: VRParams, fingerprint: dict, path: Path):
+    _check_resume(saved, config, params, fingerprint, path)
+    return _RunState(weights=[np.asarray(W, config.dtype) for W in saved.weights],
+                     optimizer_state=saved.optimizer_state, epoch=saved.epoch, history=list(saved.history),
+                     rng_state=saved.rng_state, lr_scale=float(saved.config.get("lr_scale", 1.0)))
 
 
 def plot_history(history, path, title: str = "") -> Path:

@@ -78,3 +78,45 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="unknown optimiser state"):
         state_from_arrays("Foo", {})
     assert isinstance(Adam().init([np.zeros(1)]), AdamState)
+
+
+def test_clip_by_global_norm():
+    from gradients.optim import clip_by_global_norm
+
+    grads = [np.array([3.0, 0.0], np.float32), np.array([[4.0]], np.float32)]     # norm 5
+    clipped, norm = clip_by_global_norm(grads, 2.0)
+    assert norm == pytest.approx(5.0)
+    assert math.sqrt(sum(float((g.astype(float) ** 2).sum()) for g in clipped)) == pytest.approx(2.0, rel=1e-6)
+    np.testing.assert_allclose(clipped[0], [1.2, 0.0], rtol=1e-6)                 # direction kept
+    assert clipped[0].dtype == np.float32
+    same, norm = clip_by_global_norm(grads, 10.0)
+    assert norm == pytest.approx(5.0) and all(a is b for a, b in zip(same, grads))
+    nan = [np.array([np.nan])]
+    assert clip_by_global_norm(nan, 1.0)[0][0] is nan[0]                         # left to the caller's check
+
+
+def test_learning_rate_factor():
+    from gradients.optim import learning_rate_factor
+
+    assert [learning_rate_factor(k, 10, warmup_steps=4) for k in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
+    cosine = [learning_rate_factor(k, 10, warmup_steps=2, decay="cosine") for k in range(10)]
+    assert cosine[:3] == [0.5, 1.0, 1.0]
+    assert cosine[2 + 4] == pytest.approx(0.5)                                     # half-way through 8 steps
+    assert cosine[-1] == pytest.approx(0.5 * (1 + math.cos(math.pi * 7 / 8)))
+    assert learning_rate_factor(10, 10, decay="cosine") == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="decay"):
+        learning_rate_factor(0, 10, decay="linear")
+
+
+@pytest.mark.parametrize("opt", [Adam(lr=0.01), SGD(lr=0.1, momentum=0.5)], ids=["adam", "sgd"])
+def test_scale_is_a_learning_rate_per_array(opt):
+    import dataclasses
+
+    params = [np.array([1.0, -2.0]), np.array([[0.5]])]
+    grads = [np.array([0.1, 0.2]), np.array([[-1.0]])]
+    scaled, _ = opt.step(params, grads, opt.init(params), scale=[0.5, 2.0])
+    for k, s in enumerate((0.5, 2.0)):
+        other = dataclasses.replace(opt, lr=opt.lr * s)
+        np.testing.assert_allclose(scaled[k], other.step(params, grads, other.init(params))[0][k], rtol=1e-15)
+    with pytest.raises(ValueError, match="scale has 3 entries"):
+        opt.step(params, grads, opt.init(params), scale=[1.0, 1.0, 1.0])

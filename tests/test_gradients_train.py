@@ -113,8 +113,8 @@ def test_a_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(task, tm
     real = gradients.train.loss_and_grad
 
     def nan_loss(*args, **kwargs):
-        value, grads = real(*args, **kwargs)
-        return float("nan"), grads
+        value, grads, traces = real(*args, **kwargs)
+        return float("nan"), grads, traces
 
     monkeypatch.setattr(gradients.train, "loss_and_grad", nan_loss)
     with pytest.raises(TrainingDiverged, match="epoch 2, minibatch 1/"):
@@ -166,3 +166,114 @@ def test_brian2_forward_gives_the_numpy_training_run(task):
     for a, b in zip(numpy_run.history, brian_run.history):
         assert b["train_loss"] == pytest.approx(a["train_loss"], abs=1e-10)
         assert b["test"]["micro"] == a["test"]["micro"]
+
+
+def _nan_at(weights_snapshot, real):
+    """loss_and_grad that returns a NaN loss whenever it is handed exactly ``weights_snapshot``: a stand-in
+    for a runaway that depends on the weights only, so that runs that reach the same weights meet it alike."""
+    def loss_and_grad(weights, *args, **kwargs):
+        value, grads, traces = real(weights, *args, **kwargs)
+        if all(np.array_equal(W, S) for W, S in zip(weights, weights_snapshot)):
+            value = float("nan")
+        return value, grads, traces
+    return loss_and_grad
+
+
+def test_recovery_restarts_the_epoch_deterministically_and_resumes(task, tmp_path, monkeypatch):
+    train_data, test_data = task
+    config = TrainConfig(hidden=(8,), epochs=3, batch_size=16, recover=1, recover_factor=0.5)
+    batches = math.ceil(len(train_data) / 16)
+    real, seen = gradients.train.loss_and_grad, []
+
+    def spy(weights, *args, **kwargs):
+        seen.append([W.copy() for W in weights])
+        return real(weights, *args, **kwargs)
+
+    monkeypatch.setattr(gradients.train, "loss_and_grad", spy)
+    clean = train(train_data, test_data, config, VRParams(alpha=0.3), progress=False)
+    snapshot = seen[batches + 2]                         # epoch 2, minibatch 3
+    monkeypatch.setattr(gradients.train, "loss_and_grad", _nan_at(snapshot, real))
+    recovered = train(train_data, test_data, config, VRParams(alpha=0.3), out_dir=tmp_path / "a", progress=False)
+    assert recovered.history[2]["recoveries"] == [{"minibatch": 3, "lr_scale": 0.5}]
+    assert recovered.history[3]["lr_scale"] == 0.5 and not recovered.history[1]["recoveries"]
+    assert not np.array_equal(recovered.weights[0], clean.weights[0])
+    # interrupted after epoch 1 (the checkpoint a kill during epoch 2 leaves), then resumed
+    train(train_data, test_data, config.replace(epochs=1), VRParams(alpha=0.3), out_dir=tmp_path / "b",
+          progress=False)
+    resumed = train(train_data, test_data, config, VRParams(alpha=0.3), out_dir=tmp_path / "b", resume=True,
+                    progress=False)
+    for W, W_resumed in zip(recovered.weights, resumed.weights):
+        np.testing.assert_array_equal(W, W_resumed)
+    assert _without_time(resumed.history) == _without_time(recovered.history)
+    assert load_checkpoint(tmp_path / "b" / "checkpoint.npz").config["lr_scale"] == 0.5
+    with pytest.raises(TrainingDiverged, match="epoch 2, minibatch 3/.*after 0 recoveries of 0"):
+        train(train_data, test_data, config.replace(recover=0), VRParams(alpha=0.3), progress=False)
+
+
+def test_projection_bound_holds_after_every_step(task, monkeypatch):
+    from vr_brian.stability import loop_gain
+
+    train_data, test_data = task
+    real, moved = gradients.train.project_to_bound, []
+
+    def checked(W, rates, params, bound):
+        projected, count = real(W, rates, params, bound)
+        assert np.abs(loop_gain(projected, rates.T, params)).max() <= bound * (1 + 1e-5)
+        moved.append(count)
+        return projected, count
+
+    monkeypatch.setattr(gradients.train, "project_to_bound", checked)
+    config = TrainConfig(hidden=(16,), epochs=2, batch_size=32, stability_bound=0.5)
+    result = train(train_data, test_data, config, VRParams(alpha=0.3), progress=False)
+    assert sum(moved) > 0 and len(moved) == 2 * 2 * math.ceil(len(train_data) / 32)
+    assert sum(r["remedies"]["projected_rows"] for r in result.history[1:]) == sum(moved)
+
+
+def test_clipping_and_learning_rate_schedule_reach_the_optimiser(task, monkeypatch):
+    from gradients.optim import Adam, learning_rate_factor
+
+    train_data, test_data = task
+    calls = []
+    real_step = Adam.step
+
+    def step(self, params, grads, state, scale=1.0):
+        calls.append((math.sqrt(sum(float((g.astype(float) ** 2).sum()) for g in grads)), list(scale)))
+        return real_step(self, params, grads, state, scale)
+
+    monkeypatch.setattr(Adam, "step", step)
+    config = TrainConfig(hidden=(16,), epochs=3, batch_size=32, clip_grad_norm=0.05, warmup_epochs=1,
+                         lr_decay="cosine", lr_fan_in=8)
+    result = train(train_data, test_data, config, VRParams(alpha=0.3), progress=False)
+    batches = math.ceil(len(train_data) / 32)
+    assert len(calls) == 3 * batches
+    assert max(norm for norm, _ in calls) <= 0.05 * (1 + 1e-6)
+    assert sum(r["remedies"]["clipped_minibatches"] for r in result.history[1:]) > 0
+    for k, (_, scale) in enumerate(calls):
+        factor = learning_rate_factor(k, 3 * batches, batches, "cosine")
+        assert scale == pytest.approx([factor * 8 / 32, factor * 8 / 16])
+
+
+def test_stable_initialisation_meets_its_target(task):
+    from gradients.train import initial_weights
+    from vr_brian.stability import initial_gain
+
+    train_data, _ = task
+    params = VRParams(alpha=0.3)
+    sizes = (32, 64, 4)
+    config = TrainConfig(hidden=(64,), init="stable", init_mean_gain=0.5, init_std_gain=1.0, stability_target=0.2)
+    weights = initial_weights(config, sizes, params, np.random.default_rng(0), train_data)
+    plain = initial_weights(config.replace(init="gain"), sizes, params, np.random.default_rng(0), train_data)
+    rate = float(train_data.spikes[:256].mean())
+    drawn_std = float(weights[0].std())
+    assert drawn_std < 0.9 * float(plain[0].std())                        # the target binds here
+    assert initial_gain(params, rate, 32, 64, 0.5 / 32, drawn_std) == pytest.approx(0.2, rel=0.15)
+
+
+def test_remedy_settings_are_validated():
+    for bad, match in [({"clip_grad_norm": 0.0}, "clip_grad_norm"), ({"stability_bound": -1.0}, "stability_bound"),
+                       ({"warmup_epochs": 20, "epochs": 10}, "warmup_epochs"), ({"lr_decay": "linear"}, "lr_decay"),
+                       ({"recover": -1}, "recover"), ({"recover_factor": 1.0}, "recover_factor"),
+                       ({"lr_fan_in": 0}, "lr_fan_in"), ({"init": "xavier"}, "init"),
+                       ({"stability_target": 0.0}, "stability_target")]:
+        with pytest.raises(ValueError, match=match):
+            TrainConfig(**bad)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from vr_brian import NegativeResistanceWarning, RunawayWarning, VRParams, forward, simulate
-from vr_brian.traces import RUNAWAY_RESISTANCE, resistance
+from vr_brian.resistance import resistance
+from vr_brian.traces import RUNAWAY_RESISTANCE
 
 
 def model_md_network(sigma, seed=3):
@@ -63,3 +64,23 @@ def test_spike_times_and_time_axis():
     np.testing.assert_allclose(traces.t, [2e-3, 4e-3, 6e-3, 8e-3, 10e-3])
     np.testing.assert_allclose(traces.spike_times(0)[1], [4e-3, 8e-3])
     assert traces.spike_times(0)[0].size == 0
+
+
+@pytest.mark.parametrize("params_kwargs", [{"alpha": 0.3}, {"alpha": 0.3, "variant": "bounded", "r_max": 1.5},
+                                           {"alpha": 0.3, "variant": "bounded", "r_max": 20.0},
+                                           {"alpha": 0.3, "variant": "split"}, {"alpha": -0.2}])
+def test_counts_are_those_of_the_resistance_arrays(params_kwargs):
+    """check_resistance compares voltages with thresholds; the counts equal those of R(t) itself."""
+    from vr_brian.resistance import inhibitory_resistance
+
+    params = VRParams(**params_kwargs)
+    weights, spikes = model_md_network(0.25, seed=5)
+    traces = forward([3 * W for W in weights], spikes, params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        counts = traces.check_resistance()
+    for layer, U in enumerate(traces.U, start=1):
+        R, R_inh = resistance(U, params), inhibitory_resistance(U, params)
+        assert counts["negative"].get(layer, 0) == int(((R < 0) | (R_inh < 0)).sum())
+        assert counts["runaway"].get(layer, 0) == int(((R > RUNAWAY_RESISTANCE) | (R_inh > RUNAWAY_RESISTANCE)).sum())
+    assert counts["negative"] or counts["runaway"] or params.variant == "bounded"

@@ -21,8 +21,9 @@ of a neuron that does not reset at alpha < 0. At :math:`G_i = 1/2` the mean volt
 the a-priori form of G for random weights (:func:`initial_gain`): with G < 0.5 in every layer
 at most 1 of 16 seeds ran away.
 
-:func:`project_to_bound` moves each row of W the least distance (Euclidean) that brings
-:math:`G_i` down to a bound: the projection a trainer can apply after each update.
+:func:`project_to_bound` moves the rows of W onto :math:`|G_i| \le` a bound for the input of
+every sample: the projection a trainer can apply after each update
+(``TrainConfig.stability_bound``).
 """
 
 from __future__ import annotations
@@ -52,33 +53,54 @@ def loop_gain(W: np.ndarray, rates: np.ndarray, params: VRParams) -> np.ndarray:
     return _gain_per_volt(params) * (np.asarray(W, float) @ np.asarray(rates, float))
 
 
-def project_to_bound(W: np.ndarray, rates: np.ndarray, params: VRParams, bound: float) -> tuple:
-    r"""The nearest weights (row by row, Euclidean) whose loop gains are at most ``bound``.
+def project_to_bound(W: np.ndarray, rates: np.ndarray, params: VRParams, bound: float,
+                     max_sweeps: int = 50) -> tuple:
+    r"""Weights near ``W`` whose loop gains stay within ``[-bound, bound]`` for every rate vector.
 
-    A row with :math:`G_i > \text{bound}` moves along ``rates`` onto the hyperplane
-    :math:`G_i = \text{bound}`; the other rows are returned unchanged.
+    ``rates`` is one vector of presynaptic firing probabilities (n_pre,) or one per sample
+    (n_samples, n_pre): each sample's input sets its own constraint
+    :math:`|G_i(b)| \le \text{bound}`, a slab in the space of row :math:`w_i`. Both signs are
+    bounded: :math:`G_i > 0` is the runaway of MODEL.md; a large :math:`-G_i` (strong
+    excitation at alpha > 0) drives U past :math:`v_{thr}/\alpha`, where R < 0, the second route
+    to it (``studies/runaway_stability``). Each sweep moves every violating row along the rate
+    vector of its most violated sample onto that slab's face (the Euclidean projection onto
+    one slab); sweeps repeat until no row violates (to a relative 1e-9) or ``max_sweeps``, which
+    converges onto the intersection (alternating projections onto convex sets).
 
     Returns
     -------
     W : ndarray
-        The projected weights, dtype of ``W``.
+        The projected weights, dtype of ``W`` (``W`` itself when nothing moved).
     moved : int
-        The number of rows that were moved.
+        The number of rows that moved.
     """
-    rates = np.asarray(rates, float)
+    if not bound > 0:
+        raise ValueError(f"bound must be > 0, got {bound!r}")
     per_volt = _gain_per_volt(params)
-    norm = float(rates @ rates)
-    if per_volt == 0 or norm == 0:
+    R = np.atleast_2d(np.asarray(rates, float))
+    if R.shape[1] != W.shape[1]:
+        raise ValueError(f"rates have {R.shape[1]} presynaptic units but W has n_pre={W.shape[1]}")
+    norms = (R * R).sum(axis=1)
+    if per_volt == 0 or not norms.any():
         return W, 0
-    excess = loop_gain(W, rates, params) - bound          # G_i above the bound
-    rows = excess > 0
-    if not rows.any():
+    projected = np.array(W, dtype=float)
+    moved = np.zeros(W.shape[0], bool)
+    tolerance = 1e-9 * bound
+    for _ in range(max_sweeps):
+        G = per_volt * (projected @ R.T)                  # (n_post, n_samples)
+        worst = np.abs(G).argmax(axis=1)
+        rows = np.flatnonzero(np.abs(G[np.arange(len(G)), worst]) > bound + tolerance)
+        if not len(rows):
+            break
+        sample = worst[rows]
+        gain = G[rows, sample]
+        # G is linear in w: dG_i/dw_i = per_volt * r_b, so a step along r_b moves G_i onto +-bound
+        step = (np.sign(gain) * bound - gain) / (per_volt * norms[sample])
+        projected[rows] += step[:, None] * R[sample]
+        moved[rows] = True
+    if not moved.any():
         return W, 0
-    projected = np.array(W, copy=True)
-    # G is linear in w: dG_i/dw_i = per_volt * rates, so a step along rates removes the excess
-    step = -(excess[rows] / (per_volt * norm))[:, None] * rates[None, :]
-    projected[rows] += step.astype(W.dtype)
-    return projected, int(rows.sum())
+    return projected.astype(W.dtype), int(moved.sum())
 
 
 def initial_gain(params: VRParams, rate: float, n_pre: int, n_post: int, mean: float, std: float) -> float:

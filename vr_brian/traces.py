@@ -8,9 +8,8 @@ import warnings
 import numpy as np
 
 from .params import VRParams
-from .resistance import inhibitory_resistance, resistance
 
-__all__ = ["Traces", "NegativeResistanceWarning", "RunawayWarning", "RUNAWAY_RESISTANCE", "resistance",
+__all__ = ["Traces", "NegativeResistanceWarning", "RunawayWarning", "RUNAWAY_RESISTANCE",
            "spike_array"]
 
 #: R(t) above this marks the negative-voltage runaway: the voltage has fallen below
@@ -34,6 +33,21 @@ def spike_array(monitor, batch: int, steps: int, n: int, dt: float) -> np.ndarra
     step = np.rint(np.asarray(monitor.t_) / dt).astype(int)
     fired[index // n, step, index % n] = True
     return fired
+
+
+def _outside(U_prev: np.ndarray, k: float, r_max: float | None) -> tuple:
+    """Where R = 1 - k U(t-1) (clipped to [0, r_max] when given) is negative, and where it exceeds
+    RUNAWAY_RESISTANCE, as bool arrays: compared on U, without forming R."""
+    if k == 0:
+        none = np.zeros(U_prev.shape, bool)
+        return none, none
+    # R < 0 <=> k U > 1;  R > RUNAWAY_RESISTANCE <=> k U < 1 - RUNAWAY_RESISTANCE
+    kU = U_prev * U_prev.dtype.type(k) if np.issubdtype(U_prev.dtype, np.floating) else U_prev * k
+    negative = kU > 1 if r_max is None else np.zeros(U_prev.shape, bool)
+    runaway = kU < 1 - RUNAWAY_RESISTANCE
+    if r_max is not None and r_max <= RUNAWAY_RESISTANCE:
+        runaway = np.zeros(U_prev.shape, bool)
+    return negative, runaway
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,12 +105,11 @@ class Traces:
             return counts
         split = self.params.variant == "split"
         for layer, U in enumerate(self.U, start=1):
-            R = resistance(U, self.params)
-            negative, runaway = R < 0, R > RUNAWAY_RESISTANCE
+            U_prev = U[:, :-1]                  # R(t) comes from U(t-1); R = 1 at the first step
+            negative, runaway = _outside(U_prev, self.params.k_exc, self.params.r_max)
             if split:
-                R_inh = inhibitory_resistance(U, self.params)
-                negative |= R_inh < 0
-                runaway |= R_inh > RUNAWAY_RESISTANCE
+                negative_inh, runaway_inh = _outside(U_prev, self.params.k_inh, None)
+                negative, runaway = negative | negative_inh, runaway | runaway_inh
             if negative.any():
                 counts["negative"][layer] = int(np.count_nonzero(negative))
             if runaway.any():

@@ -30,12 +30,12 @@ import math
 import os
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from studies.cli import output_paths, save_figure, study_parser, write_json
+from studies.sweeps import dask_client_class, load_split_data, run_jobs, spread
 
 NAME = "alpha_sweep"
 DEFAULT_ALPHAS = (-0.1, 0.0, 0.1, 0.2, 0.3, 0.4)
@@ -172,20 +172,6 @@ def f_by_label_count(predictions, targets) -> dict:
 
 # -- one sweep job -----------------------------------------------------------------------------------
 
-def _load_data(source: dict):
-    """(train, test) SpikeData from a job's data description (npz paths or the built-in task)."""
-    from gradients.data import builtin_task, load_npz
-
-    if source["kind"] == "builtin":
-        return builtin_task(**source["options"])
-    train, test = load_npz(source["train"]), load_npz(source["test"])
-    if source.get("train_clips"):
-        index = np.sort(np.random.default_rng(source.get("subset_seed", 0))
-                        .permutation(len(train))[:source["train_clips"]])
-        train = train.subset(index)
-    return train, test
-
-
 def run_job(job: dict) -> dict:
     """Train one network (``job``: alpha, seed, data, config, dt, run_dir) and summarise its last epoch.
 
@@ -199,7 +185,8 @@ def run_job(job: dict) -> dict:
     from vr_brian.params import VRParams
 
     warnings.simplefilter("ignore")  # negative-R counts are kept per epoch by evaluate()
-    train_data, test_data = _load_data(job["data"])
+    sets = load_split_data(job["data"])
+    train_data, test_data = sets["train"], sets["test"]
     config = TrainConfig(**dict(job["config"], seed=job["seed"]))
     params = VRParams(dt=job["dt"] * second, alpha=job["alpha"])
     start = time.perf_counter()
@@ -233,40 +220,7 @@ def _run_dir_name(alpha: float, seed: int) -> str:
     return f"alpha_{alpha:+.3f}_seed_{seed}"
 
 
-def run_jobs(jobs: list, n_jobs: int = 1, dask_scheduler: str | None = None) -> list:
-    """Run :func:`run_job` over ``jobs``: in this process (1), a process pool (n > 1) or a Dask cluster.
-
-    Results come back in the order of ``jobs``.
-    """
-    if dask_scheduler:
-        client_class = dask_client_class()
-        with client_class(dask_scheduler) as client:
-            return client.gather(client.map(run_job, jobs, pure=False))
-    if n_jobs == 1:
-        return [run_job(job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-        return list(pool.map(run_job, jobs))
-
-
-def dask_client_class():
-    """:class:`dask.distributed.Client`, or a clear error when dask.distributed is not installed."""
-    try:
-        from dask.distributed import Client
-    except ImportError as error:
-        raise RuntimeError("--dask-scheduler needs dask.distributed, which is not installed: "
-                           "pip install 'dask[distributed]' (on this machine and on every worker), "
-                           "or run without --dask-scheduler (local processes, --jobs N)") from error
-    return Client
-
-
 # -- summary, figures ----------------------------------------------------------------------------------
-
-def _spread(values) -> dict:
-    """Mean, standard deviation (ddof 1; 0 for one value), min, max and the values themselves."""
-    values = np.asarray(values, dtype=float)
-    return {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-            "min": float(values.min()), "max": float(values.max()), "values": values.tolist()}
-
 
 def summarise(runs: list, alphas) -> dict:
     """Per alpha: mean, standard deviation (ddof 1), min and max over seeds of the test micro P, R, F."""
@@ -275,7 +229,7 @@ def summarise(runs: list, alphas) -> dict:
         mine = [r for r in runs if r["alpha"] == alpha]
         row = {"seeds": [r["seed"] for r in mine]}
         for key in ("precision", "recall", "f"):
-            row[key] = _spread([r["test"]["micro"][key] for r in mine])
+            row[key] = spread([r["test"]["micro"][key] for r in mine])
         row["train_f_mean"] = float(np.mean([r["train_micro"]["f"] for r in mine]))
         row["macro_f_mean"] = float(np.mean([r["test"]["macro"]["f"] for r in mine]))
         row["per_class_f_mean"] = np.mean([r["test"]["per_class"]["f"] for r in mine], axis=0).tolist()
@@ -288,7 +242,7 @@ def summarise(runs: list, alphas) -> dict:
         row["negative_R_mean"] = float(np.mean([r["test"]["negative_R"] for r in mine]))
         row["diverged"] = sum(r["diverged"] is not None for r in mine)
         if mine[0]["test_argmax"] is not None:
-            row["argmax_f"] = _spread([r["test_argmax"]["f"] for r in mine])
+            row["argmax_f"] = spread([r["test_argmax"]["f"] for r in mine])
         row["f_by_label_count_mean"] = {k: float(np.mean([r["f_by_label_count"][k] for r in mine]))
                                         for k in mine[0]["f_by_label_count"]}
         row["extra_tests_f_mean"] = {k: float(np.mean([r["extra_tests"][k]["f"] for r in mine]))
@@ -420,10 +374,11 @@ def main(argv=None) -> int:
     print(f"{NAME}: {len(jobs)} jobs ({len(args.alphas)} alphas x {seeds} seeds), "
           f"{'dask ' + args.dask_scheduler if args.dask_scheduler else f'{args.jobs} process(es)'}", flush=True)
     start = time.perf_counter()
-    runs = run_jobs(jobs, args.jobs, args.dask_scheduler)
+    runs = run_jobs(run_job, jobs, args.jobs, args.dask_scheduler)
     sweep_seconds = time.perf_counter() - start
 
-    train_data, test_data = _load_data(data)
+    sets = load_split_data(data)
+    train_data, test_data = sets["train"], sets["test"]
     sizes = (train_data.n_in, args.hidden, train_data.n_classes)
     snn_parameters = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
     # the MLP's hidden width that brings its parameter count closest to the spiking network's
@@ -457,7 +412,7 @@ def main(argv=None) -> int:
         table[label]["f_by_label_count"] = summary[f"{alpha:g}"]["f_by_label_count_mean"]
         if "argmax_f" in summary[f"{alpha:g}"]:
             table[label]["f_highest_vmax"] = {k: summary[f"{alpha:g}"]["argmax_f"][k] for k in ("mean", "std")}
-    table["count-feature MLP"] = {m: {k: _spread([b["test"]["micro"][m] for b in baselines])[k] for k in ("mean", "std")}
+    table["count-feature MLP"] = {m: {k: spread([b["test"]["micro"][m] for b in baselines])[k] for k in ("mean", "std")}
                                   for m in ("precision", "recall", "f")}
     table["count-feature MLP"]["f_by_label_count"] = baseline["f_by_label_count_mean"]
     chance = float(runs[0]["test"]["chance_f"])

@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     from vr_brian.params import VARIANTS
 
     from .optim import LR_DECAYS, OPTIMIZERS
-    from .tempotron import METHODS
+    from .tempotron import LOSSES, METHODS
     from .train import FORWARDS, INITS, TrainConfig
 
     defaults = TrainConfig()
@@ -128,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--margin", type=quantity(volt, "margin"), default="0V", help="loss margin")
     opt.add_argument("--positive-weight", type=float, default=1.0,
                      help="weight of the errors of target outputs (raise it for many-output multi-label data)")
+    opt.add_argument("--loss", choices=LOSSES, default=defaults.loss,
+                     help="loss of the maximal output voltage: tempotron (eq. 10), bce (sigmoid per output), "
+                          "cross_entropy (softmax over outputs, single-label)")
+    opt.add_argument("--readout-scale", type=quantity(volt, "readout_scale"), default=None,
+                     help="voltage scale of the cross entropies (default: v_thr)")
     opt.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the shuffling")
     opt.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     opt.add_argument("--forward", choices=FORWARDS, default=defaults.forward,
@@ -182,7 +187,8 @@ def run(args) -> dict:
                       variant=args.variant, r_max=args.r_max, e_inh=args.e_inh)
     config = TrainConfig(hidden=tuple(args.hidden), epochs=args.epochs, batch_size=args.batch_size,
                          optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, method=args.method,
-                         q=args.q, margin=args.margin, positive_weight=args.positive_weight, seed=args.seed,
+                         q=args.q, margin=args.margin, positive_weight=args.positive_weight, loss=args.loss,
+                         readout_scale=args.readout_scale, seed=args.seed,
                          dtype=args.dtype, forward=args.forward, init_mean_gain=args.init_mean_gain,
                          init_std_gain=args.init_std_gain, init=args.init, stability_target=args.stability_target,
                          stability_bound=args.stability_bound, clip_grad_norm=args.clip_grad_norm,

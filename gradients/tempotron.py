@@ -39,12 +39,17 @@ from vr_brian.traces import Traces
 from .bptt import backward
 from .forward import record_forward, replay
 from .paper import check_variant, paper_correction
+from .readouts import bce_loss, cross_entropy_loss
 from .surrogate import surrogate_width
 
-__all__ = ["METHODS", "tempotron_loss", "loss", "loss_and_grad", "predict"]
+__all__ = ["METHODS", "LOSSES", "tempotron_loss", "output_loss", "loss", "loss_and_grad", "predict"]
 
 #: Gradient methods of :func:`loss_and_grad`.
 METHODS = ("bptt", "paper")
+
+#: Losses of the maximal output voltage: eq. 10 (default), and the cross entropies of
+#: :mod:`gradients.readouts`.
+LOSSES = ("tempotron", "bce", "cross_entropy")
 
 
 def _output_voltage(traces_or_output_U) -> np.ndarray:
@@ -142,6 +147,38 @@ def tempotron_loss(output_U: np.ndarray, targets: np.ndarray, v_thr: float, marg
     return float(per_neuron.sum(dtype=float) / batch), dL_dVmax, t_star
 
 
+def output_loss(output_U: np.ndarray, targets: np.ndarray, v_thr: float, loss: str = "tempotron", margin: float = 0.0,
+                positive_weight: float = 1.0, scale: float | None = None):
+    """The loss named ``loss`` of the output voltage (batch, steps, n_out): (value, dL/dV_max, t*).
+
+    ``margin`` is the tempotron's, ``positive_weight`` that of the tempotron and of ``bce``,
+    ``scale`` (volts, default ``v_thr``) that of the cross entropies (:mod:`gradients.readouts`).
+    """
+    scale = v_thr if scale is None else scale
+    if loss == "tempotron":
+        return tempotron_loss(output_U, targets, v_thr, margin, positive_weight)
+    if loss == "bce":
+        return bce_loss(output_U, targets, v_thr, scale, positive_weight)
+    if loss == "cross_entropy":
+        return cross_entropy_loss(output_U, targets, scale)
+    raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+
+
+def check_readout(loss: str, scale, targets=None):
+    """The readout scale in volts (None stays None: v_thr), or an error naming the fault; with
+    ``targets``, also that ``cross_entropy`` has exactly one target per sample."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if scale is not None:
+        scale = to_si(scale, volt, "readout_scale")
+        if not (math.isfinite(scale) and scale > 0):
+            raise ValueError(f"readout_scale must be a finite voltage > 0 (or None: v_thr), got {scale!r} V")
+    if targets is not None and loss == "cross_entropy" and not np.all(np.asarray(targets).sum(axis=1) == 1):
+        raise ValueError("loss='cross_entropy' needs exactly one target per sample (single-label data); "
+                         "use 'bce' or 'tempotron' for multi-label targets")
+    return scale
+
+
 def _validate(weights, spikes, targets, params, q, traces, method, margin):
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -184,17 +221,19 @@ def _check_traces(traces, weights, spikes, params):
 
 
 def loss(weights, spikes, targets, params: VRParams, traces: Traces | None = None, margin=0.0,
-         positive_weight: float = 1.0) -> float:
-    """The batch loss of eq. 10 alone (no gradient); arguments as :func:`loss_and_grad`."""
+         positive_weight: float = 1.0, loss: str = "tempotron", readout_scale=None) -> float:
+    """The batch loss alone (no gradient); arguments as :func:`loss_and_grad`."""
     weights, spikes, targets, _, margin = _validate(weights, spikes, targets, params, None, traces, "bptt", margin)
     positive_weight = check_positive_weight(positive_weight)
+    scale = check_readout(loss, readout_scale, targets)
     recording = replay(weights, traces) if traces is not None else record_forward(weights, spikes, params)
     output = recording.U[-1].transpose(1, 0, 2)
-    return tempotron_loss(output, targets, params.v_thr, margin, positive_weight)[0]
+    return output_loss(output, targets, params.v_thr, loss, margin, positive_weight, scale)[0]
 
 
 def loss_and_grad(weights, spikes, targets, params: VRParams, q=None, traces: Traces | None = None,
-                  method: str = "bptt", margin=0.0, positive_weight: float = 1.0, return_traces: bool = False):
+                  method: str = "bptt", margin=0.0, positive_weight: float = 1.0, return_traces: bool = False,
+                  loss: str = "tempotron", readout_scale=None):
     r"""The tempotron-like loss of a batch and its gradient with respect to every weight matrix.
 
     Parameters
@@ -227,6 +266,11 @@ def loss_and_grad(weights, spikes, targets, params: VRParams, q=None, traces: Tr
         :math:`w_+ > 0`, the weight of the errors of target neurons (1: eq. 10 exactly).
     return_traces : bool
         Also return the :class:`~vr_brian.Traces` of the forward pass.
+    loss : {"tempotron", "bce", "cross_entropy"}
+        The loss of the maximal output voltage: eq. 10 (with ``margin`` and ``positive_weight``),
+        or a cross entropy of :mod:`gradients.readouts` (``bce`` with ``positive_weight``).
+    readout_scale : Quantity or float, optional
+        The cross entropies' voltage scale (volts, > 0; default ``v_thr``).
 
     Returns
     -------
@@ -261,9 +305,10 @@ def loss_and_grad(weights, spikes, targets, params: VRParams, q=None, traces: Tr
     """
     weights, spikes, targets, q, margin = _validate(weights, spikes, targets, params, q, traces, method, margin)
     positive_weight = check_positive_weight(positive_weight)
+    scale = check_readout(loss, readout_scale, targets)
     recording = replay(weights, traces) if traces is not None else record_forward(weights, spikes, params)
     output = recording.U[-1].transpose(1, 0, 2)
-    value, dL_dVmax, t_star = tempotron_loss(output, targets, params.v_thr, margin, positive_weight)
+    value, dL_dVmax, t_star = output_loss(output, targets, params.v_thr, loss, margin, positive_weight, scale)
     grads, adjoints = backward(weights, recording, dL_dVmax, t_star, params, q, keep_adjoints=method == "paper")
     if method == "paper":
         for n, correction in enumerate(paper_correction(weights, recording, adjoints, params, q)):

@@ -71,8 +71,8 @@ from brian2 import volt
 from vr_brian.params import VRParams, to_si
 from vr_brian.traces import Traces
 
-from . import loss_and_grad, predict, tempotron_loss
-from .tempotron import check_positive_weight
+from . import loss_and_grad, predict
+from .tempotron import LOSSES, check_positive_weight, check_readout, output_loss
 from .paper import check_variant
 from .checkpoint import Checkpoint, atomic_write, load_checkpoint, save_checkpoint, write_json
 from .data import SpikeData
@@ -135,6 +135,11 @@ class TrainConfig:
     positive_weight : float
         Weight of the errors of target outputs in the loss (:func:`gradients.loss_and_grad`);
         raise it for many-output multi-label data.
+    loss : {"tempotron", "bce", "cross_entropy"}
+        The loss of the maximal output voltage (:data:`gradients.tempotron.LOSSES`); with
+        ``cross_entropy`` the evaluation answers with the output of highest V_max.
+    readout_scale : Quantity, float or None
+        The voltage scale of the cross entropies (None: v_thr).
     seed : int
         Seed of the initial weights and of the shuffling.
     dtype : {"float32", "float64"}
@@ -175,6 +180,8 @@ class TrainConfig:
     q: float | None = None
     margin: float = 0.0
     positive_weight: float = 1.0
+    loss: str = "tempotron"
+    readout_scale: float | None = None
     seed: int = 0
     dtype: str = "float32"
     forward: str = "numpy"
@@ -201,7 +208,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
             object.__setattr__(self, name, int(value))
         choices = {"optimizer": OPTIMIZERS, "method": METHODS, "dtype": ("float32", "float64"),
-                   "forward": FORWARDS, "init": INITS, "lr_decay": LR_DECAYS}
+                   "forward": FORWARDS, "init": INITS, "lr_decay": LR_DECAYS, "loss": LOSSES}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
@@ -214,6 +221,7 @@ class TrainConfig:
         if not (math.isfinite(self.margin) and self.margin >= 0):
             raise ValueError(f"margin must be a finite voltage >= 0, got {self.margin!r}")
         object.__setattr__(self, "positive_weight", check_positive_weight(self.positive_weight))
+        object.__setattr__(self, "readout_scale", check_readout(self.loss, self.readout_scale))
         if not (math.isfinite(self.init_std_gain) and self.init_std_gain >= 0 and math.isfinite(self.init_mean_gain)):
             raise ValueError(f"init_std_gain must be >= 0 and both gains finite, got {self.init_mean_gain!r}, "
                              f"{self.init_std_gain!r}")
@@ -232,6 +240,11 @@ class TrainConfig:
 
     def make_optimizer(self):
         return make_optimizer(self.optimizer, self.lr, momentum=self.momentum)
+
+    def objective(self) -> dict:
+        """The loss settings, as keyword arguments of :func:`gradients.loss_and_grad` and :func:`evaluate`."""
+        return {"margin": self.margin, "positive_weight": self.positive_weight, "loss": self.loss,
+                "readout_scale": self.readout_scale}
 
     def layer_lr_scales(self, sizes) -> tuple:
         """The factor on the learning rate of each layer (``lr_fan_in / n_pre``, or 1)."""
@@ -390,7 +403,7 @@ def _make_forward(config: TrainConfig, sizes, params: VRParams, steps: int):
 
 def evaluate(weights, data: SpikeData, params: VRParams, margin: float = 0.0, chunk: int = 256,
              runner=None, return_predictions: bool = False, positive_weight: float = 1.0,
-             single_label: bool = False) -> dict:
+             single_label: bool | None = None, loss: str = "tempotron", readout_scale=None) -> dict:
     """Loss and precision / recall / F-measure of ``weights`` on ``data``.
 
     Parameters
@@ -409,14 +422,17 @@ def evaluate(weights, data: SpikeData, params: VRParams, margin: float = 0.0, ch
         Also return the (n, n_classes) bool predictions under ``predictions``.
     positive_weight : float
         :math:`w_+` of the loss.
-    single_label : bool
+    single_label : bool, optional
         Score the one-label-per-sample answer (highest :math:`V_{max}`, see
-        :func:`gradients.predict`) instead of :math:`V_{max} > v_{thr}`.
+        :func:`gradients.predict`) instead of :math:`V_{max} > v_{thr}`; default: with
+        ``loss="cross_entropy"`` only.
+    loss, readout_scale
+        The loss reported (:func:`gradients.tempotron.output_loss`).
 
     Returns
     -------
     dict
-        ``loss`` (eq. 10 with ``margin`` and ``positive_weight``, volts, mean over samples), ``micro``,
+        ``loss`` (``loss`` with ``margin`` and ``positive_weight``, mean over samples), ``micro``,
         ``macro``, ``per_class``, ``exact_match`` and ``chance_f`` as in
         :func:`gradients.metrics.classification_report`, ``hidden_rate`` (mean
         spikes per hidden neuron and step), the counts of negative-resistance
@@ -426,12 +442,13 @@ def evaluate(weights, data: SpikeData, params: VRParams, margin: float = 0.0, ch
     """
     run = runner or _NumpyForward(params)
     chunk = getattr(run, "batch", chunk)
+    single_label = loss == "cross_entropy" if single_label is None else single_label
     total_loss, predictions, spikes_fired, hidden_steps = 0.0, [], 0, 0
     n_layers = None
     for start in range(0, len(data), chunk):
         spikes, targets = data.spikes[start:start + chunk], data.targets[start:start + chunk].astype(bool)
         traces = run.traces(weights, spikes)
-        value = tempotron_loss(traces.output, targets, params.v_thr, margin, positive_weight)[0]
+        value = output_loss(traces.output, targets, params.v_thr, loss, margin, positive_weight, readout_scale)[0]
         total_loss += value * len(spikes)
         predictions.append(predict(traces, params.v_thr, single_label))
         if n_layers is None:
@@ -521,8 +538,7 @@ def _save(paths: _Paths, state: _RunState, config: TrainConfig, params: VRParams
 
 def _evaluation_record(epoch: int, train_loss: float, weights, test_data, params, config, forward, started) -> dict:
     return {"epoch": epoch, "train_loss": train_loss,
-            "test": evaluate(weights, test_data, params, config.margin, runner=forward,
-                             positive_weight=config.positive_weight),
+            "test": evaluate(weights, test_data, params, runner=forward, **config.objective()),
             "seconds": time.perf_counter() - started}
 
 
@@ -549,8 +565,7 @@ def _train_epoch(state: _RunState, train_data: SpikeData, config: TrainConfig, p
         spikes, targets = train_data.spikes[index], train_data.targets[index]
         value, grads, traces = loss_and_grad(weights, spikes, targets, params, q=config.q,
                                              traces=forward.traces_for_grad(weights, spikes), method=config.method,
-                                             margin=config.margin, positive_weight=config.positive_weight,
-                                             return_traces=True)
+                                             return_traces=True, **config.objective())
         if not (math.isfinite(value) and all(np.isfinite(g).all() for g in grads)):
             return _NonFinite(epoch=state.epoch + 1, minibatch=b + 1, batches=batches)
         if config.clip_grad_norm is not None:
@@ -632,6 +647,7 @@ def train(train_data: SpikeData, test_data: SpikeData, config: TrainConfig, para
                          f"{(test_data.steps, test_data.n_in, test_data.n_classes)}")
     if config.method == "paper":
         check_variant(params)
+    check_readout(config.loss, config.readout_scale, train_data.targets)
     sizes = (train_data.n_in,) + config.hidden + (train_data.n_classes,)
     optimizer = config.make_optimizer()
     fingerprint = {"train": _fingerprint(train_data), "test": _fingerprint(test_data)}
@@ -653,8 +669,7 @@ def train(train_data: SpikeData, test_data: SpikeData, config: TrainConfig, para
             rng = np.random.default_rng(config.seed)
             weights = initial_weights(config, sizes, params, rng, train_data)
             started = time.perf_counter()
-            train_loss = evaluate(weights, train_data, params, config.margin, runner=forward,
-                                  positive_weight=config.positive_weight)["loss"]
+            train_loss = evaluate(weights, train_data, params, runner=forward, **config.objective())["loss"]
             initial = _evaluation_record(0, train_loss, weights, test_data, params, config, forward, started)
             state = _RunState(weights=weights, optimizer_state=optimizer.init(weights), epoch=0, history=[initial],
                               rng_state=rng.bit_generator.state)

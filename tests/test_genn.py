@@ -17,7 +17,7 @@ from vr_brian.equations import ON_PRE, ON_PRE_X, VR_CLIF, VR_CLIF_X
 from vr_brian.genn import (Connection, dense_connection, generate, load_weights, main, random_connection,
                            run_genn_schedule)
 
-from .conftest import make_case
+from .conftest import VARIANT_CASES, make_case, variant_case
 
 TOLERANCE = 1e-9  # volts, relative to v_thr = 1 V
 
@@ -45,7 +45,15 @@ def genn_schedule_loops(weights, spikes, params):
     U_all, P_all = [[] for _ in weights], [[] for _ in weights[:-1]]
     for t in range(steps):
         for n, W in enumerate(weights):
-            T = p.N0 * (fired_last[n] @ W.T) * (1 - p.alpha * U_last[n] / p.v_thr)
+            R = 1 - p.alpha * U_last[n] / p.v_thr
+            if p.variant == "bounded":
+                R = np.clip(R, 0, p.r_max)
+            if p.variant == "split":
+                e_inh = p.e_inh if p.e_inh is not None else -p.v_thr / p.alpha
+                T = p.N0 * ((fired_last[n] @ np.maximum(W, 0).T) * R
+                            + (fired_last[n] @ np.minimum(W, 0).T) * (1 - U_last[n] / e_inh))
+            else:
+                T = p.N0 * (fired_last[n] @ W.T) * R
             Dm[n] += T
             Ds[n] += T
         fired_now = [spikes[:, t]]
@@ -95,6 +103,32 @@ def test_forms_equal_under_genn_schedule(alpha):
             np.testing.assert_allclose(U, U_ref, rtol=0, atol=TOLERANCE)
         for P, P_ref in zip(traces.P, P_loop, strict=True):
             np.testing.assert_array_equal(P, P_ref)
+
+
+@pytest.mark.parametrize("params_kwargs", VARIANT_CASES)
+def test_variants_in_both_forms_equal_genn_schedule_loops(params_kwargs):
+    """Each variant of R(t), in the X form and the standard form, under GeNN's schedule."""
+    weights, spikes, params = variant_case(params_kwargs, batch=2, steps=150)
+    U_loop, P_loop = genn_schedule_loops(weights, spikes, params)
+    for form in ("x", "standard"):
+        traces = run_genn_schedule(weights, spikes, params, form=form)
+        for U, U_ref in zip(traces.U, U_loop, strict=True):
+            np.testing.assert_allclose(U, U_ref, rtol=0, atol=TOLERANCE)
+        for P, P_ref in zip(traces.P, P_loop, strict=True):
+            np.testing.assert_array_equal(P, P_ref)
+
+
+@needs_brian2genn
+@pytest.mark.parametrize("variant, marker", [("bounded", "_clip("), ("split", "$(E_inh_post)")])
+def test_variants_generate_genn_code(tmp_path, variant, marker):
+    """brian2genn accepts the variants' X form: one addToInSyn per synapse, with the variant's resistance."""
+    weights, spikes, params = variant_case({"alpha": 0.3, "variant": variant}, batch=1, steps=20)
+    project = generate(str(tmp_path / variant), weights=weights, spikes=spikes, params=params, build=False)
+    source = _model_source(project)
+    for n in (1, 2, 3):
+        update = re.search(rf'class weights{n}WEIGHTUPDATE.*?SET_SIM_CODE\("(.*?)"\);', source, re.S).group(1)
+        assert update.count("addToInSyn") == 1
+        assert marker in (update if variant == "split" else source)
 
 
 def test_genn_schedule_is_the_iterative_model_when_alpha_is_zero():

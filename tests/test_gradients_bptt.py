@@ -94,11 +94,10 @@ class _Spike:
         return Spike
 
 
-def torch_loss_and_grad(torch, weights, spikes, targets, params, q, margin=0.0, positive_weight=1.0):
-    """MODEL.md's network, written step by step in torch; autograd does the rest. The variants of R(t):
-    "bounded" clamps R to [0, r_max]; in "split" the weights w < 0 see R_inh = 1 - U/e_inh."""
+def torch_v_max(torch, W, spikes, params, q):
+    """MODEL.md's network, written step by step in torch: V_max of every output (batch, n_out). The
+    variants of R(t): "bounded" clamps R to [0, r_max]; in "split" the weights w < 0 see R_inh = 1 - U/e_inh."""
     spike = _Spike.make(torch).apply
-    W = [torch.tensor(w, requires_grad=True) for w in weights]
     x_all = torch.tensor(spikes, dtype=W[0].dtype)
     batch, steps, _ = spikes.shape
     gm, gs, v, k, N0 = params.gamma_m, params.gamma_s, params.v_thr, params.alpha / params.v_thr, params.N0
@@ -128,12 +127,27 @@ def torch_loss_and_grad(torch, weights, spikes, targets, params, q, margin=0.0, 
             else:
                 U[n] = Dm[n] - Ds[n]
                 out.append(U[n])
-    V_max = torch.stack(out, 1).max(1).values
-    y = torch.tensor(targets, dtype=W[0].dtype)
-    loss = (positive_weight * y * torch.relu(v + margin - V_max)
-            + (1 - y) * torch.relu(V_max - (v - margin))).sum() / batch
+    return torch.stack(out, 1).max(1).values
+
+
+def torch_network_loss(torch, W, spikes, params, q, readout):
+    """``readout(V_max)`` of the torch network and its gradient by autograd: (loss, grads)."""
+    loss = readout(torch_v_max(torch, W, spikes, params, q))
     loss.backward()
     return loss.item(), [w.grad.numpy() for w in W]
+
+
+def torch_loss_and_grad(torch, weights, spikes, targets, params, q, margin=0.0, positive_weight=1.0):
+    """The tempotron-like loss of the torch network, and its gradient by autograd."""
+    W = [torch.tensor(w, requires_grad=True) for w in weights]
+    v = params.v_thr
+
+    def tempotron(V_max):
+        y = torch.tensor(targets, dtype=V_max.dtype)
+        return (positive_weight * y * torch.relu(v + margin - V_max)
+                + (1 - y) * torch.relu(V_max - (v - margin))).sum() / len(V_max)
+
+    return torch_network_loss(torch, W, spikes, params, q, tempotron)
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.3], ids=["alpha0", "alpha0.3"])
@@ -186,3 +200,29 @@ def test_flat_loss_gives_zero_gradient():
     assert value == 0 and all(not g.any() for g in grads)
     assert loss_horizon(np.zeros((2, 3)), np.ones((2, 3), int)) == -1
     assert loss_horizon(np.array([[0, 1.0], [1.0, 0]]), np.array([[9, 4], [6, 8]])) == 6
+
+
+@pytest.mark.parametrize("loss, scale", [("bce", 0.5), ("cross_entropy", 0.7)])
+def test_cross_entropy_readouts_equal_torch_autograd(loss, scale):
+    """The max-membrane readouts (gradients.readouts) against torch's own losses on the same network."""
+    torch = pytest.importorskip("torch")
+    weights, spikes, targets, params = surrogate_case(0.3, seed=13)
+    if loss == "cross_entropy":
+        targets = np.eye(targets.shape[1], dtype=bool)[[0, 2, 1]]
+    W = [torch.tensor(w, requires_grad=True) for w in weights]
+
+    def torch_readout(V_max):
+        y = torch.tensor(targets, dtype=V_max.dtype)
+        if loss == "bce":
+            z = (V_max - params.v_thr) / scale
+            return torch.nn.functional.binary_cross_entropy_with_logits(
+                z, y, pos_weight=torch.full_like(z[0], 3.0), reduction="sum") / len(z)
+        return torch.nn.functional.cross_entropy(V_max / scale, y.argmax(1))
+
+    expected_loss, expected = torch_network_loss(torch, W, spikes, params, Q, torch_readout)
+    value, grads = loss_and_grad(weights, spikes, targets, params, q=Q, loss=loss, readout_scale=scale,
+                                 positive_weight=3.0)
+    assert value == pytest.approx(expected_loss, rel=1e-12)
+    for g, e in zip(grads, expected):
+        assert np.linalg.norm(e) > 0
+        assert np.linalg.norm(g - e) <= 1e-11 * np.linalg.norm(e)

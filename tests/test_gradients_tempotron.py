@@ -141,3 +141,19 @@ def test_bad_input_is_rejected_with_a_clear_error():
         loss_and_grad(weights + [np.ones((2, 3))], spikes, targets[:, :2], params, traces=traces)
     with pytest.raises(TypeError, match="traces must be a vr_brian.Traces"):
         loss_and_grad(weights, spikes, targets, params, traces=traces.U)
+
+
+def test_readout_settings_are_checked():
+    from gradients import loss_and_grad
+    from vr_brian import VRParams
+
+    rng = np.random.default_rng(0)
+    weights = [rng.normal(0.05, 0.2, (6, 8)), rng.normal(0.1, 0.3, (3, 6))]
+    spikes = rng.random((2, 30, 8)) < 0.1
+    multi = np.array([[1, 1, 0], [0, 1, 0]], bool)
+    with pytest.raises(ValueError, match="exactly one target per sample"):
+        loss_and_grad(weights, spikes, multi, VRParams(), loss="cross_entropy")
+    with pytest.raises(ValueError, match="readout_scale"):
+        loss_and_grad(weights, spikes, multi, VRParams(), loss="bce", readout_scale=0.0)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        loss_and_grad(weights, spikes, multi, VRParams(), loss="hinge")

@@ -13,8 +13,10 @@ def test_flop_count_of_the_benchmark_network():
 def test_quick_run_writes_results(tmp_path):
     assert main(["--quick", "--repeats", "1", "--no-torch", "--out-dir", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
-    assert set(results["ms_per_sample"]) == {"numpy float32", "numpy float64"}
-    assert all(t > 0 for t in results["ms_per_sample"].values())
-    assert max(results["agreement_with_numpy_float64"]["numpy float32"]["grad_rel"]) < 1e-3
-    memory = results["memory_per_sample_bytes"]
-    assert memory["minimum_float32"] <= memory["recording_float32"]
+    assert set(results["cases"]) == {"dense", "sparse"}
+    for case in results["cases"].values():
+        assert set(case["ms_per_sample"]) == {"numpy float32", "numpy float64"}
+        assert all(t > 0 for t in case["ms_per_sample"].values())
+        assert max(case["agreement_with_numpy_float64"]["numpy float32"]["grad_rel"]) < 1e-3
+        memory = case["memory_per_sample_bytes"]
+        assert memory["minimum_float32"] <= memory["recording_float32"]

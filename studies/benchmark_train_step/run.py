@@ -1,5 +1,9 @@
 r"""One training step (forward and backward) of a 384-700-10 VR-C-LIF network, timed.
 
+Two cases (:data:`CASES`): ``dense``, 150 steps with 5 %-dense input (the first benchmark), and
+``sparse``, 300 steps with 2 %-dense input (the paper's operating point: spikegram input,
+1.5 s clips).
+
 ``gradients.loss_and_grad`` on a batch of input spike trains, float32 and float64,
 against PyTorch autograd of the same network in float32 (straight-through spike
 with the same rectangular surrogate), in the same process, on the same machine.
@@ -40,17 +44,29 @@ from studies.cli import output_paths, study_parser, write_json
 NAME = "benchmark_train_step"
 
 
-def make_problem(sizes, steps: int, batch: int, density: float, alpha: float, seed: int = 0):
+#: The benchmark cases: network sizes, steps, batch, input density, alpha, and the gain of the input
+#: weights (which keeps the hidden layer firing in a few percent of its (step, unit) pairs).
+CASES = {"dense": {"sizes": (384, 700, 10), "steps": 150, "batch": 32, "density": 0.05, "alpha": 0.3,
+                   "input_gain": 1.0},
+         "sparse": {"sizes": (384, 700, 10), "steps": 300, "batch": 32, "density": 0.02, "alpha": 0.3,
+                    "input_gain": 2.0}}
+QUICK_CASES = {"dense": {"sizes": (24, 40, 10), "steps": 30, "batch": 4, "density": 0.05, "alpha": 0.3,
+                         "input_gain": 1.0},
+               "sparse": {"sizes": (24, 40, 10), "steps": 60, "batch": 4, "density": 0.02, "alpha": 0.3,
+                          "input_gain": 2.0}}
+
+
+def make_problem(sizes, steps: int, batch: int, density: float, alpha: float, seed: int = 0, input_gain: float = 1.0):
     """Weights, input spikes, one-hot targets and params of the benchmark.
 
-    The input weights N(0.005, 0.03) V make ~9% of the hidden (step, unit) pairs
-    spike at alpha = 0.3 and 5% input density; the output weights N(0, 0.1) V.
+    The input weights ``input_gain`` x N(0.005, 0.03) V make ~9% of the hidden (step, unit) pairs
+    spike at alpha = 0.3 and 5% input density (gain 1); the output weights N(0, 0.1) V.
     """
     from vr_brian import VRParams
 
     rng = np.random.default_rng(seed)
     n_in, n_hidden, n_out = sizes
-    weights = [rng.normal(0.005, 0.03, (n_hidden, n_in)) * np.sqrt(384 / n_in),
+    weights = [input_gain * rng.normal(0.005, 0.03, (n_hidden, n_in)) * np.sqrt(384 / n_in),
                rng.normal(0.0, 0.1, (n_out, n_hidden)) * np.sqrt(700 / n_hidden)]
     spikes = rng.random((batch, steps, n_in)) < density
     targets = np.zeros((batch, n_out), bool)
@@ -149,54 +165,44 @@ def dense_flop(sizes, steps: int) -> float:
 
 
 def trace_bytes(recording) -> tuple:
-    """(bytes held by the recording the backward pass uses, the minimum: float32 voltages, 1-byte spikes)."""
-    held = sum(a.nbytes for group in (recording.U, recording.P, recording.I) for a in group)
-    held += recording.spikes_tm.nbytes
+    """(bytes held by the recording the backward pass uses, the minimum: float32 voltages, 1-byte spikes).
+
+    Held: voltages, spikes, input currents (where kept), the input spikes (time-major copy) and the
+    spike index arrays of every layer's input. The minimum counts the voltages and hidden spikes.
+    """
+    held = sum(a.nbytes for a in recording.U) + sum(a.nbytes for a in recording.P)
+    held += sum(a.nbytes for currents in recording.I for a in currents)
+    held += recording.spikes_tm.nbytes + sum(array.nbytes for m in recording.inputs for array in m.csr)
     minimum = sum(U.size * 4 for U in recording.U) + sum(P.size for P in recording.P)
     return held, minimum
 
 
-def main(argv=None) -> int:
+def benchmark_case(case: dict, repeats: int, use_torch: bool, uncompiled: bool) -> dict:
+    """Time every method on one case (round-robin); the results of that case."""
     from gradients import forward, loss_and_grad
     from gradients.forward import record_forward
 
-    parser = study_parser(NAME, "One training step of a 384-700-10 network: ms per sample against torch autograd")
-    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per method (default 9, quick 2)")
-    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
-    parser.add_argument("--uncompiled", action="store_true",
-                        help=f"also time float32 with the compiled (numba) loops switched off ('{UNCOMPILED}')")
-    args = parser.parse_args(argv)
-    repeats = args.repeats or (2 if args.quick else 9)
-    if repeats < 1:
-        parser.error(f"--repeats must be >= 1, got {repeats}")
-    results_path, _ = output_paths(NAME, args)
-    sizes, steps, batch, density, alpha = ((24, 40, 10), 30, 4, 0.05, 0.3) if args.quick else \
-        ((384, 700, 10), 150, 32, 0.05, 0.3)
-    weights, spikes, targets, params = make_problem(sizes, steps, batch, density, alpha)
+    sizes, steps, batch, density, alpha = (case[k] for k in ("sizes", "steps", "batch", "density", "alpha"))
+    weights, spikes, targets, params = make_problem(sizes, steps, batch, density, alpha,
+                                                    input_gain=case["input_gain"])
     q = params.v_thr
-
     methods = {}
     for dtype in (np.float32, np.float64):
         typed = [w.astype(dtype) for w in weights]
         methods[f"numpy {np.dtype(dtype).name}"] = (
             lambda typed=typed: loss_and_grad(typed, spikes, targets, params, q=q))
-    if args.uncompiled and forward.COMPILED:
+    if uncompiled and forward.COMPILED:
         # the same step without the compiled loops (numpy array operations and scipy products)
         typed = [w.astype(np.float32) for w in weights]
         methods[f"{UNCOMPILED} float32"] = lambda: without_compiled_loops(
             loss_and_grad, typed, spikes, targets, params, q=q)
-    torch_version = None
-    if not args.no_torch:
-        try:
-            import torch
-        except ImportError:
-            torch = None
-        if torch is not None:
-            torch.set_num_threads(os.cpu_count() or 1)
-            torch_version = torch.__version__
-            step = torch_step(torch)
-            typed = [w.astype(np.float32) for w in weights]
-            methods["torch float32 autograd"] = lambda: step(typed, spikes, targets, params, q)
+    if use_torch:
+        import torch
+
+        torch.set_num_threads(os.cpu_count() or 1)
+        step = torch_step(torch)
+        typed = [w.astype(np.float32) for w in weights]
+        methods["torch float32 autograd"] = lambda: step(typed, spikes, targets, params, q)
 
     load_before = list(os.getloadavg())
     # agreement first: the torch gradients are the same numbers (float32 rounding); this also
@@ -231,16 +237,11 @@ def main(argv=None) -> int:
     loss_and_grad(typed, spikes, targets, params, q=q)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-
     results = {
-        "claim": "one training step (forward + backward) of 384-700-10, T=150, batch 32, in ms per sample",
-        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                    "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"), "numpy": np.__version__,
-                    "torch": torch_version, "numba": numba_version(), "compiled_loops": forward.COMPILED,
-                    "load_average_before": load_before, "load_average": list(os.getloadavg())},
         "setup": {"sizes": sizes, "steps": steps, "batch": batch, "input_density": input_density, "alpha": alpha,
-                  "q_volt": q, "repeats": repeats,
+                  "input_gain": case["input_gain"], "q_volt": q, "repeats": repeats,
                   "hidden_spike_fraction": float(recording.P[0].mean())},
+        "load_average_before": load_before, "load_average": list(os.getloadavg()),
         "ms_per_sample": ms_per_sample,
         "cpu_ms_per_sample": cpu_ms_per_sample,
         "all_ms_per_sample": {name: [1e3 * x / batch for x in t] for name, t in times.items()},
@@ -250,6 +251,7 @@ def main(argv=None) -> int:
                   "dense_floor_ms_per_sample": {k: 1e3 * flop / v for k, v in rates.items()},
                   "event_driven_floor_ms_per_sample": {k: 1e3 * event_flop / v for k, v in rates.items()}},
         "memory_per_sample_bytes": {"recording_float32": held / batch, "minimum_float32": minimum / batch,
+                                    "ratio_to_minimum": held / minimum,
                                     "peak_allocated_during_step_float32": peak / batch},
     }
     if "torch float32 autograd" in ms_per_sample:
@@ -258,23 +260,67 @@ def main(argv=None) -> int:
         results["speedup_compiled_loops_float32"] = {
             "wall": ms_per_sample[f"{UNCOMPILED} float32"] / ms_per_sample["numpy float32"],
             "cpu": cpu_ms_per_sample[f"{UNCOMPILED} float32"] / cpu_ms_per_sample["numpy float32"]}
-    write_json(results_path, results)
+    return results
 
-    print(f"{sizes[0]}-{sizes[1]}-{sizes[2]}, T={steps}, batch {batch}, input density {input_density:.3f}, "
-          f"alpha={alpha}, q={q} V, {repeats} repeats, {os.cpu_count()} CPUs, "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}, load {os.getloadavg()[0]:.1f}")
+
+def _print_case(name: str, results: dict):
+    setup = results["setup"]
+    sizes = setup["sizes"]
+    print(f"[{name}] {sizes[0]}-{sizes[1]}-{sizes[2]}, T={setup['steps']}, batch {setup['batch']}, input density "
+          f"{setup['input_density']:.3f}, hidden spikes {setup['hidden_spike_fraction']:.3f}, alpha={setup['alpha']}, "
+          f"{setup['repeats']} repeats, load {results['load_average'][0]:.1f}")
     print(f"{'method':<26} {'ms/sample':>10} {'CPU ms/sample':>14} {'dense floor':>12} {'grad rel. to f64':>18}")
-    for name, value in ms_per_sample.items():
-        dtype = "float64" if "float64" in name else "float32"
-        print(f"{name:<26} {value:>10.3f} {cpu_ms_per_sample[name]:>14.3f} {1e3 * flop / rates[dtype]:>12.3f} "
-              f"{max(agreement[name]['grad_rel']):>18.2e}")
-    if f"{UNCOMPILED} float32" in ms_per_sample:
-        print(f"compiled loops (numba {numba_version()}): "
-              f"{results['speedup_compiled_loops_float32']['cpu']:.2f}x less CPU time than numpy+scipy only")
+    for method, value in results["ms_per_sample"].items():
+        dtype = "float64" if "float64" in method else "float32"
+        print(f"{method:<26} {value:>10.3f} {results['cpu_ms_per_sample'][method]:>14.3f} "
+              f"{results['floor']['dense_floor_ms_per_sample'][dtype]:>12.3f} "
+              f"{max(results['agreement_with_numpy_float64'][method]['grad_rel']):>18.2e}")
+    if "speedup_compiled_loops_float32" in results:
+        print(f"compiled loops: {results['speedup_compiled_loops_float32']['cpu']:.2f}x less CPU time than "
+              f"numpy+scipy only")
     if "speedup_float32_vs_torch" in results:
         print(f"numpy float32 is {results['speedup_float32_vs_torch']:.1f}x faster than torch autograd")
-    print(f"recording {held / batch / 1e3:.0f} kB per sample (minimum {minimum / batch / 1e3:.0f} kB); "
-          f"peak allocation during a step {peak / batch / 1e3:.0f} kB per sample")
+    memory = results["memory_per_sample_bytes"]
+    print(f"recording {memory['recording_float32'] / 1e3:.0f} kB per sample (minimum {memory['minimum_float32'] / 1e3:.0f}"
+          f" kB, x{memory['ratio_to_minimum']:.2f}); peak allocation during a step "
+          f"{memory['peak_allocated_during_step_float32'] / 1e3:.0f} kB per sample")
+
+
+def main(argv=None) -> int:
+    from gradients import forward
+
+    parser = study_parser(NAME, "One training step of a 384-700-10 network: ms per sample against torch autograd")
+    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per method (default 9, quick 2)")
+    parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated cases of {tuple(CASES)}")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
+    parser.add_argument("--uncompiled", action="store_true",
+                        help=f"also time float32 with the compiled (numba) loops switched off ('{UNCOMPILED}')")
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (2 if args.quick else 9)
+    if repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {repeats}")
+    names = [c for c in args.cases.split(",") if c]
+    if not names or set(names) - set(CASES):
+        parser.error(f"--cases must list some of {tuple(CASES)}, got {args.cases!r}")
+    results_path, _ = output_paths(NAME, args)
+    torch_version = None
+    if not args.no_torch:
+        try:
+            import torch
+            torch_version = torch.__version__
+        except ImportError:
+            pass
+    cases = QUICK_CASES if args.quick else CASES
+    results = {
+        "claim": "one training step (forward + backward) of 384-700-10 in ms per sample, two cases",
+        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+                    "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"), "numpy": np.__version__,
+                    "torch": torch_version, "numba": numba_version(), "compiled_loops": forward.COMPILED},
+        "cases": {}}
+    for name in names:
+        results["cases"][name] = benchmark_case(cases[name], repeats, torch_version is not None, args.uncompiled)
+        _print_case(name, results["cases"][name])
+    write_json(results_path, results)
     print(f"wrote {results_path}")
     return 0
 

@@ -92,6 +92,10 @@ METRICS_NAME = "metrics.json"
 
 INITS = ("gain", "stable")
 
+#: The default bound of the projection: at |G| = 1/2 a neuron's mean voltage stays within
+#: [-v_thr/alpha, 2/3 v_thr/alpha]; studies/training_stability measures it against no remedy.
+DEFAULT_STABILITY_BOUND = 0.5
+
 
 def _check_number(value, name: str, low: float, high: float = math.inf, low_closed: bool = True,
                   optional: bool = False):
@@ -163,9 +167,10 @@ class TrainConfig:
         Scale each layer's learning rate by ``lr_fan_in / n_pre`` (None: the same for all).
     stability_bound : float or None
         Project every layer after each step onto loop gains within ``[-bound, bound]`` for the
-        input of every sample of the minibatch (None: no projection).
+        input of every sample of the minibatch (None: no projection; default
+        :data:`DEFAULT_STABILITY_BOUND`). It changes nothing at alpha = 0.
     recover : int
-        How many non-finite minibatches a run may recover from (0: the first ends it).
+        How many non-finite minibatches a run may recover from (0: the first ends it; default 2).
     recover_factor : float
         Factor on the learning rate at each recovery, in (0, 1).
     """
@@ -193,8 +198,8 @@ class TrainConfig:
     warmup_epochs: float = 0.0
     lr_decay: str = "none"
     lr_fan_in: int | None = None
-    stability_bound: float | None = None
-    recover: int = 0
+    stability_bound: float | None = DEFAULT_STABILITY_BOUND
+    recover: int = 2
     recover_factor: float = 0.5
 
     def __post_init__(self):

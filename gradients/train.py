@@ -549,7 +549,7 @@ def _evaluation_record(epoch: int, train_loss: float, weights, test_data, params
 
 def _input_rates(spikes: np.ndarray, traces: Traces) -> list:
     """Per layer, the firing probability per step of each presynaptic unit in each sample (batch, n_pre)."""
-    return [below.mean(axis=1) for below in (spikes,) + tuple(traces.P)]
+    return [np.count_nonzero(below, axis=1) / below.shape[1] for below in (spikes,) + tuple(traces.P)]
 
 
 def _train_epoch(state: _RunState, train_data: SpikeData, config: TrainConfig, params: VRParams, optimizer,

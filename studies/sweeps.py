@@ -8,6 +8,7 @@ plain dict. :func:`run_jobs` returns the results in the order of the jobs.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -25,8 +26,19 @@ def run_jobs(function, jobs: list, n_jobs: int = 1, dask_scheduler: str | None =
         return [function(job) for job in jobs]
     # workers start from a fresh server process, not forked from this one: a process whose compiled
     # kernels have started their thread pool (OpenMP) cannot be forked safely
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    threads = max(1, (os.cpu_count() or 1) // n_jobs)
+    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("forkserver"),
+                             initializer=_share_cores, initargs=(threads,)) as pool:
         return list(pool.map(function, jobs))
+
+
+def _share_cores(threads: int) -> None:
+    """In a worker: the compiled kernels use ``threads`` threads, so that the workers share the cores."""
+    try:
+        import numba
+    except ImportError:
+        return
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
 def dask_client_class():

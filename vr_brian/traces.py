@@ -37,17 +37,17 @@ def spike_array(monitor, batch: int, steps: int, n: int, dt: float) -> np.ndarra
 
 def _outside(U_prev: np.ndarray, k: float, r_max: float | None) -> tuple:
     """Where R = 1 - k U(t-1) (clipped to [0, r_max] when given) is negative, and where it exceeds
-    RUNAWAY_RESISTANCE, as bool arrays: compared on U, without forming R."""
+    RUNAWAY_RESISTANCE, as bool arrays: U compared with the voltages where R crosses 0 and
+    RUNAWAY_RESISTANCE, without forming R."""
+    none = np.zeros(U_prev.shape, bool)
     if k == 0:
-        none = np.zeros(U_prev.shape, bool)
         return none, none
     # R < 0 <=> k U > 1;  R > RUNAWAY_RESISTANCE <=> k U < 1 - RUNAWAY_RESISTANCE
-    kU = U_prev * U_prev.dtype.type(k) if np.issubdtype(U_prev.dtype, np.floating) else U_prev * k
-    negative = kU > 1 if r_max is None else np.zeros(U_prev.shape, bool)
-    runaway = kU < 1 - RUNAWAY_RESISTANCE
+    zero_at, runaway_at = 1 / k, (1 - RUNAWAY_RESISTANCE) / k
+    negative = (U_prev > zero_at if k > 0 else U_prev < zero_at) if r_max is None else none
     if r_max is not None and r_max <= RUNAWAY_RESISTANCE:
-        runaway = np.zeros(U_prev.shape, bool)
-    return negative, runaway
+        return negative, none
+    return negative, U_prev < runaway_at if k > 0 else U_prev > runaway_at
 
 
 @dataclasses.dataclass(frozen=True)

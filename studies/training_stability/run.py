@@ -1,8 +1,10 @@
 """Why wide VR-C-LIF networks diverge in training at alpha >= 0.2, and what keeps them stable.
 
-Three parts, each a list of training jobs (one network per job, checkpointed, resumable), run in
+Four parts, each a list of training jobs (one network per job, checkpointed, resumable), run in
 worker processes (``--jobs``):
 
+- ``select``: the candidates for the shared settings (learning rate, membrane time constant) at the
+  paper's size, alpha 0 and 0.3, judged by validation F only; :data:`BASE` holds the choice;
 - ``diagnose``: the paper's model with no remedy, across alpha, width, learning rate, initial
   gain and input density; each epoch's evaluation on the validation set counts, per layer, the
   entries of each route to the runaway (R > 10: net inhibition amplified; R < 0: U above
@@ -33,7 +35,7 @@ from studies.sweeps import load_split_data, run_jobs, spread
 
 NAME = "training_stability"
 ALPHAS = (-0.1, 0.0, 0.1, 0.2, 0.3, 0.4)
-PARTS = ("diagnose", "remedies", "width")
+PARTS = ("select", "diagnose", "remedies", "width")
 
 #: The tasks: the data study whose train.npz / test.npz they read, the time step of those spike
 #: arrays, and the loss's positive weight (piano: 82-87 of 88 keys are silent in every chord).
@@ -82,7 +84,9 @@ def run_job(job: dict) -> dict:
 
     sets = load_split_data(job["data"])
     config = TrainConfig(**job["config"])
-    params = VRParams(dt=job["dt"] * second, alpha=job["alpha"], **VARIANTS[job["variant"]])
+    neuron = job["neuron"]
+    params = VRParams(dt=neuron["dt"] * second, tau_m=neuron["tau_m"] * second, tau_s=neuron["tau_s"] * second,
+                      alpha=job["alpha"], **VARIANTS[job["variant"]])
     started = time.perf_counter()
     diverged_at = None
     with warnings.catch_warnings():
@@ -95,42 +99,54 @@ def run_job(job: dict) -> dict:
             diverged_at = str(error).split(":")[0]          # "epoch E, minibatch B/N"
             saved = load_checkpoint(Path(job["run_dir"]) / CHECKPOINT_NAME)
             weights, history = saved.weights, saved.history
-        test = evaluate(weights, sets["test"], params, config.margin, positive_weight=config.positive_weight)
+        test = evaluate(weights, sets["test"], params, **config.objective())
+    validation = sets["validation"]
+    # (sample, step, neuron) entries of each layer in one validation pass
+    entries = [len(validation) * validation.steps * units for units in config.hidden + (validation.n_classes,)]
     return {"task": job["task"], "alpha": job["alpha"], "hidden": list(config.hidden), "remedy": job["remedy"],
             "variant": job["variant"], "seed": config.seed, "lr": config.lr, "init_mean_gain": config.init_mean_gain,
+            "tau_m": neuron["tau_m"],
             "input_density": job["data"].get("input_density", 1.0), "part": job["part"],
             "diverged": diverged_at is not None, "diverged_at": diverged_at, "epochs": history[-1]["epoch"],
             "test_f": test["micro"]["f"], "test": test, "val_f": history[-1]["test"]["micro"]["f"],
             "curve_val_f": [r["test"]["micro"]["f"] for r in history],
             "monitor": [{"epoch": r["epoch"], "hidden_rate": r["test"]["hidden_rate"], **r["test"]["by_layer"],
-                         "remedies": r.get("remedies", {}), "recoveries": r.get("recoveries", [])}
+                         "entries": entries, "remedies": r.get("remedies", {}), "recoveries": r.get("recoveries", [])}
                         for r in history],
             "seconds": time.perf_counter() - started,
             "train_seconds": float(sum(r["seconds"] for r in history[1:])), "run_dir": job["run_dir"]}
 
 
-def _job(part, task, data, dt, alpha, hidden, remedy, variant, seed, runs_dir, epochs, input_density=1.0,
-         **config_overrides) -> dict:
+def _job(part, task, data, neuron, alpha, hidden, remedy, variant, seed, runs_dir, epochs, input_density=1.0,
+         tau_m=None, **config_overrides) -> dict:
     config = {**BASE, "epochs": epochs, **remedy_config(remedy), "hidden": list(hidden), "seed": seed,
               "positive_weight": TASKS.get(task, {}).get("positive_weight", 1.0), **config_overrides}
     if input_density != 1.0:
         data = dict(data, input_density=input_density, density_seed=seed)
-    extras = dict(config_overrides, **({"density": input_density} if input_density != 1.0 else {}))
+    if tau_m is not None:     # tau_s = tau_m / 4, as in the STCA code
+        neuron = dict(neuron, tau_m=tau_m, tau_s=tau_m / 4)
+    extras = dict(config_overrides, **({"density": input_density} if input_density != 1.0 else {}),
+                  **({"tau_m": tau_m} if tau_m is not None else {}))
     name = "_".join([part, task, f"a{alpha:+.2f}", "x".join(map(str, hidden)), remedy, variant, f"s{seed}"]
                     + [f"{k}{v}" for k, v in sorted(extras.items())])
-    return {"part": part, "task": task, "data": data, "dt": dt, "alpha": alpha, "remedy": remedy, "variant": variant,
-            "config": config, "run_dir": str(Path(runs_dir) / name)}
+    return {"part": part, "task": task, "data": data, "neuron": neuron, "alpha": alpha, "remedy": remedy,
+            "variant": variant, "config": config, "run_dir": str(Path(runs_dir) / name)}
 
 
 def plan(parts, tasks: dict, seeds: int, epochs: int, runs_dir, quick: bool) -> list:
-    """Every job of the chosen parts; ``tasks`` maps a task name to (data source, dt)."""
+    """Every job of the chosen parts; ``tasks`` maps a task name to (data source, neuron time base)."""
     jobs = []
     big = (16,) if quick else (700,)
-    for task, (data, dt) in tasks.items():
+    for task, (data, neuron) in tasks.items():
         def add(part, alpha, hidden, remedy="none", variant="paper", seed_list=range(seeds), **overrides):
-            jobs.extend(_job(part, task, data, dt, alpha, hidden, remedy, variant, s, runs_dir, epochs, **overrides)
-                        for s in seed_list)
+            jobs.extend(_job(part, task, data, neuron, alpha, hidden, remedy, variant, s, runs_dir, epochs,
+                             **overrides) for s in seed_list)
 
+        if "select" in parts:
+            for alpha in (0.0, 0.3):
+                for lr in (0.001, 0.003, 0.01):
+                    add("select", alpha, big, "default", lr=lr, seed_list=range(1))
+                add("select", alpha, big, "default", tau_m=neuron["tau_m"] * 2 / 3, seed_list=range(1))
         if "diagnose" in parts:
             widths = (8, 16) if quick else (64, 256, 700)
             for alpha in ((0.3,) if quick else (0.1, 0.2, 0.3, 0.4)):
@@ -155,6 +171,13 @@ def plan(parts, tasks: dict, seeds: int, epochs: int, runs_dir, quick: bool) -> 
                 for hidden in ((4, 8) if quick else (64, 256)):   # 700 is in the remedies part
                     add("width", alpha, (hidden,), "default")
     return jobs
+
+
+def selection(runs: list) -> list:
+    """The select part by validation F only (best epoch and last epoch): what BASE was chosen from."""
+    return [{key: run[key] for key in ("task", "alpha", "hidden", "lr", "tau_m", "diverged", "epochs")}
+            | {"val_f_last": run["val_f"], "val_f_best": max(run["curve_val_f"]),
+               "best_epoch": int(np.argmax(run["curve_val_f"]))} for run in runs if run["part"] == "select"]
 
 
 def _first_epoch(monitor: list, key: str, layer: int):
@@ -186,11 +209,11 @@ def diagnosis(runs: list) -> list:
 def table(runs: list) -> list:
     """One row per (task, alpha, hidden, remedy, variant): diverged of the seeds, final held-out F."""
     keys = sorted({(r["task"], r["alpha"], tuple(r["hidden"]), r["remedy"], r["variant"]) for r in runs
-                   if r["part"] != "diagnose"})
+                   if r["part"] in ("remedies", "width")})
     rows = []
     for task, alpha, hidden, remedy, variant in keys:
         mine = [r for r in runs if (r["task"], r["alpha"], tuple(r["hidden"]), r["remedy"], r["variant"])
-                == (task, alpha, hidden, remedy, variant) and r["part"] != "diagnose"]
+                == (task, alpha, hidden, remedy, variant) and r["part"] in ("remedies", "width")]
         rows.append({"task": task, "alpha": alpha, "hidden": list(hidden), "remedy": remedy, "variant": variant,
                      "seeds": len(mine), "diverged": sum(r["diverged"] for r in mine),
                      "test_f": spread([r["test_f"] for r in mine]), "val_f": spread([r["val_f"] for r in mine]),
@@ -199,34 +222,91 @@ def table(runs: list) -> list:
     return rows
 
 
+def _finite(value) -> bool:
+    return value is not None and math.isfinite(value)
+
+
 def plot_routes(runs: list, path):
-    """Per layer and epoch, the share of validation entries on each route, for the diagnose runs at alpha 0.3."""
+    """For the diagnose runs at alpha 0.3, lr 0.01: per layer and epoch, how low U went and the share of
+    validation entries on each route (R > 10, R < 0), one row per task."""
     from matplotlib.figure import Figure
 
     chosen = [r for r in runs if r["part"] == "diagnose" and r["alpha"] == 0.3 and r["lr"] == 0.01
               and r["init_mean_gain"] == 0.5 and r["input_density"] == 1.0]
     tasks = sorted({r["task"] for r in chosen})
-    figure = Figure(figsize=(10, 3.2 * max(1, len(tasks))), constrained_layout=True)
-    axes = figure.subplots(max(1, len(tasks)), 2, squeeze=False)
+    figure = Figure(figsize=(13, 3.3 * max(1, len(tasks))), constrained_layout=True)
+    axes = figure.subplots(max(1, len(tasks)), 3, squeeze=False)
     for row, task in enumerate(tasks):
-        for run in (r for r in chosen if r["task"] == task):
+        for run in sorted((r for r in chosen if r["task"] == task), key=lambda r: r["hidden"]):
             epochs = [m["epoch"] for m in run["monitor"]]
             width = "x".join(map(str, run["hidden"]))
+            color = None
             for layer, style in ((0, "-"), (len(run["monitor"][0]["runaway"]) - 1, "--")):
-                label = f"{width} {'hidden' if layer == 0 else 'output'}"
-                lowest = [max(-m["lowest_U"][layer], 1e-3) if math.isfinite(m["lowest_U"][layer]) else 1e38
+                label = f"{width}: {'hidden' if layer == 0 else 'output'}"
+                # NaN (JSON null) or -inf: the voltage ran past the float range
+                lowest = [max(-m["lowest_U"][layer], 1e-3) if _finite(m["lowest_U"][layer]) else 3e38
                           for m in run["monitor"]]
-                line = axes[row, 0].semilogy(epochs, lowest, style, label=label)[0]
-                axes[row, 1].plot(epochs, [m["negative_R"][layer] > 0 for m in run["monitor"]], style,
-                                  color=line.get_color(), label=label)
+                line = axes[row, 0].semilogy(epochs, lowest, style, color=color, label=label)[0]
+                color = line.get_color()
+                for column, key in ((1, "runaway"), (2, "negative_R")):
+                    share = [max(m[key][layer] / m["entries"][layer], 1e-7) for m in run["monitor"]]
+                    axes[row, column].semilogy(epochs, share, style, color=color, label=label)
             if run["diverged"]:
-                axes[row, 0].axvline(run["epochs"] + 1, color=line.get_color(), lw=0.8, ls=":")
-        axes[row, 0].axhline(9 / 0.3, color="gray", lw=0.8, label="R = 10 (-9 v_thr/alpha)")
+                for ax in axes[row]:
+                    ax.axvline(run["epochs"] + 1, color=color, lw=0.8, ls=":")
+        axes[row, 0].axhline(9 / 0.3, color="gray", lw=0.8, label="U = -9 v_thr/alpha (R = 10)")
         axes[row, 0].set(xlabel="epoch", ylabel="-(lowest U) on validation (V)",
-                         title=f"{task}, alpha 0.3, lr 0.01, no remedy: how low U went")
-        axes[row, 1].set(xlabel="epoch", ylabel="any R < 0 entry (1 = yes)",
-                         title="second route: U above v_thr/alpha")
+                         title=f"{task}, alpha 0.3, lr 0.01, no remedy")
+        axes[row, 1].set(xlabel="epoch", ylabel="share of entries with R > 10", ylim=(5e-8, 1.5),
+                         title="route 1: net inhibition amplified")
+        axes[row, 2].set(xlabel="epoch", ylabel="share of entries with R < 0", ylim=(5e-8, 1.5),
+                         title="route 2: U above v_thr/alpha")
         axes[row, 0].legend(fontsize=7)
+    figure.suptitle("dotted: the epoch in which the run diverged (non-finite loss); 1e-7: none", fontsize=9)
+    return save_figure(figure, path)
+
+
+def _runaway_onset(run: dict, share: float = 1e-3):
+    """The first epoch in which some layer had more than ``share`` of its validation entries at R > 10."""
+    return next((m["epoch"] for m in run["monitor"]
+                 if any(count > share * entries for count, entries in zip(m["runaway"], m["entries"]))), None)
+
+
+def plot_divergence(runs: list, path):
+    """Per diagnose run against alpha: the epoch it diverged in (open marker: it did not), and the epoch
+    from which more than 0.1 % of some layer's validation entries had R > 10 (open: never)."""
+    from matplotlib.figure import Figure
+
+    diagnose = [r for r in runs if r["part"] == "diagnose"]
+    tasks = sorted({r["task"] for r in diagnose})
+    figure = Figure(figsize=(10, 3.3 * max(1, len(tasks))), constrained_layout=True)
+    axes = figure.subplots(max(1, len(tasks)), 2, squeeze=False)
+    measures = (("epoch of divergence", lambda r: (r["epochs"] + 1, True) if r["diverged"] else (r["epochs"], False)),
+                ("runaway onset (> 0.1 % at R > 10)",
+                 lambda r: (_runaway_onset(r), True) if _runaway_onset(r) is not None else (r["epochs"], False)))
+    for row, task in enumerate(tasks):
+        mine = [r for r in diagnose if r["task"] == task]
+        plain = [r for r in mine if r["lr"] == 0.01 and r["init_mean_gain"] == 0.5 and r["input_density"] == 1.0]
+        others = [r for r in mine if r not in plain]
+        for column, (label, measure) in enumerate(measures):
+            ax = axes[row, column]
+            for k, hidden in enumerate(sorted({r["hidden"][0] for r in plain})):
+                rows = sorted((r for r in plain if r["hidden"][0] == hidden), key=lambda r: r["alpha"])
+                x = [r["alpha"] + 0.008 * (k - 1) for r in rows]
+                values = [measure(r) for r in rows]
+                line = ax.plot(x, [v for v, _ in values], "-", lw=0.8, label=f"{hidden} hidden, lr 0.01")[0]
+                for xi, (v, happened) in zip(x, values):
+                    ax.plot(xi, v, "o", color=line.get_color(), fillstyle="full" if happened else "none")
+            for k, r in enumerate(others):
+                what = (f"lr {r['lr']:g}" if r["lr"] != 0.01 else f"initial gain {r['init_mean_gain']:g}"
+                        if r["init_mean_gain"] != 0.5 else f"input thinned to {r['input_density']:g}")
+                v, happened = measure(r)
+                ax.plot(r["alpha"] + 0.025 + 0.012 * k, v, "s^vD"[k % 4], fillstyle="full" if happened else "none",
+                        label=f"{r['hidden'][0]} hidden, {what}")
+            ax.set(xlabel="alpha", ylabel="epoch (open: never)", title=f"{task}: {label}")
+            if column == 0:
+                ax.legend(fontsize=6)
+    figure.suptitle("paper's model, no remedy; open markers: the event did not happen within the run", fontsize=9)
     return save_figure(figure, path)
 
 
@@ -254,7 +334,7 @@ def _task_sources(args, default_cache_dir) -> dict:
     if args.quick:
         data = {"kind": "builtin", "options": {"n_classes": 4, "n_train": 64, "n_test": 32, "steps": 40, "seed": 0},
                 "validation_fraction": 0.25}
-        return {"builtin": (data, 0.001)}
+        return {"builtin": (data, {"dt": 0.001, "tau_m": 0.02, "tau_s": 0.005})}
     sources = {}
     for task in args.tasks:
         folder = Path(getattr(args, f"{task}_data") or default_cache_dir() / TASKS[task]["data"])
@@ -264,7 +344,9 @@ def _task_sources(args, default_cache_dir) -> dict:
             if not Path(data[split]).is_file():
                 raise FileNotFoundError(f"{data[split]} not found: build it with `vr-brian study {TASKS[task]['data']}`"
                                         f" or give --{task}-data")
-        sources[task] = (data, getattr(args, f"{task}_dt") or TASKS[task]["dt"])
+        tau_m = getattr(args, f"{task}_tau_m") or 0.02
+        sources[task] = (data, {"dt": getattr(args, f"{task}_dt") or TASKS[task]["dt"], "tau_m": tau_m,
+                                "tau_s": tau_m / 4})
     return sources
 
 
@@ -278,6 +360,8 @@ def main(argv=None) -> int:
         parser.add_argument(f"--{task}-data", type=Path, default=None,
                             help=f"folder with train.npz and test.npz of the {task} task")
         parser.add_argument(f"--{task}-dt", type=float, default=None, help=f"time step of the {task} spikes, s")
+        parser.add_argument(f"--{task}-tau-m", type=float, default=None,
+                            help=f"membrane time constant of the {task} networks, s (tau_s = tau_m/4; default 0.02)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=BASE["epochs"])
     parser.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
@@ -305,7 +389,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     runs = run_jobs(run_job, jobs, args.jobs)
     seconds = time.perf_counter() - started
-    config = {"quick": args.quick, "tasks": {k: {"data": v[0], "dt": v[1]} for k, v in sources.items()},
+    config = {"quick": args.quick, "tasks": {k: {"data": v[0], "neuron": v[1]} for k, v in sources.items()},
               "seeds": seeds, "epochs": epochs, "base": BASE, "remedies": {k: remedy_config(k) for k in REMEDIES},
               "variants": VARIANTS, "jobs": args.jobs, "seconds": seconds}
     # each part keeps its own file (parts may run on different data); results.json is their union
@@ -323,17 +407,21 @@ def main(argv=None) -> int:
     figures = []
     if diagnosed:
         figures.append(str(plot_routes(runs, figures_dir / f"{NAME}_routes.png")))
+        figures.append(str(plot_divergence(runs, figures_dir / f"{NAME}_divergence.png")))
     if any(r["part"] in ("width", "remedies") for r in runs):
         figures.append(str(plot_width(rows, figures_dir / f"{NAME}_width.png")))
     write_json(results_path, {
         "purpose": "where the runaway sets in during training and which remedies keep wide networks stable",
         "config": {part: document["config"] for part, document in parts.items()},
-        "table": rows, "diagnosis": diagnosed, "runs": runs, "figures": figures})
+        "table": rows, "diagnosis": diagnosed, "selection": selection(runs), "runs": runs, "figures": figures})
     print(f"{NAME}: {len(runs)} runs in {seconds:.0f} s; results in {results_path}")
     for row in rows:
         print(f"  {row['task']:11s} alpha {row['alpha']:+.1f} {'x'.join(map(str, row['hidden'])):8s} "
               f"{row['remedy']:11s} {row['variant']:7s} diverged {row['diverged']}/{row['seeds']}  "
               f"test F {row['test_f']['mean']:.3f} ± {row['test_f']['std']:.3f}")
+    for row in selection(runs):
+        print(f"  select {row['task']} alpha {row['alpha']:+.1f} lr {row['lr']:g} tau_m {row['tau_m'] * 1e3:g} ms: "
+              f"validation F last {row['val_f_last']:.3f}, best {row['val_f_best']:.3f} (epoch {row['best_epoch']})")
     for row in diagnosed:
         print(f"  diagnose {row['task']} alpha {row['alpha']:+.1f} {row['hidden']} lr {row['lr']} "
               f"gain {row['init_mean_gain']} density {row['input_density']}: diverged {row['diverged_at']}, "

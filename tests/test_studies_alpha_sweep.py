@@ -7,6 +7,7 @@ fluidsynth is needed here.
 import importlib.util
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from gradients.train import evaluate
 from studies.alpha_sweep.baselines import (count_features, f_by_label_count, mlp_loss_and_grad, mlp_parameter_count,
                                            train_baseline)
 from studies.alpha_sweep.run import main
+from studies.sweeps import load_split_data
 from vr_brian.params import VRParams
 
 
@@ -89,32 +91,50 @@ def test_f_by_label_count_against_hand_counts():
 
 
 def test_quick_sweep_end_to_end(tmp_path):
+    """Both stages: the selection by validation F, then the sweep with the chosen settings and baselines."""
     assert main(["--quick", "--out-dir", str(tmp_path), "--jobs", "2", "--alphas", "0,0.3"]) == 0
-    results = json.loads((tmp_path / "results.json").read_text())
+    selection = json.loads((tmp_path / "selection_instruments_paper.json").read_text())
+    best = max(selection["candidates"], key=lambda c: c["validation_f_best"])
+    assert selection["chosen"] == best["candidate"] and "test" not in selection["runs"][0]
+    results = json.loads((tmp_path / "results_instruments_paper.json").read_text())
     assert [r["alpha"] for r in results["runs"]] == [0.0, 0.3]
     assert set(results["summary"]) == {"0", "0.3"}
-    best = results["best_alpha"]
-    assert results["summary"][f"{best:g}"]["f"]["mean"] == max(r["f"]["mean"] for r in results["summary"].values())
-    assert results["table"]["alpha = 0 (C-LIF)"]["f"]["mean"] == results["summary"]["0"]["f"]["mean"]
-    assert results["baseline"]["parameters"] == mlp_parameter_count(32 * 4, results["baseline"]["hidden"], 4)
+    assert results["config"]["train"]["lr"] == selection["settings"]["lr"]
+    best_alpha = results["best_alpha_by_validation"]
+    assert results["summary"][f"{best_alpha:g}"]["validation_f"]["mean"] == max(
+        r["validation_f"]["mean"] for r in results["summary"].values())
+    assert results["table_1"]["alpha = 0 (C-LIF)"]["f"]["mean"] == results["summary"]["0"]["f"]["mean"]
+    assert {"count-feature MLP", "logistic regression"} <= set(results["baselines"])
     # a worker's reported F is what its saved weights score when evaluated again in this process
-    train_data, test_data = builtin_task(n_classes=4, n_train=48, n_test=32, steps=40, seed=0)
+    sets = load_split_data({"kind": "builtin", "options": {"n_classes": 4, "n_train": 64, "n_test": 32, "steps": 40,
+                                                           "seed": 0}, "validation_fraction": 0.2})
     for run in results["runs"]:
-        checkpoint = load_checkpoint(tmp_path / "runs" / f"alpha_{run['alpha']:+.3f}_seed_0" / "checkpoint.npz")
+        checkpoint = load_checkpoint(Path(run["run_dir"]) / "checkpoint.npz")
         assert checkpoint.epoch == results["config"]["train"]["epochs"]
         params = VRParams(alpha=run["alpha"])
-        assert evaluate(checkpoint.weights, test_data, params)["micro"]["f"] == pytest.approx(run["test"]["micro"]["f"])
-        assert evaluate(checkpoint.weights, train_data, params)["micro"] == pytest.approx(run["train_micro"])
-        assert run["test_argmax"]["f"] == pytest.approx(
-            evaluate(checkpoint.weights, test_data, params, single_label=True)["micro"]["f"])
-        assert len(run["curve_f"]) == checkpoint.epoch + 1
-    for name in ("alpha_sweep_f_vs_alpha.png", "alpha_sweep_per_class.png"):
+        assert evaluate(checkpoint.weights, sets["test"], params)["micro"]["f"] == pytest.approx(run["test"]["micro"]["f"])
+        assert evaluate(checkpoint.weights, sets["train"], params)["micro"] == pytest.approx(run["train_micro"])
+        assert len(run["curve_validation_f"]) == checkpoint.epoch + 1
+    for name in ("alpha_sweep_instruments_f_vs_alpha.png", "alpha_sweep_instruments_paper_per_class.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
     # a rerun resumes the finished checkpoints in one process and reports the same numbers
     first = [r["test"]["micro"]["f"] for r in results["runs"]]
-    assert main(["--quick", "--out-dir", str(tmp_path), "--jobs", "1", "--alphas", "0,0.3"]) == 0
-    rerun = json.loads((tmp_path / "results.json").read_text())
+    assert main(["--quick", "--out-dir", str(tmp_path), "--jobs", "1", "--alphas", "0,0.3", "--no-baselines"]) == 0
+    rerun = json.loads((tmp_path / "results_instruments_paper.json").read_text())
     assert [r["test"]["micro"]["f"] for r in rerun["runs"]] == first
+
+
+def test_welch_and_the_verdict_on_hand_numbers():
+    from studies.alpha_sweep.run import verdict, welch
+
+    assert welch([1.0, 1.1, 1.2], [0.0, 0.1, 0.2])["p_greater"] < 0.01
+    assert welch([0.0, 0.1, 0.2], [1.0, 1.1, 1.2])["p_greater"] > 0.99
+    summary = {a: {"f": {"values": list(v)}, "validation_f": {"mean": m}}
+               for a, v, m in ((0.0, (0.80, 0.81, 0.82), 0.8), (0.1, (0.85, 0.86, 0.87), 0.9),
+                               (0.2, (0.5, 0.6, 0.7), 0.5), (0.4, (0.6, 0.61, 0.62), 0.6))}
+    claims = verdict(summary)
+    assert claims["moderate_positive_alpha_beats_zero"]["alpha"] == 0.1
+    assert claims["moderate_positive_alpha_beats_zero"]["holds"] and claims["alpha_0.4_hurts"]["holds"]
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -127,7 +147,7 @@ def test_bad_arguments_are_refused(argv, message, capsys, tmp_path):
         main(["--quick", "--out-dir", str(tmp_path)] + argv)
     assert stop.value.code == 2
     assert message in capsys.readouterr().err
-    assert not (tmp_path / "results.json").exists()
+    assert not list(tmp_path.glob("results*.json"))
 
 
 def test_dask_scheduler_without_dask_is_a_clear_error(capsys, tmp_path, monkeypatch):
@@ -145,10 +165,12 @@ def test_a_dask_cluster_runs_the_jobs_like_local_processes(tmp_path):
         assert main(["--quick", "--out-dir", str(tmp_path / "dask"), "--alphas", "0,0.3",
                      "--dask-scheduler", cluster.scheduler_address]) == 0
     assert main(["--quick", "--out-dir", str(tmp_path / "local"), "--alphas", "0,0.3"]) == 0
-    on_dask, local = (json.loads((tmp_path / name / "results.json").read_text()) for name in ("dask", "local"))
+    on_dask, local = (json.loads((tmp_path / name / "results_instruments_paper.json").read_text())
+                      for name in ("dask", "local"))
     assert on_dask["config"]["dask_scheduler"].startswith("tcp://")
     for remote, here in zip(on_dask["runs"], local["runs"]):
-        assert remote["test"]["micro"] == here["test"]["micro"] and remote["curve_f"] == here["curve_f"]
+        assert remote["test"]["micro"] == here["test"]["micro"]
+        assert remote["curve_validation_f"] == here["curve_validation_f"]
 
 
 def test_binned_counts_against_a_loop():

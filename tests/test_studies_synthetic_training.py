@@ -21,8 +21,9 @@ def test_quick_run_writes_results_and_figures(tmp_path):
                                        "multi-label: paper alpha=0.3"}
     for run in results["runs"]:
         assert len(run["history"]["test_f"]) == results["config"]["epochs"] + 1
-    # control: at alpha = 0 the resistance is constant and the paper's extra term vanishes
-    assert all(d["relative_distance"] == 0 for d in results["gradient_distance_alpha_0_initial"])
+    # control: at alpha = 0 the resistance is constant and the paper's extra term vanishes; what is left is the
+    # float32 rounding between the compiled kernels (bptt) and the numpy path the paper's method runs on
+    assert all(d["relative_distance"] < 1e-5 for d in results["gradient_distance_alpha_0_initial"])
     assert all(d["relative_distance"] > 0 for d in results["gradient_distance_alpha_0.3"]["single-label"]["initial"])
     for name in ("synthetic_training_methods.png", "synthetic_training_alpha.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"

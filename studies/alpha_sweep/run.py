@@ -1,32 +1,30 @@
-r"""Alpha sweep: VR-C-LIF networks trained on the music tasks for a range of alpha and seeds.
+r"""Alpha sweep: VR-C-LIF networks of the paper's size trained on the music tasks for a range of alpha.
 
-Every job trains one network (one ``alpha``, one seed) with :func:`gradients.train.train` on the
-spike data of ``studies/instrument_recognition`` (``--task instruments``) or
-``studies/piano_multipitch`` (``--task piano``): ``train.npz`` / ``test.npz``, the test set from
-the held-out sound bank, and for the piano ``scores.npz`` (music21 excerpts) as a further test
-set. It reports the test precision, recall and F-measure after the last epoch, and the
-F-measure per number of labels of a sample (the polyphony P1-P6 of a chord). A run whose
-voltages run away (non-finite loss, :class:`gradients.train.TrainingDiverged`) is reported as
-diverged, with the numbers of its last finite epoch.
-The jobs run in parallel processes (``--jobs N``, :class:`concurrent.futures.ProcessPoolExecutor`)
-or on a Dask cluster (``--dask-scheduler ADDRESS``, :class:`dask.distributed.Client`). Each job
-trains into its own folder with checkpoints, so an interrupted sweep resumes where it stopped.
+Per task (``--task instruments|piano``) and protocol (``--protocol paper|heldout``, the data of
+``studies/instrument_recognition`` / ``studies/piano_multipitch``), two stages:
 
-A non-spiking baseline of similar parameter count is trained on the same spikes: a
-one-hidden-layer MLP (L2-penalised) on the spike counts per channel and time bin,
-:math:`x_{c,b} = \log(1 + \#\text{spikes of channel } c \text{ in bin } b)`, standardised with
-the training statistics: softmax output and cross-entropy, prediction the argmax class, for
-single-label data; sigmoid outputs and binary cross-entropy, prediction :math:`p > 1/2` per
-label, for multi-label data (the piano).
+- ``--stage select``: candidate settings (learning rate, loss, and for the piano the readout and
+  size) trained at alpha = 0 on the training data less a validation split carved from it (20 %,
+  seed 0), judged by validation F alone; the best, with its epoch count, is written to
+  ``selection_<task>_<protocol>.json`` beside this script, with every candidate's numbers;
+- ``--stage sweep`` (default): one network per (alpha, seed) with the selected settings, trained on
+  the same training part; the test set is evaluated once, after the last epoch. Non-spiking
+  baselines on the same inputs, each chosen on the same validation split: the count-feature MLP,
+  a logistic regression and an LSTM (:mod:`studies.alpha_sweep.baselines`). Writes
+  ``results_<task>_<protocol>.json``: every run, ``summary`` keyed by alpha
+  (``summary["0.3"]["f"]["mean"]``), the tables of the paper (Table I: precision, recall, F of
+  alpha 0, the best alpha by validation F and the baselines; Table II: F per polyphony), and the
+  verdicts on the paper's two claims with Welch's t-test over seeds; the figures
+  ``figures/alpha_sweep_<task>_*.png`` (F against alpha with both protocols when both are there).
 
-``--quick`` runs the whole pipeline in seconds on the built-in synthetic timing task
-(:func:`gradients.data.builtin_task`), into a temporary folder.
+Each job trains into its own checkpoint folder, so an interrupted sweep resumes. A run whose loss
+became non-finite even after the trainer's recoveries is reported as diverged, with the numbers of
+its last finite epoch. ``--quick`` runs both stages in seconds on the built-in synthetic task.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 import warnings
@@ -34,22 +32,39 @@ from pathlib import Path
 
 import numpy as np
 
-from studies.alpha_sweep.baselines import f_by_label_count, is_multi_label, train_baseline
+from studies.alpha_sweep.baselines import f_by_label_count, is_multi_label, train_baseline, train_lstm
 from studies.cli import output_paths, save_figure, study_parser, write_json
 from studies.sweeps import dask_client_class, load_split_data, run_jobs, spread
 
 NAME = "alpha_sweep"
 DEFAULT_ALPHAS = (-0.1, 0.0, 0.1, 0.2, 0.3, 0.4)
-#: per task: data study, time step of its spikes (s), suffix of results file and figures, loss weight of
-#: target outputs (piano: 82-87 of 88 outputs are silent targets in every sample)
-TASKS = {"instruments": {"data": "instrument_recognition", "dt": 0.005, "suffix": "", "positive_weight": 1.0},
-         "piano": {"data": "piano_multipitch", "dt": 0.01, "suffix": "_piano", "positive_weight": 4.0}}
+PROTOCOLS = ("paper", "heldout")
+STAGES = ("select", "sweep")
+VALIDATION = {"validation_fraction": 0.2, "validation_seed": 0}
+
+#: Per task: its data study, the title of its results, and the candidates of the select stage (each a
+#: set of TrainConfig settings over the shared ones).
+TASKS = {
+    "instruments": {"data": "instrument_recognition", "title": "instruments",
+                    "candidates": [{"lr": lr, "loss": loss} for lr in (0.001, 0.003, 0.01)
+                                   for loss in ("tempotron", "cross_entropy")]},
+    "piano": {"data": "piano_multipitch", "title": "piano chords P1-P6",
+              "candidates": [{"lr": lr, "loss": loss, "positive_weight": weight} for lr in (0.001, 0.003)
+                             for loss, weight in (("tempotron", 4.0), ("bce", 4.0), ("bce", 1.0))]
+              + [{"lr": 0.003, "loss": "bce", "positive_weight": 4.0, "hidden": [700, 700]},
+                 {"lr": 0.003, "loss": "bce", "positive_weight": 4.0, "hidden": [1400]}]},
+}
+
+#: Settings every job shares (the paper's network, STCA's margin; the trainer's default remedies).
+SHARED = {"hidden": [700], "epochs": 30, "batch_size": 32, "optimizer": "adam", "margin": 0.3,
+          "init_mean_gain": 0.5, "dtype": "float32"}
+QUICK = {"hidden": [16], "epochs": 2}
 
 
-# -- one sweep job -----------------------------------------------------------------------------------
+# -- jobs --------------------------------------------------------------------------------------------
 
 def run_job(job: dict) -> dict:
-    """Train one network (``job``: alpha, seed, data, config, dt, run_dir) and summarise its last epoch.
+    """Train one network (``job``: alpha, seed, data, config, neuron, run_dir) and summarise its last epoch.
 
     Runs in a worker process (or a Dask worker): everything it needs is in ``job``, plain data only.
     """
@@ -60,117 +75,220 @@ def run_job(job: dict) -> dict:
     from gradients.train import CHECKPOINT_NAME, TrainConfig, TrainingDiverged, evaluate, train
     from vr_brian.params import VRParams
 
-    warnings.simplefilter("ignore")  # negative-R counts are kept per epoch by evaluate()
     sets = load_split_data(job["data"])
-    train_data, test_data = sets["train"], sets["test"]
-    config = TrainConfig(**dict(job["config"], seed=job["seed"]))
-    params = VRParams(dt=job["dt"] * second, alpha=job["alpha"])
-    start = time.perf_counter()
+    config = TrainConfig(**job["config"])
+    neuron = job["neuron"]
+    params = VRParams(dt=neuron["dt"] * second, tau_m=neuron["tau_m"] * second, tau_s=neuron["tau_s"] * second,
+                      alpha=job["alpha"])
+    started = time.perf_counter()
     diverged = None
-    try:
-        result = train(train_data, test_data, config, params, out_dir=job["run_dir"], resume=True, progress=False)
-        weights, history = result.weights, result.history
-    except TrainingDiverged as error:
-        # the checkpoint of the last finite epoch is kept; a rerun would diverge at the same step
-        diverged = str(error)
-        saved = load_checkpoint(Path(job["run_dir"]) / CHECKPOINT_NAME)
-        weights, history = saved.weights, saved.history
-    last = history[-1]
-    extra = {name: evaluate(weights, load_npz(path), params, config.margin)["micro"]
-             for name, path in job["data"].get("extra_tests", {}).items()}
-    predictions = evaluate(weights, test_data, params, config.margin, return_predictions=True)["predictions"]
-    # single-label data: also the answer "the output with the highest V_max", the baseline's argmax rule
-    argmax = (None if is_multi_label(train_data)
-              else evaluate(weights, test_data, params, config.margin, single_label=True)["micro"])
-    return {"alpha": job["alpha"], "seed": job["seed"], "run_dir": str(job["run_dir"]),
-            "seconds": time.perf_counter() - start,
-            "train_seconds": float(sum(r["seconds"] for r in history[1:])),
-            "epochs": last["epoch"], "diverged": diverged, "test": last["test"], "train_loss": last["train_loss"],
-            "train_micro": evaluate(weights, train_data, params, config.margin)["micro"],
-            "f_by_label_count": f_by_label_count(predictions, test_data.targets), "extra_tests": extra,
-            "test_argmax": argmax,
-            "curve_f": [r["test"]["micro"]["f"] for r in history]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # negative-R counts are kept per epoch by evaluate()
+        try:
+            result = train(sets["train"], sets["validation"], config, params, out_dir=job["run_dir"], resume=True,
+                           progress=False)
+            weights, history = result.weights, result.history
+        except TrainingDiverged as error:
+            # the checkpoint of the last finite epoch is kept; a rerun would diverge at the same step
+            diverged = str(error)
+            saved = load_checkpoint(Path(job["run_dir"]) / CHECKPOINT_NAME)
+            weights, history = saved.weights, saved.history
+        objective = config.objective()
+        out = {"alpha": job["alpha"], "seed": config.seed, "stage": job["stage"], "candidate": job.get("candidate"),
+               "run_dir": str(job["run_dir"]), "epochs": history[-1]["epoch"], "diverged": diverged,
+               "curve_validation_f": [r["test"]["micro"]["f"] for r in history],
+               "validation": history[-1]["test"],
+               "train_micro": evaluate(weights, sets["train"], params, **objective)["micro"],
+               "train_seconds": float(sum(r["seconds"] for r in history[1:]))}
+        if job["stage"] == "sweep":      # the test set is looked at once, by the sweep only
+            report = evaluate(weights, sets["test"], params, return_predictions=True, **objective)
+            out["test"] = {k: v for k, v in report.items() if k != "predictions"}
+            out["f_by_label_count"] = f_by_label_count(report["predictions"], sets["test"].targets)
+            if not is_multi_label(sets["train"]):   # also the answer "the most excited output"
+                out["test_argmax"] = evaluate(weights, sets["test"], params, single_label=True, **objective)["micro"]
+            out["extra_tests"] = {name: evaluate(weights, load_npz(path), params, **objective)["micro"]
+                                  for name, path in job["data"].get("extra_tests", {}).items()}
+    out["seconds"] = time.perf_counter() - started
+    return out
 
 
-def _run_dir_name(alpha: float, seed: int) -> str:
-    return f"alpha_{alpha:+.3f}_seed_{seed}"
+def _job(stage, alpha, seed, data, neuron, config: dict, runs_dir, candidate=None) -> dict:
+    name = f"{stage}_alpha_{alpha:+.3f}_seed_{seed}" + ("" if candidate is None else f"_candidate_{candidate}")
+    return {"stage": stage, "alpha": alpha, "data": data, "neuron": neuron, "candidate": candidate,
+            "config": dict(config, seed=seed), "run_dir": str(Path(runs_dir) / name)}
 
 
-# -- summary, figures ----------------------------------------------------------------------------------
+# -- selection ---------------------------------------------------------------------------------------
+
+def choose(runs: list, candidates: list) -> dict:
+    """The candidate of highest validation F at its best epoch, and that epoch (at least 5) as the epoch count."""
+    scored = [{"candidate": k, "settings": candidates[k], "validation_f_best": max(run["curve_validation_f"]),
+               "best_epoch": int(np.argmax(run["curve_validation_f"])), "validation_f_last": run["validation"]["micro"]["f"],
+               "train_f_last": run["train_micro"]["f"], "diverged": run["diverged"] is not None}
+              for k, run in enumerate(runs)]
+    best = max(scored, key=lambda s: s["validation_f_best"])
+    return {"candidates": scored, "chosen": best["candidate"],
+            "settings": dict(best["settings"], epochs=max(5, best["best_epoch"]))}
+
+
+# -- summary, verdict, figures ----------------------------------------------------------------------
 
 def summarise(runs: list, alphas) -> dict:
-    """Per alpha: mean, standard deviation (ddof 1), min and max over seeds of the test micro P, R, F."""
+    """Per alpha (float keys): spread over seeds of the test micro P, R, F and more."""
     table = {}
     for alpha in alphas:
         mine = [r for r in runs if r["alpha"] == alpha]
-        row = {"seeds": [r["seed"] for r in mine]}
+        row = {"seeds": [r["seed"] for r in mine], "diverged": sum(r["diverged"] is not None for r in mine)}
         for key in ("precision", "recall", "f"):
             row[key] = spread([r["test"]["micro"][key] for r in mine])
-        row["train_f_mean"] = float(np.mean([r["train_micro"]["f"] for r in mine]))
+        row["validation_f"] = spread([r["validation"]["micro"]["f"] for r in mine])
+        row["train_f"] = spread([r["train_micro"]["f"] for r in mine])
         row["macro_f_mean"] = float(np.mean([r["test"]["macro"]["f"] for r in mine]))
         row["per_class_f_mean"] = np.mean([r["test"]["per_class"]["f"] for r in mine], axis=0).tolist()
-        # a diverged run's curve stops early: average each epoch over the runs that reached it
-        curves = np.full((len(mine), max(len(r["curve_f"]) for r in mine)), np.nan)
-        for k, r in enumerate(mine):
-            curves[k, :len(r["curve_f"])] = r["curve_f"]
-        row["curve_f_mean"] = np.nanmean(curves, axis=0).tolist()
+        curves = np.full((len(mine), max(len(r["curve_validation_f"]) for r in mine)), np.nan)
+        for k, r in enumerate(mine):      # a diverged run's curve stops early
+            curves[k, :len(r["curve_validation_f"])] = r["curve_validation_f"]
+        row["curve_validation_f_mean"] = np.nanmean(curves, axis=0).tolist()
         row["hidden_rate_mean"] = float(np.mean([r["test"]["hidden_rate"] for r in mine]))
         row["negative_R_mean"] = float(np.mean([r["test"]["negative_R"] for r in mine]))
-        row["diverged"] = sum(r["diverged"] is not None for r in mine)
-        if mine[0]["test_argmax"] is not None:
+        row["runaway_mean"] = float(np.mean([r["test"]["runaway"] for r in mine]))
+        if "test_argmax" in mine[0]:
             row["argmax_f"] = spread([r["test_argmax"]["f"] for r in mine])
-        row["f_by_label_count_mean"] = {k: float(np.mean([r["f_by_label_count"][k] for r in mine]))
-                                        for k in mine[0]["f_by_label_count"]}
-        row["extra_tests_f_mean"] = {k: float(np.mean([r["extra_tests"][k]["f"] for r in mine]))
-                                     for k in mine[0]["extra_tests"]}
-        table[f"{alpha:g}"] = row
+        row["f_by_label_count"] = {k: spread([r["f_by_label_count"][k] for r in mine])
+                                   for k in mine[0]["f_by_label_count"]}
+        row["extra_tests_f"] = {k: spread([r["extra_tests"][k]["f"] for r in mine]) for k in mine[0]["extra_tests"]}
+        table[alpha] = row
     return table
 
 
-def plot_f_vs_alpha(summary: dict, baseline: dict, chance: float, path, title: str):
-    """Left: final test F against alpha (seeds and mean ± s.d.); right: mean test F against epoch per alpha."""
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
+def welch(a, b) -> dict:
+    """Welch's t-test of mean(a) > mean(b) (one-sided) and two-sided, over seeds."""
+    from scipy import stats
 
-    alphas = [float(a) for a in summary]
-    fig, (ax, ax_curve) = plt.subplots(1, 2, figsize=(11, 3.9), constrained_layout=True)
-    for alpha, row in zip(alphas, summary.values()):
-        values = row["f"]["values"]
-        ax.scatter([alpha] * len(values), values, color="tab:blue", alpha=0.45, s=18,
-                   label="one seed" if alpha == alphas[0] else None)
-    ax.errorbar(alphas, [r["f"]["mean"] for r in summary.values()], yerr=[r["f"]["std"] for r in summary.values()],
-                fmt="o-", color="tab:blue", capsize=3, label="VR-C-LIF, mean ± s.d. over seeds")
-    ax.axhline(baseline["f_mean"], color="tab:green", ls="-.",
-               label=f"count-feature MLP ({baseline['parameters']} parameters)")
-    ax.axhline(chance, color="gray", ls="--", label="chance (every label on)")
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 2 or len(b) < 2 or (a.std() == 0 and b.std() == 0):
+        return {"difference": float(a.mean() - b.mean()), "t": None, "p_two_sided": None, "p_greater": None}
+    result = stats.ttest_ind(a, b, equal_var=False)
+    p_greater = result.pvalue / 2 if result.statistic > 0 else 1 - result.pvalue / 2
+    return {"difference": float(a.mean() - b.mean()), "t": float(result.statistic),
+            "p_two_sided": float(result.pvalue), "p_greater": float(p_greater)}
+
+
+def verdict(summary: dict) -> dict:
+    """The paper's two claims: a moderate positive alpha (the best positive one by validation F) beats
+    alpha = 0 on the test set; alpha = 0.4 does worse than alpha = 0."""
+    out = {}
+    positive = [a for a in summary if 0 < a < 0.4]
+    if 0.0 in summary and positive:
+        best = max(positive, key=lambda a: summary[a]["validation_f"]["mean"])
+        test = welch(summary[best]["f"]["values"], summary[0.0]["f"]["values"])
+        out["moderate_positive_alpha_beats_zero"] = {"alpha": best, **test,
+                                                     "holds": bool(test["p_greater"] is not None
+                                                                   and test["p_greater"] < 0.05)}
+    if 0.0 in summary and 0.4 in summary:
+        test = welch(summary[0.0]["f"]["values"], summary[0.4]["f"]["values"])
+        out["alpha_0.4_hurts"] = {**test, "holds": bool(test["p_greater"] is not None and test["p_greater"] < 0.05)}
+    return out
+
+
+def tables(summary: dict, baselines: dict) -> dict:
+    """Table I (P, R, F of alpha 0, the best alpha by validation F, the baselines) and Table II (F per
+    polyphony and all, every alpha and the baselines)."""
+    best = max(summary, key=lambda a: summary[a]["validation_f"]["mean"])
+    rows = {"alpha = 0 (C-LIF)": summary[0.0]} if 0.0 in summary else {}
+    if best != 0.0:
+        rows[f"alpha = {best:g} (best by validation F)"] = summary[best]
+    table_1 = {label: {m: {"mean": row[m]["mean"], "std": row[m]["std"]} for m in ("precision", "recall", "f")}
+               for label, row in rows.items()}
+    for name, runs in baselines.items():
+        table_1[name] = {m: {k: spread([r["test"]["micro"][m] for r in runs])[k] for k in ("mean", "std")}
+                         for m in ("precision", "recall", "f")}
+    table_2 = {f"alpha = {alpha:g}": {**{f"P{k}": v["mean"] for k, v in row["f_by_label_count"].items()},
+                                       "all": row["f"]["mean"], "all_std": row["f"]["std"]}
+               for alpha, row in summary.items()}
+    for name, runs in baselines.items():
+        table_2[name] = {**{f"P{k}": float(np.mean([r["f_by_label_count"][k] for r in runs]))
+                            for k in runs[0]["f_by_label_count"]},
+                         "all": float(np.mean([r["test"]["micro"]["f"] for r in runs]))}
+    return {"best_alpha_by_validation": best, "table_1": table_1, "table_2": table_2}
+
+
+def plot_f_vs_alpha(results: dict, path, title: str):
+    """Test F against alpha, one line per protocol (mean ± s.d. over seeds, each seed a dot), with the
+    baselines of each protocol as horizontal lines; right: mean validation F against epoch per alpha."""
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(11, 3.9), constrained_layout=True)
+    ax, ax_curve = figure.subplots(1, 2)
+    styles = {"paper": ("tab:blue", "-"), "heldout": ("tab:red", "--")}
+    for protocol, result in results.items():
+        color, style = styles.get(protocol, ("tab:gray", ":"))
+        summary = {float(a): row for a, row in result["summary"].items()}
+        alphas = sorted(summary)
+        for alpha in alphas:
+            values = summary[alpha]["f"]["values"]
+            ax.scatter([alpha] * len(values), values, color=color, alpha=0.4, s=14)
+        ax.errorbar(alphas, [summary[a]["f"]["mean"] for a in alphas], yerr=[summary[a]["f"]["std"] for a in alphas],
+                    fmt="o" + style, color=color, capsize=3, label=f"VR-C-LIF, {protocol} protocol")
+        for (name, runs), dash in zip(result["baselines"].items(), ("-.", ":", (0, (5, 1)))):
+            ax.axhline(float(np.mean([r["test"]["micro"]["f"] for r in runs])), color=color, ls=dash, lw=0.9,
+                       label=f"{name} ({protocol})")
+        if protocol == "paper" or len(results) == 1:
+            colors = colormaps["coolwarm"](np.linspace(0, 1, len(alphas)))
+            for c, alpha in zip(colors, alphas):
+                curve = summary[alpha]["curve_validation_f_mean"]
+                ax_curve.plot(range(len(curve)), curve, color=c, label=f"alpha = {alpha:g}")
+            ax_curve.set(title=f"validation F, {protocol} protocol (mean over seeds)")
     ax.axvline(0.0, color="black", lw=0.6, alpha=0.4)
-    ax.set(xlabel="alpha (resistance slope, 1/v_thr)", ylabel="test micro F-measure (last epoch)", ylim=(0, 1.02),
-           title=title)
-    ax.legend(fontsize=8, loc="lower left")
-    colors = plt.cm.coolwarm(np.linspace(0, 1, len(alphas)))
-    for color, (key, row) in zip(colors, summary.items()):
-        curve = row["curve_f_mean"]
-        ax_curve.plot(range(len(curve)), curve, color=color, label=f"alpha = {key}")
-    ax_curve.axhline(chance, color="gray", ls="--")
-    ax_curve.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_curve.set(xlabel="epoch", ylabel="test micro F-measure (mean over seeds)", ylim=(0, 1.02),
-                 title="learning curves")
-    ax_curve.legend(fontsize=8, loc="lower right", ncol=2)
-    return save_figure(fig, path)
+    ax.set(xlabel="alpha", ylabel="test micro F (last epoch)", ylim=(0, 1.02), title=title)
+    ax.legend(fontsize=6, loc="lower left")
+    ax_curve.set(xlabel="epoch", ylabel="validation micro F", ylim=(0, 1.02))
+    ax_curve.legend(fontsize=7, loc="lower right", ncol=2)
+    return save_figure(figure, path)
 
 
-def plot_per_class(names, rows: dict, path, title: str):
-    import matplotlib.pyplot as plt
+def plot_bars(names, rows: dict, path, title: str):
+    """Grouped bars: one group per class (or polyphony), one bar per row of ``rows``."""
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.75 * len(names) + 2), 3.8), constrained_layout=True)
+    figure = Figure(figsize=(max(6.0, 0.75 * len(names) + 2), 3.8), constrained_layout=True)
+    ax = figure.subplots()
     width = 0.8 / len(rows)
     x = np.arange(len(names))
     for k, (label, values) in enumerate(rows.items()):
         ax.bar(x + (k - (len(rows) - 1) / 2) * width, values, width, label=label)
     ax.set_xticks(x, names, rotation=30, ha="right")
-    ax.set(ylabel="test F-measure (mean over seeds)", ylim=(0, 1.05), title=title)
+    ax.set(ylabel="test F (mean over seeds)", ylim=(0, 1.05), title=title)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return save_figure(fig, path)
+    return save_figure(figure, path)
+
+
+# -- baselines ---------------------------------------------------------------------------------------
+
+def run_baselines(sets: dict, seeds: int, quick: bool) -> dict:
+    """The three baselines, each chosen on the validation split (MLP and logistic regression: the number of
+    time bins; LSTM: its best epoch), then tested; one entry per seed."""
+    train_part, validation, test = sets["train"], sets["validation"], sets["test"]
+    out = {}
+    for name, hidden in (("count-feature MLP", 64), ("logistic regression", 0)):
+        bins_tried = (2,) if quick else (4, 8, 16)
+        scored = {bins: train_baseline(train_part, validation, bins=bins, hidden=hidden, seed=0,
+                                       max_iter=50 if quick else 500)["test"]["micro"]["f"] for bins in bins_tried}
+        bins = max(scored, key=scored.get)
+        runs = [train_baseline(train_part, test, bins=bins, hidden=hidden, seed=s, max_iter=50 if quick else 500)
+                for s in range(seeds if hidden else 1)]
+        for run in runs:
+            run["validation_f_by_bins"] = {str(b): f for b, f in scored.items()}
+        out[name] = runs
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return out
+    bin_steps = max(1, train_part.steps // (5 if quick else 50))
+    out["LSTM"] = [train_lstm(train_part, validation, test, hidden=8 if quick else 218, bin_steps=bin_steps, seed=s,
+                              epochs=2 if quick else 30) for s in range(seeds)]
+    return out
 
 
 # -- main ------------------------------------------------------------------------------------------
@@ -179,166 +297,157 @@ def _float_list(text: str) -> tuple:
     return tuple(float(x) for x in text.split(",") if x.strip())
 
 
+def _data_source(args, default_cache_dir) -> tuple:
+    """(data source, neuron time base, data folder or None) of the run."""
+    if args.quick:
+        options = {"n_classes": 4, "n_train": 64, "n_test": 32, "steps": 40, "seed": 0}
+        return {"kind": "builtin", "options": options, **VALIDATION}, {"dt": 0.001, "tau_m": 0.02, "tau_s": 0.005}, None
+    task = TASKS[args.task]
+    folder = args.data_dir or default_cache_dir() / task["data"] / f"{args.protocol}-spikegram"
+    data = {"kind": "npz", "train": str(folder / "train.npz"), "test": str(folder / "test.npz"), **VALIDATION,
+            "extra_tests": {p.stem: str(p) for p in sorted(folder.glob("*.npz")) if p.stem not in ("train", "test")}}
+    for split in ("train", "test"):
+        if not Path(data[split]).is_file():
+            raise FileNotFoundError(f"{data[split]} not found: build it with `vr-brian study {task['data']} "
+                                    f"--protocol {args.protocol}`, or give --data-dir")
+    dt = args.dt
+    manifest = folder / "manifest.json"
+    if dt is None and manifest.is_file():
+        dt = json.loads(manifest.read_text()).get("encoder", {}).get("dt")
+    if dt is None:
+        raise FileNotFoundError(f"the time step of {folder} is unknown (no manifest.json with encoder.dt): give --dt")
+    return data, {"dt": float(dt), "tau_m": args.tau_m, "tau_s": args.tau_m / 4}, folder
+
+
 def main(argv=None) -> int:
     from gradients.train import TrainConfig
     from vr_brian.datasets import default_cache_dir
 
-    parser = study_parser(NAME, "Alpha sweep of VR-C-LIF networks on the music tasks, with a non-spiking baseline")
+    parser = study_parser(NAME, "Alpha sweep of VR-C-LIF networks of the paper's size on the music tasks")
     parser.add_argument("--task", choices=tuple(TASKS), default="instruments",
                         help="instrument recognition (single-label) or piano multi-pitch (multi-label)")
+    parser.add_argument("--protocol", choices=PROTOCOLS, default="paper",
+                        help="paper: one pool of all sound banks split at random; heldout: a sound bank held out")
+    parser.add_argument("--stage", choices=STAGES, default="sweep")
     parser.add_argument("--data-dir", type=Path, default=None,
-                        help="folder with train.npz and test.npz (default: the cache of the task's data study)")
-    parser.add_argument("--dt", type=float, default=None,
-                        help="time step of the spike data, s (default: 0.005 instruments, 0.01 piano)")
+                        help="folder with train.npz and test.npz (default: the cache of the task's data study, "
+                             "<protocol>-spikegram)")
+    parser.add_argument("--dt", type=float, default=None, help="time step of the spikes, s (default: the manifest's)")
+    parser.add_argument("--tau-m", type=float, default=0.03, help="membrane time constant, s (tau_s = tau_m/4)")
     parser.add_argument("--alphas", type=_float_list, default=DEFAULT_ALPHAS, help="comma-separated alphas")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per alpha (0..N-1)")
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--hidden", type=int, default=64, help="hidden VR-C-LIF neurons (one layer)")
-    parser.add_argument("--margin", type=float, default=0.3, help="loss margin, volts (v_thr = 1 V)")
-    parser.add_argument("--positive-weight", type=float, default=None,
-                        help="weight of target outputs' errors in the loss (default: 1 instruments, 4 piano)")
-    parser.add_argument("--lr", type=float, default=0.01, help="Adam learning rate")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--init-mean-gain", type=float, default=0.5, help="g_mu of gradients.train.init_weights")
-    parser.add_argument("--train-clips", type=int, default=0, help="use a random subset of the training clips (0: all)")
-    parser.add_argument("--bins", type=int, default=4, help="time bins of the baseline's count features")
+    parser.add_argument("--epochs", type=int, default=None, help="instead of the selected epoch count")
+    parser.add_argument("--no-baselines", action="store_true", help="skip the non-spiking baselines")
     parser.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
     parser.add_argument("--dask-scheduler", default=None, help="run the jobs on this Dask scheduler (tcp://host:port)")
-    parser.add_argument("--runs-dir", type=Path, default=None,
-                        help="folder of the per-job checkpoints (resumed when present)")
+    parser.add_argument("--runs-dir", type=Path, default=None, help="folder of the per-job checkpoints (resumed)")
     args = parser.parse_args(argv)
     if not args.alphas:
         parser.error("--alphas must list at least one value")
-    for name in ("seeds", "epochs", "hidden", "batch_size", "jobs"):
+    for name in ("seeds", "jobs"):
         if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    task = TASKS[args.task]
-    args.dt = task["dt"] if args.dt is None else args.dt
-    if args.positive_weight is None:
-        args.positive_weight = task["positive_weight"]
-    if args.train_clips < 0 or args.bins < 1 or not args.dt > 0 or args.margin < 0:
-        parser.error("--train-clips must be >= 0, --bins >= 1, --dt > 0 and --margin >= 0")
+            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f"--epochs must be >= 1, got {args.epochs}")
+    if not args.tau_m > 0 or (args.dt is not None and not args.dt > 0):
+        parser.error("--tau-m and --dt must be > 0 s")
     if args.dask_scheduler:
         try:
             dask_client_class()
         except RuntimeError as error:
             parser.error(str(error))
+    try:
+        data, neuron, folder = _data_source(args, default_cache_dir)
+    except FileNotFoundError as error:
+        parser.error(str(error))
     results_path, figures_dir = output_paths(NAME, args)
-    results_path = results_path.with_name(f"results{task['suffix']}.json")
-    prefix = f"{NAME}{task['suffix']}"
-    if args.quick:
-        data = {"kind": "builtin", "options": {"n_classes": 4, "n_train": 48, "n_test": 32, "steps": 40, "seed": 0}}
-        dt, epochs, seeds = 0.001, 2, 1
-    else:
-        data_dir = args.data_dir or default_cache_dir() / task["data"]
-        data = {"kind": "npz", "train": str(data_dir / "train.npz"), "test": str(data_dir / "test.npz"),
-                "train_clips": args.train_clips,
-                "extra_tests": {p.stem: str(p) for p in sorted(data_dir.glob("*.npz"))
-                                if p.stem not in ("train", "test")}}
-        for split in ("train", "test"):
-            if not Path(data[split]).is_file():
-                parser.error(f"--data-dir: {data[split]} not found; build it with `vr-brian study {task['data']}`")
-        dt, epochs, seeds = args.dt, args.epochs, args.seeds
-    config = TrainConfig(hidden=(args.hidden,), epochs=epochs, batch_size=args.batch_size, lr=args.lr,
-                         init_mean_gain=args.init_mean_gain, margin=args.margin, positive_weight=args.positive_weight)
-    runs_dir = args.runs_dir or (results_path.parent / "runs" if (args.quick or args.out_dir)
-                                 else default_cache_dir() / NAME / f"runs{task['suffix']}")
-    jobs = [{"alpha": alpha, "seed": seed, "data": data, "dt": dt,
-             "config": {k: v for k, v in config.as_dict().items() if k != "seed"},
-             "run_dir": str(Path(runs_dir) / _run_dir_name(alpha, seed))}
-            for alpha in args.alphas for seed in range(seeds)]
-    print(f"{NAME}: {len(jobs)} jobs ({len(args.alphas)} alphas x {seeds} seeds), "
+    here = results_path.parent
+    key = f"{args.task}_{args.protocol}"
+    selection_path = here / f"selection_{key}.json"
+    runs_dir = args.runs_dir or (here / "runs" if (args.quick or args.out_dir)
+                                 else default_cache_dir() / NAME / f"runs_{key}")
+    shared = dict(SHARED, **(QUICK if args.quick else {}))
+    candidates = TASKS[args.task]["candidates"][:2] if args.quick else TASKS[args.task]["candidates"]
+    started = time.perf_counter()
+
+    if args.stage == "select":
+        jobs = [_job("select", 0.0, 0, data, neuron, TrainConfig(**{**shared, **c}).as_dict(), runs_dir, k)
+                for k, c in enumerate(candidates)]
+        print(f"{NAME}: select {key}: {len(jobs)} candidates at alpha = 0 on the validation split", flush=True)
+        runs = run_jobs(run_job, jobs, args.jobs, args.dask_scheduler)
+        chosen = choose(runs, candidates)
+        write_json(selection_path, {"task": args.task, "protocol": args.protocol, "data": data, "neuron": neuron,
+                                    "shared": shared, **chosen, "seconds": time.perf_counter() - started,
+                                    "runs": runs})
+        for row in chosen["candidates"]:
+            print(f"  {row['settings']}: validation F best {row['validation_f_best']:.3f} (epoch {row['best_epoch']}), "
+                  f"last {row['validation_f_last']:.3f}, train {row['train_f_last']:.3f}")
+        print(f"  chosen: {chosen['settings']}; written to {selection_path}")
+        return 0
+
+    if args.quick and not selection_path.is_file():
+        main(["--quick", "--stage", "select", "--out-dir", str(here), "--jobs", str(args.jobs)])
+    if not selection_path.is_file():
+        parser.error(f"{selection_path} not found: run the select stage first (--stage select)")
+    selected = json.loads(selection_path.read_text())
+    settings = dict(shared, **selected["settings"], **({"epochs": args.epochs} if args.epochs else {}))
+    config = TrainConfig(**settings).as_dict()
+    seeds = 1 if args.quick else args.seeds
+    jobs = [_job("sweep", alpha, seed, data, neuron, config, runs_dir) for alpha in args.alphas for seed in range(seeds)]
+    print(f"{NAME}: sweep {key}: {len(jobs)} jobs ({len(args.alphas)} alphas x {seeds} seeds), "
           f"{'dask ' + args.dask_scheduler if args.dask_scheduler else f'{args.jobs} process(es)'}", flush=True)
-    start = time.perf_counter()
     runs = run_jobs(run_job, jobs, args.jobs, args.dask_scheduler)
-    sweep_seconds = time.perf_counter() - start
-
+    sweep_seconds = time.perf_counter() - started
+    started = time.perf_counter()
     sets = load_split_data(data)
-    train_data, test_data = sets["train"], sets["test"]
-    sizes = (train_data.n_in, args.hidden, train_data.n_classes)
-    snn_parameters = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    # the MLP's hidden width that brings its parameter count closest to the spiking network's
-    n_features = train_data.n_in * args.bins
-    mlp_hidden = max(1, round((snn_parameters - train_data.n_classes) / (n_features + 1 + train_data.n_classes)))
-    start = time.perf_counter()
-    baselines = [train_baseline(train_data, test_data, bins=args.bins, hidden=mlp_hidden, seed=s,
-                                max_iter=50 if args.quick else 500) for s in range(seeds)]
-    baseline_seconds = time.perf_counter() - start
-
+    baselines = {} if args.no_baselines else run_baselines(sets, seeds, args.quick)
+    baseline_seconds = time.perf_counter() - started
     summary = summarise(runs, args.alphas)
-    best_alpha = max(args.alphas, key=lambda a: summary[f"{a:g}"]["f"]["mean"])
-    baseline = {"parameters": baselines[0]["parameters"], "hidden": mlp_hidden, "bins": args.bins,
-                "f_mean": float(np.mean([b["test"]["micro"]["f"] for b in baselines])),
-                "f_values": [b["test"]["micro"]["f"] for b in baselines],
-                "per_class_f_mean": np.mean([b["test"]["per_class"]["f"] for b in baselines], axis=0).tolist(),
-                "f_by_label_count_mean": {k: float(np.mean([b["f_by_label_count"][k] for b in baselines]))
-                                          for k in baselines[0]["f_by_label_count"]},
-                "train_f": [b["train_f"] for b in baselines], "seconds": baseline_seconds}
-    positive = [a for a in args.alphas if a > 0]
-    best_positive = max(positive, key=lambda a: summary[f"{a:g}"]["f"]["mean"]) if positive else None
-    compared = {"alpha = 0 (C-LIF)": 0.0}
-    if best_alpha != 0.0:
-        compared[f"best alpha = {best_alpha:g}"] = best_alpha
-    if best_positive is not None and best_positive != best_alpha:
-        compared[f"best positive alpha = {best_positive:g}"] = best_positive
-    compared = {label: alpha for label, alpha in compared.items() if alpha in args.alphas}
-    table = {label: {m: {"mean": summary[f"{alpha:g}"][m]["mean"], "std": summary[f"{alpha:g}"][m]["std"]}
-                     for m in ("precision", "recall", "f")} for label, alpha in compared.items()}
-    for label, alpha in compared.items():
-        table[label]["f_by_label_count"] = summary[f"{alpha:g}"]["f_by_label_count_mean"]
-        if "argmax_f" in summary[f"{alpha:g}"]:
-            table[label]["f_highest_vmax"] = {k: summary[f"{alpha:g}"]["argmax_f"][k] for k in ("mean", "std")}
-    table["count-feature MLP"] = {m: {k: spread([b["test"]["micro"][m] for b in baselines])[k] for k in ("mean", "std")}
-                                  for m in ("precision", "recall", "f")}
-    table["count-feature MLP"]["f_by_label_count"] = baseline["f_by_label_count_mean"]
-    chance = float(runs[0]["test"]["chance_f"])
-    title = ("synthetic timing task (--quick)" if args.quick else
-             {"instruments": "instruments", "piano": "piano chords P1-P6"}[args.task] + ", held-out sound bank")
-    f_path = plot_f_vs_alpha(summary, baseline, chance, figures_dir / f"{prefix}_f_vs_alpha.png",
-                             f"{title}: {seeds} seed{'s' if seeds > 1 else ''} per alpha")
-    multi_label = baselines[0]["multi_label"]
-    labels = {label.replace(" (C-LIF)", ""): f"{alpha:g}" for label, alpha in compared.items()}
-    if multi_label:  # 88 keys are too many bars: F per polyphony instead
-        names = [f"P{k}" for k in baseline["f_by_label_count_mean"]]
-        rows = {label: list(summary[key]["f_by_label_count_mean"].values()) for label, key in labels.items()}
-        rows["count-feature MLP"] = list(baseline["f_by_label_count_mean"].values())
-        bars_name, bars_title = "per_polyphony", "test F per polyphony"
+    result = {"claim": "a moderate positive alpha beats alpha = 0, and alpha = 0.4 hurts (the paper's; tested)",
+              "config": {"task": args.task, "protocol": args.protocol, "quick": args.quick, "data": data,
+                         "neuron": neuron, "alphas": list(args.alphas), "seeds": seeds, "train": config,
+                         "selection": str(selection_path.name), "jobs": args.jobs, "dask_scheduler": args.dask_scheduler,
+                         "n_train": len(sets["train"]), "n_validation": len(sets["validation"]),
+                         "n_test": len(sets["test"]), "sizes": [sets["train"].n_in] + config["hidden"]
+                         + [sets["train"].n_classes]},
+              "sweep_seconds": sweep_seconds, "baseline_seconds": baseline_seconds, "cpu_count": os.cpu_count(),
+              "class_names": list(sets["train"].class_names), "chance_f": float(runs[0]["test"]["chance_f"]),
+              "summary": {f"{a:g}": row for a, row in summary.items()}, **tables(summary, baselines),
+              "verdict": verdict(summary), "baselines": baselines, "runs": runs}
+    results_path = here / f"results_{key}.json"
+    write_json(results_path, result)
+    both = {p: json.loads((here / f"results_{args.task}_{p}.json").read_text()) for p in PROTOCOLS
+            if (here / f"results_{args.task}_{p}.json").is_file()}
+    title = "synthetic task (--quick)" if args.quick else TASKS[args.task]["title"]
+    figures = [plot_f_vs_alpha(both, figures_dir / f"{NAME}_{args.task}_f_vs_alpha.png",
+                               f"{title}: {seeds} seed{'s' if seeds > 1 else ''} per alpha")]
+    best = result["best_alpha_by_validation"]
+    chosen_rows = {f"alpha {a:g}": summary[a] for a in dict.fromkeys([0.0, best]) if a in summary}
+    if is_multi_label(sets["train"]):
+        names = [f"P{k}" for k in summary[args.alphas[0]]["f_by_label_count"]]
+        rows = {label: [v["mean"] for v in row["f_by_label_count"].values()] for label, row in chosen_rows.items()}
+        rows.update({name: [float(np.mean([r["f_by_label_count"][k[1:]] for r in runs_])) for k in names]
+                     for name, runs_ in baselines.items()})
+        bars = ("per_polyphony", "test F per polyphony")
     else:
-        names = list(train_data.class_names)
-        rows = {label: summary[key]["per_class_f_mean"] for label, key in labels.items()}
-        rows["count-feature MLP"] = baseline["per_class_f_mean"]
-        bars_name, bars_title = "per_class", "per-class test F"
-    class_path = plot_per_class(names, rows, figures_dir / f"{prefix}_{bars_name}.png", f"{bars_title} ({title})")
-    write_json(results_path, {
-        "claim": "a moderate positive alpha beats alpha = 0 and large alpha hurts (tested, see README)",
-        "config": {"quick": args.quick, "task": args.task, "data": data, "dt": dt, "alphas": list(args.alphas),
-                   "seeds": seeds,
-                   "train": config.as_dict(), "sizes": list(sizes), "snn_parameters": snn_parameters,
-                   "n_train": len(train_data), "n_test": len(test_data), "jobs": args.jobs,
-                   "dask_scheduler": args.dask_scheduler},
-        "sweep_seconds": sweep_seconds,
-        "train_seconds_total": float(sum(r["train_seconds"] for r in runs)), "cpu_count": os.cpu_count(),
-        "class_names": list(train_data.class_names), "chance_f": chance,
-        "summary": summary, "best_alpha": best_alpha, "best_positive_alpha": best_positive, "table": table,
-        "baseline": baseline,
-        "baseline_runs": baselines, "runs": runs, "figures": [str(f_path), str(class_path)],
-    })
-    print(f"{NAME}: sweep {sweep_seconds:.1f} s, baseline {baseline_seconds:.1f} s; results in {results_path}")
-    print(f"  {'':22s} {'precision':>16s} {'recall':>16s} {'F':>16s}")
-    for label, row in table.items():
-        print(f"  {label:22s} " + " ".join(f"{row[m]['mean']:.3f} ± {row[m]['std']:.3f}".rjust(16)
+        names = list(sets["train"].class_names)
+        rows = {label: row["per_class_f_mean"] for label, row in chosen_rows.items()}
+        rows.update({name: np.mean([r["test"]["per_class"]["f"] for r in runs_], axis=0).tolist()
+                     for name, runs_ in baselines.items()})
+        bars = ("per_class", "per-class test F")
+    figures.append(plot_bars(names, rows, figures_dir / f"{NAME}_{key}_{bars[0]}.png",
+                             f"{bars[1]} ({title}, {args.protocol} protocol)"))
+    result["figures"] = [str(f) for f in figures]
+    write_json(results_path, result)
+    print(f"{NAME}: sweep {sweep_seconds:.0f} s, baselines {baseline_seconds:.0f} s; results in {results_path}")
+    for label, row in result["table_1"].items():
+        print(f"  {label:34s} " + " ".join(f"{m} {row[m]['mean']:.3f} ± {row[m]['std']:.3f}"
                                           for m in ("precision", "recall", "f")))
-    for label, row in table.items():
-        if "f_highest_vmax" in row:
-            print(f"  {label:22s} F with one label per sample (highest V_max): "
-                  f"{row['f_highest_vmax']['mean']:.3f} ± {row['f_highest_vmax']['std']:.3f}")
-    print("  F by alpha: " + ", ".join(f"{k}: {v['f']['mean']:.3f} ± {v['f']['std']:.3f}"
-                                       + (f" ({v['diverged']} diverged)" if v["diverged"] else "")
-                                       for k, v in summary.items()))
-    if multi_label:
-        for label, row in table.items():
-            print(f"  {label:22s} F per polyphony: " +
-                  ", ".join(f"P{k} {f:.3f}" for k, f in row["f_by_label_count"].items()))
+    print("  F by alpha: " + ", ".join(f"{a:g}: {row['f']['mean']:.3f} ± {row['f']['std']:.3f}"
+                                       + (f" ({row['diverged']} diverged)" if row["diverged"] else "")
+                                       for a, row in summary.items()))
+    for claim, test in result["verdict"].items():
+        print(f"  {claim}: difference {test['difference']:+.3f}, one-sided p {test['p_greater']}, holds {test['holds']}")
     return 0
 
 

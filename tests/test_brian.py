@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from brian2 import (Hz, Network, NeuronGroup, PoissonGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses,
+from brian2 import (Equations, Hz, Network, NeuronGroup, PoissonGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses,
                     mV, ms, nA, prefs, second, seed, volt)
 from brian2.core.base import BrianObjectException
 
@@ -213,18 +213,22 @@ def test_own_synapses_with_another_statement_are_refused(numpy_target, on_pre):
 
 
 def test_statements_compare_whatever_their_spelling(numpy_target):
-    """The model's statement reordered, spaced and commented is accepted; statements on synaptic
-    variables of one's own are left alone."""
+    """The model's statement reordered, spaced and commented is accepted; statements on variables of
+    one's own, of the synapse or of the group, are left alone."""
     def make(source, hidden):
-        synapses = Synapses(source, hidden, "w : volt\ncount : 1",
-                            on_pre="count += 1  # mine\nDs_post += w*R_post*N0_post\nDm_post+=N0_post * R_post * w")
+        synapses = Synapses(source, hidden, "w : volt\ncount : 1", on_pre="count += 1  # mine\nhits_post += 1\n"
+                            "Ds_post += w*R_post*N0_post\nDm_post+=N0_post * R_post * w")
         synapses.connect(p=0.6)
         synapses.w = "(30 + 70*rand())*mV"
         return synapses
 
-    network, synapses, voltage, inputs, fired = habit_network(vr_neuron_group(N_HIDDEN, HABIT_PARAMS), make)
+    hidden = vr_neuron_group(N_HIDDEN, HABIT_PARAMS, model=VR_CLIF + Equations("hits : 1"))
+    network, synapses, voltage, inputs, fired = habit_network(hidden, make)
     run_habit(network)
     assert_hidden_is_reference(dense(synapses), voltage, inputs, fired)
+    arrivals = np.bincount(synapses.j[:], weights=np.asarray(inputs.count)[synapses.i[:]], minlength=N_HIDDEN)
+    assert arrivals.sum() > 0
+    np.testing.assert_array_equal(hidden.hits, arrivals)
 
 
 @pytest.mark.parametrize("weights, match", [

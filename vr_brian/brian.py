@@ -47,6 +47,7 @@ from brian2.devices.device import all_devices
 from brian2.groups.subgroup import Subgroup
 from brian2.parsing.statements import parse_statement
 from brian2.parsing.sympytools import str_to_sympy
+from brian2.synapses.synapses import SynapticPathway
 from brian2.utils.stringtools import get_identifiers, word_substitute
 
 from .checks import check_network, check_quantity, check_weight_matrix
@@ -65,6 +66,8 @@ REPORTS = ("text", "stdout", "stderr")
 
 #: Variables every VR-C-LIF group has, whatever its variant and form.
 _MODEL_VARIABLES = ("Dm", "Re", "U", "U_prev", "R", "N0", "tau_m", "v_thr")
+#: The state of the model, which a synapse may change by the model's statement only.
+_MODEL_STATE = ("Dm", "Ds", "X", "Re", "U_prev")
 
 
 def _whole(group):
@@ -114,7 +117,8 @@ def _network_being_prepared():
 
 
 def _statements(code: str, synapses=None, group=None) -> dict:
-    """``{variable: (operator, sympy expression)}`` of the statements of ``code`` that write ``group``.
+    """``{variable: (operator, sympy expression)}`` of the statements of ``code`` that change the model's
+    state (:data:`_MODEL_STATE`) of ``group``; variables of one's own are left out.
 
     Without ``synapses``, ``code`` is a template whose postsynaptic names carry ``_post`` already;
     with it, every name that ``synapses`` resolves to a variable of ``group`` (``Dm`` as well as
@@ -133,7 +137,7 @@ def _statements(code: str, synapses=None, group=None) -> dict:
             continue
         var, op, expr, _ = parse_statement(line)
         var = renamed.get(var, var)
-        if var.endswith("_post"):
+        if var.endswith("_post") and var[:-len("_post")] in _MODEL_STATE:
             written[var] = (op, str_to_sympy(word_substitute(expr, renamed)))
     return written
 
@@ -145,7 +149,7 @@ def _check_surroundings(group: VRNeuronGroup, objects) -> None:
     for obj in objects:
         if isinstance(obj, Synapses) and _same(_whole(obj.target), group):
             _check_same_step(obj.source, group)
-            for pathway in obj._pathways:
+            for pathway in (p for p in obj.contained_objects if isinstance(p, SynapticPathway)):
                 written = _statements(pathway.code, obj, group)
                 if written and written != expected:
                     raise ValueError(
@@ -189,11 +193,10 @@ def _updates_u_prev(group) -> bool:
 def _check_target(target) -> None:
     """Refuse a target group that would compute another model than the VR-C-LIF neuron, naming the fix."""
     group = _whole(target)
+    fix = "make it with vr_brian.vr_neuron_group(n, params)"
     missing = [name for name in _MODEL_VARIABLES if name not in getattr(group, "variables", {})]
     if not isinstance(group, NeuronGroup) or missing:
-        raise ValueError(f"target {group.name!r} is not a group of VR-C-LIF neurons (it lacks {missing}): "
-                         f"make it with vr_brian.vr_neuron_group(n, params)")
-    fix = "make it with vr_brian.vr_neuron_group(n, params)"
+        raise ValueError(f"target {group.name!r} is not a group of VR-C-LIF neurons (it lacks {missing}): {fix}")
     if not _updates_u_prev(group):
         raise ValueError(f"target {group.name!r} never updates U_prev, so R(t) = 1 - alpha*U(t-1)/v_thr would stay 1: "
                          f"{fix}, or call vr_brian.add_u_prev_update({group.name})")

@@ -27,8 +27,8 @@ from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 from brian2.utils.stringtools import get_identifiers, word_substitute
 
 __all__ = ["VR_CLIF", "CLIF", "VR_CLIF_X", "VR_CLIF_BOUNDED", "VR_CLIF_SPLIT", "ON_PRE", "ON_PRE_X", "ON_PRE_SPLIT",
-           "RESET", "THRESHOLD", "U_PREV_UPDATE", "U_WHEN", "PARAMETER_UNITS", "FORMS", "neuron_model", "synaptic_statement",
-           "set_parameters"]
+           "RESET", "THRESHOLD", "U_PREV_UPDATE", "U_WHEN", "PARAMETER_UNITS", "FORMS", "neuron_model",
+           "synaptic_statement", "set_parameters"]
 
 _DYNAMICS = """
 dDm/dt = -Dm/tau_m : volt                       # membrane trace of the input current

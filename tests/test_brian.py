@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 from brian2 import (Equations, Hz, Network, NeuronGroup, PoissonGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses,
-                    mV, ms, nA, prefs, second, seed, volt)
+                    mV, ms, nA, second, seed, volt)
 from brian2.core.base import BrianObjectException
 
 from vr_brian import (BrianNetwork, VRParams, add_u_prev_update, connect_layers, forward, simulate, vr_neuron_group,
@@ -33,14 +33,6 @@ def assert_traces_equal(brian, reference):
         np.testing.assert_allclose(U_b, U_r, rtol=0, atol=TOLERANCE * reference.params.v_thr)
     for P_b, P_r in zip(brian.P, reference.P):
         np.testing.assert_array_equal(P_b, P_r)
-
-
-@pytest.fixture
-def numpy_target():
-    """Brian2's default target compiles (cython); tests outside BrianNetwork use numpy."""
-    previous, prefs.codegen.target = prefs.codegen.target, "numpy"
-    yield
-    prefs.codegen.target = previous
 
 
 @pytest.mark.parametrize("target, alpha", TARGETS)

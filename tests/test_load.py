@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-from brian2 import Network, SpikeGeneratorGroup, StateMonitor, prefs, second
+from brian2 import Network, SpikeGeneratorGroup, StateMonitor, second
 
 from gradients.checkpoint import load_checkpoint
 from gradients.cli import main as train_main
@@ -24,13 +24,6 @@ def run_dir(tmp_path_factory):
         warnings.simplefilter("ignore", RuntimeWarning)
         assert train_main(argv) == 0
     return out
-
-
-@pytest.fixture
-def numpy_target():
-    previous, prefs.codegen.target = prefs.codegen.target, "numpy"
-    yield
-    prefs.codegen.target = previous
 
 
 def micro_f(predicted, targets) -> float:

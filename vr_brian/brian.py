@@ -81,6 +81,7 @@ def _same(a, b) -> bool:
 
 
 def _code(text: str) -> str:
+    """``text`` without white space, to compare one-line statements and conditions."""
     return re.sub(r"\s+", "", text)
 
 

@@ -57,7 +57,7 @@ genn-env: $(GENN)
 # code generation for GeNN, and the parts of the core that must import under brian2 2.5
 test-genn: $(GENN)
 	MPLBACKEND=Agg $(GENN_PY) -m pytest -q -p no:cacheprovider tests/test_genn.py tests/test_reference.py \
-		tests/test_params.py tests/test_equations.py
+		tests/test_params.py tests/test_equations.py tests/test_examples.py::test_genn_code_example_generates_the_project
 
 bench-genn: $(BASE)
 	$(PY) -m studies.genn_scaling.run --backend cpp_standalone --timeout 1200

@@ -12,20 +12,27 @@ Usage::
 ``--test TEST.npz`` or from a random ``--test-fraction`` of DATA. Quantities take
 Brian2 units ("20ms", "1 V", "500 mV"); a bare number is in SI units (s, V).
 ``--resume`` needs the same arguments as the interrupted run (``--epochs`` may grow).
-The output folder receives ``checkpoint.npz`` (after every epoch), ``metrics.json``
-and ``learning_curve.png``.
+The output folder receives ``checkpoint.npz`` (after every epoch), ``metrics.json``,
+``learning_curve.png`` and, once training ends, ``data.json``: the recipe that rebuilds the
+run's training and test data (:func:`load_run_data`; the built-in task's arguments, or the
+.npz files by path and SHA-256).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import re
 import sys
 from pathlib import Path
 
-__all__ = ["main", "build_parser", "parse_quantity", "demo", "LEARNING_CURVE_NAME"]
+__all__ = ["main", "build_parser", "parse_quantity", "demo", "load_run_data", "LEARNING_CURVE_NAME",
+           "DATA_RECIPE_NAME"]
 
 LEARNING_CURVE_NAME = "learning_curve.png"
+#: The recipe of a run's data, in its output folder.
+DATA_RECIPE_NAME = "data.json"
 
 _NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*?\s*([A-Za-zµ]*)\s*$")
 
@@ -164,25 +171,77 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_data(args):
-    from .data import builtin_task, load_npz
+def _file_entry(path) -> dict:
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"data file {str(path)!r} does not exist")
+    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
+
+def _data_recipe(args) -> dict:
+    """How to rebuild the data of a run: the built-in task's arguments, or the .npz files with their SHA-256."""
     if args.data == "builtin":
-        return builtin_task(args.classes, n_in=args.inputs, steps=args.steps, n_train=args.train_samples,
-                            n_test=args.test_samples, multilabel=args.multilabel, seed=args.data_seed)
-    data = load_npz(args.data)
+        return {"source": "builtin", "builtin_task": {
+            "n_classes": args.classes, "n_in": args.inputs, "steps": args.steps, "n_train": args.train_samples,
+            "n_test": args.test_samples, "multilabel": args.multilabel, "seed": args.data_seed}}
+    recipe = {"source": "npz", "data": _file_entry(args.data)}
     if args.test is not None:
-        return data, load_npz(args.test)
-    return data.split(args.test_fraction, seed=args.data_seed)
+        recipe["test"] = _file_entry(args.test)
+    else:
+        recipe["split"] = {"test_fraction": args.test_fraction, "seed": args.data_seed}
+    return recipe
+
+
+def _load_recorded(entry: dict):
+    from .data import load_npz
+
+    path = Path(entry["path"])
+    if not path.is_file():
+        raise FileNotFoundError(f"the run's data file {str(path)!r} does not exist any more")
+    if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
+        raise ValueError(f"the run's data file {str(path)!r} has changed since the run (its SHA-256 differs)")
+    return load_npz(path)
+
+
+def data_from_recipe(recipe: dict) -> tuple:
+    """The (train, test) SpikeData that ``recipe`` (:func:`_data_recipe`) describes."""
+    from .data import builtin_task
+
+    if recipe["source"] == "builtin":
+        return builtin_task(**recipe["builtin_task"])
+    data = _load_recorded(recipe["data"])
+    if "test" in recipe:
+        return data, _load_recorded(recipe["test"])
+    return data.split(**recipe["split"])
+
+
+def load_run_data(run_dir) -> tuple:
+    """The (train, test) SpikeData of a ``vr-brian train`` run, rebuilt from the recipe in ``run_dir``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``run_dir`` holds no recipe (only finished runs of ``vr-brian train`` write one), or a
+        data file it names is gone.
+    ValueError
+        If a data file it names has changed since the run.
+    """
+    path = Path(run_dir) / DATA_RECIPE_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{str(path)!r} does not exist: runs of `vr-brian train` write it when training "
+                                f"ends; for a run trained otherwise, load its data yourself")
+    return data_from_recipe(json.loads(path.read_text()))
 
 
 def run(args) -> dict:
     """Train as ``args`` (parsed by :func:`build_parser`) say; return the output paths and final numbers."""
+    from vr_brian.io import write_json
     from vr_brian.params import VRParams
 
     from .train import TrainConfig, plot_history, train
 
-    train_data, test_data = _load_data(args)
+    recipe = _data_recipe(args)
+    train_data, test_data = data_from_recipe(recipe)
     params = VRParams(tau_m=args.tau_m, tau_s=args.tau_s, v_thr=args.v_thr, alpha=args.alpha, dt=args.dt,
                       variant=args.variant, r_max=args.r_max, e_inh=args.e_inh)
     config = TrainConfig(hidden=tuple(args.hidden), epochs=args.epochs, batch_size=args.batch_size,
@@ -200,8 +259,9 @@ def run(args) -> dict:
     curve = plot_history(result.history, Path(args.out) / LEARNING_CURVE_NAME,
                          title=f"{'-'.join(map(str, sizes))} network, alpha={params.alpha:g}, "
                                f"{config.optimizer} lr={config.lr:g}, {config.method}")
+    data = write_json(Path(args.out) / DATA_RECIPE_NAME, recipe)
     last = result.history[-1]
-    return {"checkpoint": result.checkpoint, "metrics": result.metrics, "learning_curve": curve,
+    return {"checkpoint": result.checkpoint, "metrics": result.metrics, "learning_curve": curve, "data": data,
             "epochs": last["epoch"], "test_f": last["test"]["micro"]["f"], "test_loss": last["test"]["loss"],
             "initial_test_loss": result.history[0]["test"]["loss"], "chance_f": last["test"]["chance_f"]}
 
@@ -222,7 +282,7 @@ def main(argv=None) -> int:
         return 1
     print(f"trained {out['epochs']} epochs: test loss {out['initial_test_loss']:.3f} -> {out['test_loss']:.3f} V, "
           f"test micro F {out['test_f']:.3f} (chance {out['chance_f']:.3f})")
-    for key in ("checkpoint", "metrics", "learning_curve"):
+    for key in ("checkpoint", "metrics", "learning_curve", "data"):
         print(f"{key:>15}: {out[key]}")
     return 0
 

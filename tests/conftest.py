@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from brian2 import prefs
 
 from vr_brian import VRParams
 
@@ -72,6 +73,14 @@ def iterative_model_loops(weights, spikes, tau_m, tau_s, v_thr, alpha, dt, varia
                 P_all[n].append(P_now)
                 below = P_now
     return U_all, P_all
+
+
+@pytest.fixture
+def numpy_target():
+    """Brian2's default target compiles (cython); tests of Brian2 objects built outside BrianNetwork use numpy."""
+    previous, prefs.codegen.target = prefs.codegen.target, "numpy"
+    yield
+    prefs.codegen.target = previous
 
 
 @pytest.fixture(params=[0.0, 0.3], ids=["alpha0", "alpha0.3"])

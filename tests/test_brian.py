@@ -1,10 +1,18 @@
 """Brian2 networks equal the iterative reference, on every code-generation target."""
 
+import gc
+import re
+
 import numpy as np
 import pytest
-from brian2 import Network, SpikeGeneratorGroup, StateMonitor, ms, prefs, volt
+from brian2 import (Equations, Hz, Network, NeuronGroup, PoissonGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses,
+                    mV, ms, nA, second, seed, volt)
+from brian2.core.base import BrianObjectException
 
-from vr_brian import BrianNetwork, VRParams, connect_layers, forward, vr_neuron_group
+from vr_brian import (BrianNetwork, VRParams, add_u_prev_update, connect_layers, forward, simulate, vr_neuron_group,
+                      vr_synapses)
+from vr_brian.equations import RESET, THRESHOLD, VR_CLIF, set_parameters, synaptic_statement
+from vr_brian.traces import spike_array
 
 from .conftest import SIZES, VARIANT_CASES, make_case, variant_case
 
@@ -25,14 +33,6 @@ def assert_traces_equal(brian, reference):
         np.testing.assert_allclose(U_b, U_r, rtol=0, atol=TOLERANCE * reference.params.v_thr)
     for P_b, P_r in zip(brian.P, reference.P):
         np.testing.assert_array_equal(P_b, P_r)
-
-
-@pytest.fixture
-def numpy_target():
-    """Brian2's default target compiles (cython); tests outside BrianNetwork use numpy."""
-    previous, prefs.codegen.target = prefs.codegen.target, "numpy"
-    yield
-    prefs.codegen.target = previous
 
 
 @pytest.mark.parametrize("target, alpha", TARGETS)
@@ -111,3 +111,221 @@ def test_wrong_sizes_rejected():
         BrianNetwork(SIZES, params, steps=50, target="genn")
     with pytest.raises(ValueError, match="sizes"):
         BrianNetwork([5], params, steps=50)
+
+
+
+# -- one's own network: each habit of a Brian2 user gives the model's result or a clear error before running --
+
+HABIT_PARAMS = VRParams(alpha=0.3, dt=0.1 * ms)
+N_IN, N_HIDDEN, HABIT_STEPS = 30, 12, 600
+
+
+def habit_weights(seed: int = 0) -> np.ndarray:
+    """(N_HIDDEN, N_IN) volts: 30 inputs at 60 Hz make most hidden neurons fire a few times in 60 ms."""
+    return np.random.default_rng(seed).normal(0.06, 0.06, (N_HIDDEN, N_IN))
+
+
+def habit_network(hidden, make_synapses, *monitors):
+    """Poisson input -> ``hidden`` through ``make_synapses(source, hidden)``, with U recorded in
+    before_resets and every spike; returns (network, synapses, voltage, input spikes, hidden spikes)."""
+    source = PoissonGroup(N_IN, 60 * Hz, dt=HABIT_PARAMS.dt * second)
+    synapses = make_synapses(source, hidden)
+    voltage = StateMonitor(hidden, "U", record=True, when="before_resets")
+    inputs, fired = SpikeMonitor(source), SpikeMonitor(hidden)
+    network = Network(source, hidden, synapses, voltage, inputs, fired, *monitors)
+    return network, synapses, voltage, inputs, fired
+
+
+def run_habit(network):
+    seed(3)
+    network.run(HABIT_STEPS * HABIT_PARAMS.dt * second, namespace={})
+
+
+def dense(synapses) -> np.ndarray:
+    """The (n_post, n_pre) weight matrix of ``synapses``, read back from Brian2."""
+    W = np.zeros((len(synapses.target), len(synapses.source)))
+    np.add.at(W, (np.asarray(synapses.j), np.asarray(synapses.i)), np.asarray(synapses.w_))
+    return W
+
+
+def assert_hidden_is_reference(W, voltage, inputs, fired, params=HABIT_PARAMS, alpha_of=None):
+    """``voltage`` and ``fired`` equal layer 1 of the numpy reference (a silent output layer behind it),
+    driven by the input spikes Brian2 recorded; ``alpha_of``: per-neuron alpha, neurons compared one by one."""
+    spikes = spike_array(inputs, 1, HABIT_STEPS, W.shape[1], params.dt)
+    hidden = spike_array(fired, 1, HABIT_STEPS, W.shape[0], params.dt)
+    for j in range(W.shape[0]):
+        neuron = params if alpha_of is None else params.replace(alpha=float(alpha_of[j]))
+        reference = forward([W[j:j + 1], np.zeros((1, 1))], spikes, neuron)
+        np.testing.assert_allclose(voltage.U_[j], reference.U[0][0, :, 0], rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(hidden[0, :, j], reference.P[0][0, :, 0])
+    assert hidden.sum() > 10, "the hidden layer must fire for the comparison to mean anything"
+
+
+def refused_before_running(network, match):
+    """Running ``network`` raises before its first step, with a message matching ``match``."""
+    with pytest.raises(BrianObjectException) as error:
+        run_habit(network)
+    assert re.search(match, str(error.value.__cause__)), error.value.__cause__
+    assert network.t == 0 * second
+
+
+@pytest.mark.parametrize("how", ["vr_synapses", "synaptic_statement"])
+def test_own_synapses_with_the_model_statement_compute_the_model(numpy_target, how):
+    """Habit 1, right: connectivity and weights of one's own, through vr_synapses, or a plain Synapses
+    with the model's statement in Brian2's default slot (connect_layers' interleaving is not needed)."""
+    def make(source, hidden):
+        if how == "vr_synapses":
+            synapses = vr_synapses(source, hidden)
+        else:
+            synapses = Synapses(source, hidden, "w : volt", on_pre=synaptic_statement(hidden.equations))
+        synapses.connect(p=0.6)
+        synapses.w = "(30 + 70*rand())*mV"
+        return synapses
+
+    network, synapses, voltage, inputs, fired = habit_network(vr_neuron_group(N_HIDDEN, HABIT_PARAMS), make)
+    run_habit(network)
+    assert_hidden_is_reference(dense(synapses), voltage, inputs, fired)
+
+
+@pytest.mark.parametrize("on_pre", ["Dm_post += w; Ds_post += w", "Dm_post += w\nDs_post += w",
+                                    "Dm += N0*w*R; Ds += N0*w*R", "Dm_post += N0_post*w*R_post",
+                                    "Dm_post += N0_post*w; Ds_post += N0_post*w"])
+def test_own_synapses_with_another_statement_are_refused(numpy_target, on_pre):
+    """Habit 1, refused: the statement of the issue (no N0, no R: 23 instead of 159 spikes), its
+    unsuffixed form, Dm alone, and N0 without R."""
+    def make(source, hidden):
+        synapses = Synapses(source, hidden, "w : volt", on_pre=on_pre)
+        synapses.connect()
+        synapses.w = habit_weights().T.ravel() * volt
+        return synapses
+
+    network = habit_network(vr_neuron_group(N_HIDDEN, HABIT_PARAMS, name="hidden"), make)[0]
+    refused_before_running(network, r"Synapses 'synapses\w*' change the VR-C-LIF group 'hidden'.*"
+                                    r"synaptic_statement\(hidden.equations\)")
+
+
+def test_statements_compare_whatever_their_spelling(numpy_target):
+    """The model's statement reordered, spaced and commented is accepted; statements on variables of
+    one's own, of the synapse or of the group, are left alone."""
+    def make(source, hidden):
+        synapses = Synapses(source, hidden, "w : volt\ncount : 1", on_pre="count += 1  # mine\nhits_post += 1\n"
+                            "Ds_post += w*R_post*N0_post\nDm_post+=N0_post * R_post * w")
+        synapses.connect(p=0.6)
+        synapses.w = "(30 + 70*rand())*mV"
+        return synapses
+
+    hidden = vr_neuron_group(N_HIDDEN, HABIT_PARAMS, model=VR_CLIF + Equations("hits : 1"))
+    network, synapses, voltage, inputs, fired = habit_network(hidden, make)
+    run_habit(network)
+    assert_hidden_is_reference(dense(synapses), voltage, inputs, fired)
+    arrivals = np.bincount(synapses.j[:], weights=np.asarray(inputs.count)[synapses.i[:]], minlength=N_HIDDEN)
+    assert arrivals.sum() > 0
+    np.testing.assert_array_equal(hidden.hits, arrivals)
+
+
+@pytest.mark.parametrize("weights, match", [
+    (habit_weights() * nA, "must be in volts"), (habit_weights() * second, "must be in volts"),
+    (np.where(np.eye(N_HIDDEN, N_IN) > 0, np.nan, habit_weights()), "contains NaN"),
+    (habit_weights()[:, :-1], "need a source of 29"),
+])
+def test_connect_layers_checks_weights_as_simulate_does(numpy_target, weights, match):
+    """Habit 2, refused: weights in nA or seconds (whose unit was stripped before), NaN; simulate refuses
+    the same weights, before creating anything."""
+    params = HABIT_PARAMS
+    source, hidden = PoissonGroup(N_IN, 60 * Hz, dt=params.dt * second), vr_neuron_group(N_HIDDEN, params)
+    gc.collect()
+    before = len(Synapses.__instances__())
+    with pytest.raises(ValueError, match=match):
+        connect_layers(source, hidden, weights)
+    assert len(Synapses.__instances__()) == before
+    if "need a source" not in match:
+        with pytest.raises(ValueError, match=match):
+            simulate([weights], np.zeros((1, 5, N_IN), bool), params)
+
+
+def test_connect_layers_takes_weights_in_mV(numpy_target):
+    """Habit 2, right: weights in mV are converted, not stripped of their unit."""
+    W = habit_weights()
+    network, synapses, voltage, inputs, fired = habit_network(
+        vr_neuron_group(N_HIDDEN, HABIT_PARAMS), lambda source, hidden: connect_layers(source, hidden, W * 1e3 * mV))
+    run_habit(network)
+    assert_hidden_is_reference(W, voltage, inputs, fired)
+
+
+def own_group(**changes):
+    """A NeuronGroup of the model's equations made by hand, as a Brian2 user would."""
+    kwargs = dict(threshold=THRESHOLD, reset=RESET, method="exact", dt=HABIT_PARAMS.dt * second, name="mine")
+    kwargs.update(changes)
+    group = NeuronGroup(N_HIDDEN, VR_CLIF, **kwargs)
+    set_parameters(group, HABIT_PARAMS)
+    return group
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({}, r"target 'mine' never updates U_prev.*add_u_prev_update\(mine\)"),
+    ({"method": "euler"}, r"integrates with method='euler'"),
+    ({"reset": "Re += v_thr"}, r"reset='Re \+= v_thr'; the model's are"),
+    ({"threshold": "U >= v_thr"}, r"threshold='U >= v_thr'"),
+])
+def test_own_neuron_group_that_computes_another_model_is_refused(numpy_target, changes, match):
+    """Habit 3, refused: no U_prev update (R stays 1: 867 spikes instead of 674), and the other ways a
+    hand-made group differs from the model; connect_layers and vr_synapses refuse it alike."""
+    group = own_group(**changes)
+    if "U_prev" not in match:
+        add_u_prev_update(group)
+    source = PoissonGroup(N_IN, 60 * Hz, dt=HABIT_PARAMS.dt * second)
+    for connect in (lambda: connect_layers(source, group, habit_weights()), lambda: vr_synapses(source, group)):
+        with pytest.raises(ValueError, match=match):
+            connect()
+
+
+def test_own_neuron_group_with_the_u_prev_update_computes_the_model(numpy_target):
+    """Habit 3, right: the same hand-made group with add_u_prev_update."""
+    group = own_group()
+    add_u_prev_update(group)
+    W = habit_weights()
+    network, synapses, voltage, inputs, fired = habit_network(
+        group, lambda source, hidden: connect_layers(source, hidden, W))
+    run_habit(network)
+    assert_hidden_is_reference(W, voltage, inputs, fired)
+
+
+@pytest.mark.parametrize("monitor", [
+    pytest.param(lambda g: StateMonitor(g, "U", record=True), id="default-slot"),
+    pytest.param(lambda g: StateMonitor(g[2:5], ["U", "R"], record=True, when="end"), id="subgroup-end")])
+def test_state_monitor_outside_before_resets_is_refused(numpy_target, monitor):
+    """Habit 4, refused: Brian2's default slot 'start' (0.42 V from the toolkit's traces in the issue),
+    and any other slot, also on a subgroup."""
+    hidden = vr_neuron_group(N_HIDDEN, HABIT_PARAMS, name="hidden")
+    network = habit_network(hidden, lambda source, g: connect_layers(source, g, habit_weights()), monitor(hidden))[0]
+    refused_before_running(network, r"StateMonitor 'statemonitor\w*' records U.* of the VR-C-LIF group 'hidden' in "
+                                    r"the '(start|end)' slot.*when='before_resets'")
+
+
+def test_alpha_settable_on_a_group_made_at_alpha_zero(numpy_target):
+    """Habit 5, right: a group made with VRParams() (alpha = 0) takes per-neuron alpha; each neuron
+    computes the model at its own alpha."""
+    params = HABIT_PARAMS.replace(alpha=0.0)
+    hidden = vr_neuron_group(N_HIDDEN, params)
+    alphas = np.linspace(0.0, 0.4, N_HIDDEN)
+    hidden.alpha = alphas
+    W = habit_weights()
+    network, synapses, voltage, inputs, fired = habit_network(
+        hidden, lambda source, g: connect_layers(source, g, W))
+    run_habit(network)
+    assert_hidden_is_reference(W, voltage, inputs, fired, params=params, alpha_of=alphas)
+
+
+@pytest.mark.parametrize("name", ["a", "zz"])
+def test_recorded_resistance_is_the_one_the_step_input_saw(numpy_target, name):
+    """R recorded in before_resets is 1 - alpha*U(t-1)/v_thr, whether the group's name sorts before or
+    after the monitor's (the U_prev update runs after the monitors of its slot)."""
+    params = VRParams(alpha=0.3)
+    source = SpikeGeneratorGroup(1, [0, 0, 0], [2, 5, 9] * ms, dt=params.dt * second)
+    group = vr_neuron_group(1, params, fires=False, name=name)
+    monitor = StateMonitor(group, ["U", "R"], record=True, when="before_resets", name="m")
+    Network(source, group, connect_layers(source, group, np.array([[0.6]])), monitor).run(20 * ms, namespace={})
+    U = monitor.U_[0]
+    np.testing.assert_allclose(monitor.R_[0], 1 - params.alpha * np.concatenate([[0.0], U[:-1]]) / params.v_thr,
+                               rtol=0, atol=1e-15)
+    assert monitor.R_[0].min() < 0.9

@@ -82,3 +82,23 @@ def test_demo_writes_its_outputs_and_reruns_without_training(tmp_path):
     before = first["checkpoint"].stat().st_mtime_ns
     again = demo(tmp_path, quick=True)
     assert again["test_f"] == first["test_f"] and again["checkpoint"].stat().st_mtime_ns == before
+
+
+def test_data_recipe_of_npz_files_rebuilds_the_split_and_notices_changes(tmp_path):
+    from gradients.cli import load_run_data
+
+    data = builtin_task(2, n_in=6, steps=20, n_train=30, n_test=1, seed=4)[0]
+    path = save_npz(tmp_path / "data.npz", data)
+    out = tmp_path / "run"
+    assert main([str(path), "--out", str(out), "--hidden", "4", "--epochs", "1", "--test-fraction", "0.3",
+                 "--data-seed", "5", "--no-progress"]) == 0
+    train, test = load_run_data(out)
+    expected_train, expected_test = data.split(0.3, seed=5)
+    np.testing.assert_array_equal(train.spikes, expected_train.spikes)
+    np.testing.assert_array_equal(test.targets, expected_test.targets)
+    save_npz(path, data.subset(np.arange(20)))
+    with pytest.raises(ValueError, match="has changed since the run"):
+        load_run_data(out)
+    path.unlink()
+    with pytest.raises(FileNotFoundError, match="does not exist any more"):
+        load_run_data(out)

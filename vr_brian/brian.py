@@ -1,44 +1,228 @@
-"""VR-C-LIF networks in Brian2: groups, layer connections, and a compile-once runner.
+"""VR-C-LIF networks in Brian2: the building blocks of one's own network, and a compile-once runner.
+
+The building blocks (for a network of your own, see the README):
+
+- :func:`vr_neuron_group`: a :class:`VRNeuronGroup` of VR-C-LIF neurons (exact integration,
+  threshold, reset and the ``U_prev`` update of :mod:`vr_brian.equations`);
+- :func:`vr_synapses`: Synapses onto such a group with the model's ``on_pre``, to connect as
+  you like; :func:`connect_layers`: the same, connected all-to-all from a weight matrix;
+- :func:`add_u_prev_update`: the ``U_prev`` update for a NeuronGroup of the model's equations
+  made by hand.
+
+A :class:`VRNeuronGroup` checks before every run that each Synapses of the network that writes
+its variables uses the model's statement, and that each StateMonitor of it records in
+``before_resets``: anything else runs, but computes another model.
 
 The schedule that makes a Brian2 network equal the iterative model step for step:
 
 - Dm, Ds and Re decay (``method='exact'``) in the ``groups`` slot;
-- the input, every synaptic pathway and every hidden layer's thresholder run in the
-  ``thresholds`` slot, interleaved by ``order`` (input 0, pathway 0->1 at 1, layer 1's
-  thresholder at 2, pathway 1->2 at 3, ...), so a spike reaches the next layer in the
-  step it is fired;
 - each group copies U into ``U_prev`` in ``before_resets``, so every input of a step
   sees R(t) computed from U(t-1);
 - the reset adds ``v_thr/gamma_m`` to Re, which the next step's decay turns into v_thr;
-- monitors record U in ``before_resets``, i.e. before the reset.
+- monitors record U in ``before_resets``, i.e. after the step's input and before the reset;
+- a spike reaches the next layer in the step it is fired. :func:`connect_layers` runs the input,
+  every synaptic pathway and every hidden layer's thresholder in the ``thresholds`` slot,
+  interleaved by ``order`` (input 0, pathway 0->1 at 1, layer 1's thresholder at 2, pathway
+  1->2 at 3, ...). Brian2's default order (all thresholds, then all synapses) computes the same:
+  Dm and Ds jump together, so an input does not move U in the step it arrives.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
+import sys
 import tempfile
+import weakref
 
 import numpy as np
 from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, get_device,
                     second, set_device, volt)
-from brian2.devices import reinit_devices, reset_device
+from brian2.core.variables import ArrayVariable
+from brian2.devices import reset_device
+from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+from brian2.devices.device import all_devices
+from brian2.groups.subgroup import Subgroup
+from brian2.parsing.statements import parse_statement
+from brian2.parsing.sympytools import str_to_sympy
+from brian2.synapses.synapses import SynapticPathway
+from brian2.utils.stringtools import get_identifiers, word_substitute
 
-from .checks import check_network
-from .equations import RESET, THRESHOLD, neuron_model, set_parameters, synaptic_statement
+from .checks import check_network, check_quantity, check_weight_matrix
+from .equations import RESET, THRESHOLD, U_PREV_UPDATE, U_WHEN, neuron_model, set_parameters, synaptic_statement
 from .genn import EXACT_KEEPING_U_PREV, is_genn_device
 from .params import VRParams
 from .settings import codegen_target
 from .traces import Traces, spike_array
 
-__all__ = ["vr_neuron_group", "connect_layers", "BrianNetwork", "TARGETS"]
+__all__ = ["vr_neuron_group", "vr_synapses", "connect_layers", "add_u_prev_update", "VRNeuronGroup",
+           "BrianNetwork", "TARGETS", "REPORTS"]
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
+#: Brian2's named progress reports (``run(report=...)``); the runtime targets also take a callable.
+REPORTS = ("text", "stdout", "stderr")
+
+#: Variables every VR-C-LIF group has, whatever its variant and form.
+_MODEL_VARIABLES = ("Dm", "Re", "U", "U_prev", "R", "N0", "tau_m", "v_thr")
+#: The state of the model, which a synapse may change by the model's statement only.
+_MODEL_STATE = ("Dm", "Ds", "X", "Re", "U_prev")
+
+
+def _whole(group):
+    """The group itself, or the group a Subgroup is part of."""
+    return group.source if isinstance(group, Subgroup) else group
+
+
+def _same(a, b) -> bool:
+    """Whether ``a`` and ``b`` are one Brian2 object (Brian2 often holds weak proxies, for which ``is`` fails)."""
+    return a.id == b.id
+
+
+def _code(text: str) -> str:
+    """``text`` without white space, to compare one-line statements and conditions."""
+    return re.sub(r"\s+", "", text)
+
+
+class VRNeuronGroup(NeuronGroup):
+    """A NeuronGroup of VR-C-LIF neurons, made by :func:`vr_neuron_group`.
+
+    Before every run it checks what the network does to it, and refuses (ValueError, naming the
+    object and the fix) what would compute another model without an error:
+
+    - a Synapses writing its variables with another statement than the model's
+      (:func:`vr_brian.equations.synaptic_statement`: N0*w*R(t) into both Dm and Ds), or on
+      another time step;
+    - a StateMonitor of it recording outside the ``before_resets`` slot, where it would see the
+      previous step after its reset instead of U(t) (on the GeNN device, whose schedule is its
+      own, slots are not checked).
+    """
+
+    def before_run(self, run_namespace=None):
+        super().before_run(run_namespace)
+        network = _network_being_prepared()
+        if network is not None:
+            _check_surroundings(self, network.sorted_objects)
+
+
+def _network_being_prepared():
+    """The Network whose ``before_run`` is calling: Brian2 tells an object nothing about the network it
+    runs in, so it is found on the call stack (None if not there)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "before_run" and isinstance(frame.f_locals.get("self"), Network):
+            return frame.f_locals["self"]
+        frame = frame.f_back
+    return None
+
+
+def _statements(code: str, synapses=None, group=None) -> dict:
+    """``{variable: (operator, sympy expression)}`` of the statements of ``code`` that change the model's
+    state (:data:`_MODEL_STATE`) of ``group``; variables of one's own are left out.
+
+    Without ``synapses``, ``code`` is a template whose postsynaptic names carry ``_post`` already;
+    with it, every name that ``synapses`` resolves to a variable of ``group`` (``Dm`` as well as
+    ``Dm_post``) is written ``<name>_post``, so that statements compare whatever their spelling.
+    """
+    renamed = {}
+    if synapses is not None:
+        for name in get_identifiers(code):
+            variable = synapses.variables.get(name)
+            owner = getattr(variable, "owner", None)
+            if owner is not None and getattr(owner, "id", None) == group.id:
+                renamed[name] = variable.name + "_post"
+    written = {}
+    for line in re.split(r"[;\n]", code):
+        if not line.strip() or line.strip().startswith("#"):
+            continue
+        var, op, expr, _ = parse_statement(line)
+        var = renamed.get(var, var)
+        if var.endswith("_post") and var[:-len("_post")] in _MODEL_STATE:
+            written[var] = (op, str_to_sympy(word_substitute(expr, renamed)))
+    return written
+
+
+def _check_surroundings(group: VRNeuronGroup, objects) -> None:
+    """Refuse the Synapses and StateMonitors among ``objects`` that would silently change ``group``'s model."""
+    model_statement = synaptic_statement(group.equations)
+    expected = _statements(model_statement)
+    for obj in objects:
+        if isinstance(obj, Synapses) and _same(_whole(obj.target), group):
+            _check_same_step(obj.source, group)
+            for pathway in (p for p in obj.contained_objects if isinstance(p, SynapticPathway)):
+                written = _statements(pathway.code, obj, group)
+                if written and written != expected:
+                    raise ValueError(
+                        f"Synapses {obj.name!r} change the VR-C-LIF group {group.name!r} by {pathway.code.strip()!r}, "
+                        f"but a VR-C-LIF synapse adds N0*w*R to Dm and Ds, R from the voltage of the previous "
+                        f"step: make the synapses with vr_brian.vr_synapses(source, {group.name}) or give them "
+                        f"on_pre=vr_brian.equations.synaptic_statement({group.name}.equations), here "
+                        f"{'; '.join(line.strip() for line in model_statement.strip().splitlines())!r}")
+        elif (isinstance(obj, StateMonitor) and _same(_whole(obj.source), group) and obj.when != U_WHEN
+              and not is_genn_device()):
+            raise ValueError(
+                f"StateMonitor {obj.name!r} records {', '.join(obj.record_variables)} of the VR-C-LIF group "
+                f"{group.name!r} in the {obj.when!r} slot, where the group still holds the previous step after "
+                f"its reset: U(t) of the model, and what vr_brian.simulate returns, is there in {U_WHEN!r} only. "
+                f"Create it with StateMonitor(..., when={U_WHEN!r}).")
+
+
+def add_u_prev_update(group) -> None:
+    """Make ``group`` keep ``U_prev``, the voltage R(t) is computed from, once per step.
+
+    For a NeuronGroup of the model's equations made by hand (:func:`vr_neuron_group` does this
+    itself): without it ``U_prev`` stays 0 and R stays 1, with no error. Adds the
+    :data:`~vr_brian.equations.U_PREV_UPDATE` operation in the
+    :data:`~vr_brian.equations.U_WHEN` slot, at ``order=1``: after the monitors of that slot
+    (order 0), so that a recorded R or U_prev is the one the step's input saw, whatever the
+    names (Brian2 breaks ties of order by name).
+    """
+    if is_genn_device():
+        raise RuntimeError("on the GeNN device U_prev is kept by the state update: create the group with "
+                           "method=vr_brian.genn.EXACT_KEEPING_U_PREV (vr_neuron_group does)")
+    group.run_regularly(U_PREV_UPDATE, when=U_WHEN, order=1, name=group.name + "_uprev")
+
+
+def _updates_u_prev(group) -> bool:
+    if group.method_choice is EXACT_KEEPING_U_PREV:
+        return True
+    return any(getattr(obj, "when", None) == U_WHEN and _code(getattr(obj, "abstract_code", "") or "")
+               == _code(U_PREV_UPDATE) for obj in group.contained_objects)
+
+
+def _check_target(target) -> None:
+    """Refuse a target group that would compute another model than the VR-C-LIF neuron, naming the fix."""
+    group = _whole(target)
+    fix = "make it with vr_brian.vr_neuron_group(n, params)"
+    missing = [name for name in _MODEL_VARIABLES if name not in getattr(group, "variables", {})]
+    if not isinstance(group, NeuronGroup) or missing:
+        raise ValueError(f"target {group.name!r} is not a group of VR-C-LIF neurons (it lacks {missing}): {fix}")
+    if not _updates_u_prev(group):
+        raise ValueError(f"target {group.name!r} never updates U_prev, so R(t) = 1 - alpha*U(t-1)/v_thr would stay 1: "
+                         f"{fix}, or call vr_brian.add_u_prev_update({group.name})")
+    method = group.method_choice
+    first = method[0] if isinstance(method, (list, tuple)) and method else method
+    if first not in ("exact", "linear", EXACT_KEEPING_U_PREV):
+        raise ValueError(f"target {group.name!r} integrates with method={method!r}; the iterative model decays Dm, Ds "
+                         f"and Re exactly: {fix}, or pass method='exact'")
+    if "spike" in group.events:
+        threshold, reset = group.events["spike"], group.event_codes.get("spike") or ""
+        if _code(threshold) != _code(THRESHOLD) or _code(reset) != _code(RESET):
+            raise ValueError(f"target {group.name!r} fires with threshold={threshold!r}, reset={reset!r}; the model's "
+                             f"are threshold={THRESHOLD!r}, reset={RESET!r} (vr_brian.equations.THRESHOLD, RESET: "
+                             f"the reset counts v_thr undecayed at the next step): {fix}")
+
+
+def _check_same_step(source, target) -> None:
+    if source.clock.dt_ != target.clock.dt_:
+        raise ValueError(f"source {source.name!r} runs at dt = {source.clock.dt} but target {target.name!r} at "
+                         f"{target.clock.dt}: the layers of the iterative model share one time step "
+                         f"(give the source dt=params.dt*second)")
 
 
 def vr_neuron_group(n: int, params: VRParams, *, fires: bool = True, model=None, name: str = "vrclif*",
-                    **group_kwargs) -> NeuronGroup:
+                    **group_kwargs) -> VRNeuronGroup:
     """A NeuronGroup of ``n`` VR-C-LIF neurons with the parameters of ``params``.
 
     Parameters
@@ -46,13 +230,14 @@ def vr_neuron_group(n: int, params: VRParams, *, fires: bool = True, model=None,
     n : int
         Number of neurons.
     params : VRParams
-        Parameters (all neurons get the same; set ``group.alpha`` etc. to vary them).
+        Parameters (all neurons get the same; set ``group.alpha``, ``group.tau_m`` etc. to vary
+        them per neuron: every parameter is a per-neuron constant, alpha included, also at
+        ``params.alpha = 0``).
     fires : bool
         False for an output layer, which neither fires nor resets (eq. 11).
     model : Equations, optional
         Default: the equations of ``params.variant`` (:func:`vr_brian.equations.neuron_model`):
-        ``VR_CLIF``, or ``CLIF`` when ``params.alpha == 0`` (so generated code carries no dead
-        alpha term), ``VR_CLIF_BOUNDED``, ``VR_CLIF_SPLIT``. On the GeNN device their X form,
+        ``VR_CLIF``, ``VR_CLIF_BOUNDED``, ``VR_CLIF_SPLIT``. On the GeNN device their X form,
         whose synapses write one variable, with ``U_prev`` kept by the state update (GeNN's
         schedule: see :mod:`vr_brian.genn`).
     name : str
@@ -62,22 +247,69 @@ def vr_neuron_group(n: int, params: VRParams, *, fires: bool = True, model=None,
 
     Returns
     -------
-    NeuronGroup
-        With the variables of :data:`vr_brian.equations.VR_CLIF` (U, Dm, Ds, Re, R, ...),
-        the ``U_prev`` update in the ``before_resets`` slot and, if ``fires``, the
-        threshold and the reset.
+    VRNeuronGroup
+        A NeuronGroup with the variables of :data:`vr_brian.equations.VR_CLIF` (U, Dm, Ds, Re,
+        R, ...), the ``U_prev`` update in the ``before_resets`` slot and, if ``fires``, the
+        threshold and the reset. Connect it with :func:`vr_synapses` or :func:`connect_layers`
+        and record it with ``StateMonitor(group, "U", record=True, when="before_resets")``.
     """
     genn = is_genn_device()
     if model is None:
-        model = neuron_model(params, "x" if genn else "standard")[0]
+        model = neuron_model(params, "x" if genn else "standard", clif_at_alpha0=False)[0]
     if not genn:  # GeNN allows one clock only: its groups keep the default clock
         group_kwargs.setdefault("dt", params.dt * second)
-    group = NeuronGroup(n, model, method=EXACT_KEEPING_U_PREV if genn else "exact", name=name,
-                        threshold=THRESHOLD if fires else None, reset=RESET if fires else None, **group_kwargs)
+    group = VRNeuronGroup(n, model, method=EXACT_KEEPING_U_PREV if genn else "exact", name=name,
+                          threshold=THRESHOLD if fires else None, reset=RESET if fires else None, **group_kwargs)
     set_parameters(group, params)
     if not genn:
-        group.run_regularly("U_prev = U", when="before_resets", name=group.name + "_uprev")
+        add_u_prev_update(group)
     return group
+
+
+def vr_synapses(source, target, model: str = "w : volt", *, name: str = "synapses*", **synapses_kwargs) -> Synapses:
+    """Synapses from ``source`` onto VR-C-LIF neurons, with the model's ``on_pre``; connect them yourself.
+
+    Parameters
+    ----------
+    source : NeuronGroup, SpikeGeneratorGroup, PoissonGroup or Subgroup
+        Presynaptic neurons, on the target's time step.
+    target : NeuronGroup or Subgroup
+        VR-C-LIF neurons (:func:`vr_neuron_group`, or a NeuronGroup of the model's equations with
+        the model's threshold and reset, ``method='exact'`` and :func:`add_u_prev_update`).
+    model : str
+        Synaptic model; it must define the weight ``w`` in volts (the peak PSP at alpha = 0).
+    name : str
+        Brian2 name of the Synapses.
+    **synapses_kwargs
+        Passed to Synapses (``delay``, ``on_post``, ...); the clock defaults to the target's.
+
+    Returns
+    -------
+    Synapses
+        Not connected yet: call ``connect(...)`` and set ``w`` (e.g. ``S.w = 'rand()*0.2*volt'``).
+
+    Raises
+    ------
+    ValueError
+        Before anything is created, if ``target`` would compute another model (no ``U_prev``
+        update, another integration method, threshold or reset) or runs on another time step
+        than ``source``.
+
+    Notes
+    -----
+    The statement is :func:`vr_brian.equations.synaptic_statement` of the target's equations: a
+    spike adds ``N0*w*R`` to Dm and Ds, R from the voltage of the previous step (``R_inh`` for
+    inhibitory weights in variant "split"; Dm alone in the X form).
+    """
+    if "on_pre" in synapses_kwargs:
+        raise TypeError("vr_synapses writes the model's on_pre itself; for statements of your own, make a Synapses "
+                        "with on_pre=vr_brian.equations.synaptic_statement(target.equations) + your statements")
+    _check_target(target)
+    _check_same_step(source, target)
+    if "dt" not in synapses_kwargs:
+        synapses_kwargs.setdefault("clock", target.clock)
+    return Synapses(source, target, model, on_pre=synaptic_statement(_whole(target).equations), name=name,
+                    **synapses_kwargs)
 
 
 def _spike_order(source) -> int:
@@ -89,7 +321,7 @@ def _spike_order(source) -> int:
     return source.order
 
 
-def connect_layers(source, target: NeuronGroup, weights, *, batch: int = 1, name: str = "synapses*") -> Synapses:
+def connect_layers(source, target, weights, *, batch: int = 1, name: str = "synapses*") -> Synapses:
     """Connect ``source`` to the VR-C-LIF ``target`` all-to-all with a weight matrix.
 
     Parameters
@@ -97,37 +329,39 @@ def connect_layers(source, target: NeuronGroup, weights, *, batch: int = 1, name
     source : NeuronGroup or SpikeGeneratorGroup
         Presynaptic group, of size ``batch * n_pre``.
     target : NeuronGroup
-        A group made by :func:`vr_neuron_group`, of size ``batch * n_post``.
+        VR-C-LIF neurons (see :func:`vr_synapses`), ``batch * n_post`` of them.
     weights : ndarray or Quantity
-        (n_post, n_pre) matrix, volts (floats are taken as volts).
+        (n_post, n_pre) matrix, volts (plain numbers are taken as volts, a quantity must be in
+        volts; every entry finite), as :func:`vr_brian.simulate` takes them.
     batch : int
         Number of independent copies of the network held side by side: copy ``b``
         uses neurons ``b*n .. (b+1)*n - 1`` of both groups and the same weights.
     name : str
         Brian2 name of the Synapses.
 
+    Raises
+    ------
+    ValueError
+        Before anything is created: weights not in volts or not finite, sizes that do not
+        match, or a target that :func:`vr_synapses` refuses.
+
     Notes
     -----
     The pathway runs in the ``thresholds`` slot right after the source emits its
     spikes, and the target's thresholder right after the pathway, so that a spike
     reaches the next layer in the same step. Connect layers in feed-forward order. The
-    statement fits the target's equations (:func:`vr_brian.equations.synaptic_statement`:
-    the split variant's inhibitory weights use R_inh; a target of the X form gets the
-    one-variable statement). On the GeNN device the slots are GeNN's.
+    statement is that of :func:`vr_synapses`. On the GeNN device the slots are GeNN's.
     Synapse ``s`` of copy ``b`` maps ``i = b*n_pre + pre``, ``j = b*n_post + post``
     in the order (b, pre, post); :meth:`BrianNetwork.run` relies on it.
     """
-    W = np.asarray(weights / volt if hasattr(weights, "dim") else weights, dtype=float)
+    W = check_weight_matrix(weights, "weights")
     n_post, n_pre = W.shape
+    if int(batch) != batch or batch < 1:
+        raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
     if len(source) != batch * n_pre or len(target) != batch * n_post:
         raise ValueError(f"weights of shape {W.shape} with batch={batch} need a source of {batch * n_pre} and a "
                          f"target of {batch * n_post} neurons, got {len(source)} and {len(target)}")
-    if source.clock.dt_ != target.clock.dt_:
-        raise ValueError(f"source {source.name!r} runs at dt = {source.clock.dt} but target {target.name!r} at "
-                         f"{target.clock.dt}: the layers of the iterative model share one time step "
-                         f"(give the source dt=params.dt*second)")
-    synapses = Synapses(source, target, "w : volt", on_pre=synaptic_statement(target.equations), name=name,
-                        clock=target.clock)
+    synapses = vr_synapses(source, target, name=name)
     pre, post = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
     offsets = np.arange(batch)[:, None]
     synapses.connect(i=(offsets * n_pre + pre.ravel()).ravel(), j=(offsets * n_post + post.ravel()).ravel())
@@ -139,6 +373,41 @@ def connect_layers(source, target: NeuronGroup, weights, *, batch: int = 1, name
     if "spike" in target.thresholder:
         target.thresholder["spike"].order = synapses.pre.order + 1
     return synapses
+
+
+@contextlib.contextmanager
+def _on_device(device, **options):
+    """Run the block on ``device``; then the device that was active before, with its build options, again."""
+    set_device(device, **options)
+    try:
+        yield
+    finally:
+        reset_device()
+
+
+def _runtime_device():
+    """The block on Brian2's runtime device, whatever device the user has set."""
+    runtime = all_devices["runtime"]
+    return contextlib.nullcontext() if get_device() is runtime else _on_device(runtime)
+
+
+def _check_report(report, report_period, target: str) -> None:
+    if report is not None and not callable(report) and report not in REPORTS:
+        raise ValueError(f"report must be None, one of {REPORTS} or a callable as for Brian2's run(), got {report!r}")
+    if callable(report) and target == "cpp_standalone":
+        raise ValueError(f"with target='cpp_standalone' the compiled program reports itself: report must be one of "
+                         f"{REPORTS}, got a callable")
+    check_quantity(report_period, second, "report_period")
+
+
+def _keep_in_memory(monitors, device) -> None:
+    """Read every recorded array of ``monitors`` into ``device``'s cache: a standalone device reads them from
+    its project folder on every access, and that folder is about to be deleted."""
+    for monitor in monitors:
+        for variable in monitor.variables.values():
+            owner = getattr(variable, "owner", None)
+            if isinstance(variable, ArrayVariable) and getattr(owner, "id", None) == monitor.id:
+                device.array_cache[variable] = device.get_value(variable)
 
 
 class BrianNetwork:
@@ -157,24 +426,33 @@ class BrianNetwork:
     target : {"numpy", "cython", "cpp_standalone"}
         Brian2 code-generation target.
     directory : str, optional
-        Project directory of the standalone build (a temporary one by default).
+        Project directory of the standalone build (default: a temporary one, deleted by
+        :meth:`close`, at the end of a ``with`` block, or when the network is garbage-collected).
     record : bool
         Record U of every layer (needed for :class:`Traces`).
+    report : {None, "text", "stdout", "stderr"} or callable
+        Progress report of every run, as Brian2's ``run(report=...)``; a callable (runtime
+        targets only) is called as ``report(elapsed, completed, start, duration)``.
+    report_period : Quantity
+        Wall-clock time between reports (``10*second``).
 
     Notes
     -----
     With ``cpp_standalone`` the project is generated and compiled on the first
     :meth:`run` and every later run re-executes the same binary with the new weights
-    and input spikes passed as ``run_args``. Brian2 holds one standalone project per
-    process: building a second one makes the first unusable. The runtime targets
-    (numpy, cython) build the Brian2 objects on each run; cython caches its compiled
-    code, so only the first run of a new model compiles.
+    and input spikes passed as ``run_args``. Each network compiles on a standalone
+    device of its own, so the device you set (``set_device``) and other networks are
+    left as they are. The runtime targets (numpy, cython) build the Brian2 objects on
+    each run, on Brian2's runtime device whatever device is set; cython caches its
+    compiled code, so only the first run of a new model compiles.
+
+    Layout of the monitors (``traces.monitors``): the ``batch`` samples are side by side, so
+    neuron ``b*n + j`` of a layer of ``n`` units is unit ``j`` of sample ``b``
+    (:attr:`vr_brian.Traces.monitors`).
     """
 
-    _active_standalone = None
-
     def __init__(self, sizes, params: VRParams, *, steps: int, batch: int = 1, target: str = "numpy",
-                 directory: str | None = None, record: bool = True):
+                 directory: str | None = None, record: bool = True, report=None, report_period=10 * second):
         sizes = [int(n) for n in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"sizes must list at least an input and an output layer, all >= 1, got {sizes}")
@@ -182,10 +460,19 @@ class BrianNetwork:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
         if int(steps) < 1 or int(batch) < 1:
             raise ValueError(f"steps and batch must be >= 1, got steps={steps}, batch={batch}")
+        _check_report(report, report_period, target)
         self.sizes, self.params, self.steps, self.batch = sizes, params, int(steps), int(batch)
         self.target, self.record = target, record
+        self.report, self.report_period = report, report_period
         self.directory = directory
         self._built = None
+        self._remove_directory = None
+
+    def __enter__(self) -> "BrianNetwork":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
     # -- building -----------------------------------------------------------------------
     def _build(self, weights, stimulus: np.ndarray) -> dict:
@@ -202,12 +489,15 @@ class BrianNetwork:
             objects["synapses"].append(connect_layers(objects["layers"][-1], layer, W, batch=B, name=f"weights{n}"))
             objects["layers"].append(layer)
             if self.record:
-                objects["monitors"][f"U_{n}"] = StateMonitor(layer, "U", record=True, when="before_resets",
-                                                             name=f"U_{n}")
+                objects["monitors"][f"U_{n}"] = StateMonitor(layer, "U", record=True, when=U_WHEN, name=f"U_{n}")
         for n, layer in enumerate(objects["layers"][:-1]):
             objects["monitors"][f"spikes_{n}"] = SpikeMonitor(layer, name=f"spikes_{n}")
         objects["network"] = Network(objects["layers"], objects["synapses"], list(objects["monitors"].values()))
         return objects
+
+    def _run_objects(self, objects: dict) -> None:
+        objects["network"].run(self.steps * self.params.dt * second, namespace={}, report=self.report,
+                               report_period=self.report_period)
 
     def _stimulus(self, spikes: np.ndarray) -> np.ndarray:
         """Input spikes (batch, steps, n_in) as TimedArray values (steps, batch*n_in)."""
@@ -228,28 +518,25 @@ class BrianNetwork:
         """Simulate ``spikes`` (batch, steps, n_in) through the network with ``weights``.
 
         Returns the :class:`Traces` of the run; ``traces.monitors`` holds the Brian2
-        monitors (valid until the next run).
+        monitors (valid until the next run; after :meth:`close`, those of the last run).
         """
         weights, spikes = self._check(weights, spikes)
         if self.target == "cpp_standalone":
             objects = self._run_standalone(weights, spikes)
         else:
             # connect() and variable assignments run generated code too: keep them on the target
-            with codegen_target(self.target):
+            with _runtime_device(), codegen_target(self.target):
                 objects = self._build(weights, self._stimulus(spikes))
-                objects["network"].run(self.steps * self.params.dt * second, namespace={})
+                self._run_objects(objects)
         return self._traces(objects, spikes)
 
     def _run_standalone(self, weights, spikes) -> dict:
         if self._built is None:
             self._compile(weights, spikes)
-        elif BrianNetwork._active_standalone is not self:
-            raise RuntimeError("another standalone network was built in this process since this one; "
-                               "Brian2 holds one standalone project at a time: build this network again")
         objects, standalone = self._built
         run_args = {S.w: np.tile(W.T.ravel(), self.batch) * volt for S, W in zip(objects["synapses"], weights)}
         run_args[objects["stimulus"]] = self._stimulus(spikes)
-        standalone.run(run_args=run_args, with_output=False)
+        standalone.run(run_args=run_args, with_output=self.report is not None)
         # run_args arrays are written into the project; they are needed by this run only.
         for fname in standalone.run_args_arrays:
             for path in (fname, fname + ".lock"):
@@ -260,19 +547,13 @@ class BrianNetwork:
     def _compile(self, weights, spikes):
         if self.directory is None:
             self.directory = tempfile.mkdtemp(prefix="vr_brian_standalone_")
-        if BrianNetwork._active_standalone is not None:
-            BrianNetwork._active_standalone._built = None
-        reinit_devices()
-        set_device("cpp_standalone", build_on_run=False, directory=self.directory)
-        try:
+            self._remove_directory = weakref.finalize(self, shutil.rmtree, self.directory, ignore_errors=True)
+        standalone = CPPStandaloneDevice()
+        with _on_device(standalone, build_on_run=False, directory=self.directory):
             objects = self._build(weights, self._stimulus(spikes))
-            objects["network"].run(self.steps * self.params.dt * second, namespace={})
-            standalone = get_device()
+            self._run_objects(objects)
             standalone.build(run=False, directory=self.directory)
-        finally:
-            reset_device()
         self._built = (objects, standalone)
-        BrianNetwork._active_standalone = self
 
     def _traces(self, objects: dict, spikes: np.ndarray) -> Traces:
         B, steps, sizes = self.batch, self.steps, self.sizes
@@ -283,10 +564,16 @@ class BrianNetwork:
         return Traces(U=U, P=tuple(P), spikes=spikes, params=self.params, monitors=objects["monitors"])
 
     def close(self):
-        """Delete the standalone project directory, if this network made it."""
-        if self._built is not None and self.directory and os.path.basename(self.directory).startswith(
-                "vr_brian_standalone_"):
-            shutil.rmtree(self.directory, ignore_errors=True)
+        """Delete the standalone project directory, if this network made it.
+
+        The monitors of the last run stay readable (their arrays are read into memory first).
+        """
+        if self._built is not None:
+            objects, standalone = self._built
+            if standalone.has_been_run:
+                _keep_in_memory(objects["monitors"].values(), standalone)
+        if self._remove_directory is not None:
+            self._remove_directory()
+            self._remove_directory = None
+            self.directory = None
         self._built = None
-        if BrianNetwork._active_standalone is self:
-            BrianNetwork._active_standalone = None

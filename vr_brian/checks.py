@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from brian2 import Quantity, volt
 
-__all__ = ["check_weights", "check_binary", "check_spikes", "check_network"]
+from .params import to_si
+
+__all__ = ["check_weight_matrix", "check_weights", "check_quantity", "check_binary", "check_spikes", "check_network"]
+
+
+def check_weight_matrix(W, name: str) -> np.ndarray:
+    """Return one (n_post, n_pre) weight matrix as a 2-D float array in volts, or raise naming ``name``.
+
+    Plain numbers are taken as volts; a Brian2 quantity must be in volts (a current or a
+    time would otherwise lose its unit silently); every entry must be finite.
+    """
+    if isinstance(W, Quantity):
+        if W.dim is not volt.dim:
+            raise ValueError(f"{name} must be in volts (a weight is the peak PSP it causes), got dimension "
+                             f"{W.dim}: multiply by volt or mV, not by {W.dim}")
+        W = np.asarray(W / volt)
+    W = np.asarray(W)
+    if W.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_post, n_pre), got shape {W.shape}")
+    if 0 in W.shape:
+        raise ValueError(f"{name} is empty: shape {W.shape}")
+    if not (np.issubdtype(W.dtype, np.floating) or np.issubdtype(W.dtype, np.integer)):
+        raise TypeError(f"{name} must hold real numbers (volts), got dtype {W.dtype}")
+    if not np.all(np.isfinite(W)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return W if np.issubdtype(W.dtype, np.floating) else W.astype(float)
 
 
 def check_weights(weights) -> list:
@@ -24,25 +51,27 @@ def check_weights(weights) -> list:
         raise ValueError("weights is empty: a network needs at least one layer")
     checked = []
     for n, W in enumerate(weights, start=1):
-        if isinstance(W, Quantity):
-            if W.dim is not volt.dim:
-                raise ValueError(f"weights[{n - 1}] (layer {n}) must be in volts, got dimension {W.dim}")
-            W = np.asarray(W / volt)
-        W = np.asarray(W)
-        if W.ndim != 2:
-            raise ValueError(f"weights[{n - 1}] (layer {n}) must be 2-D (n_post, n_pre), got shape {W.shape}")
-        if 0 in W.shape:
-            raise ValueError(f"weights[{n - 1}] (layer {n}) is empty: shape {W.shape}")
-        if not (np.issubdtype(W.dtype, np.floating) or np.issubdtype(W.dtype, np.integer)):
-            raise TypeError(f"weights[{n - 1}] (layer {n}) must hold real numbers (volts), got dtype {W.dtype}")
-        if not np.all(np.isfinite(W)):
-            raise ValueError(f"weights[{n - 1}] (layer {n}) contains NaN or infinite values")
+        W = check_weight_matrix(W, f"weights[{n - 1}] (layer {n})")
         if checked and W.shape[1] != checked[-1].shape[0]:
             raise ValueError(
                 f"layer sizes do not chain: weights[{n - 1}] has n_pre={W.shape[1]} but "
                 f"weights[{n - 2}] has n_post={checked[-1].shape[0]}")
-        checked.append(W if np.issubdtype(W.dtype, np.floating) else W.astype(float))
+        checked.append(W)
     return checked
+
+
+def check_quantity(value, unit, name: str) -> float:
+    """Return ``value``, a finite Brian2 quantity > 0 in ``unit``, as an SI float, or raise naming ``name``.
+
+    Unlike :func:`vr_brian.to_si`, a bare number is refused: this is for arguments that Brian2
+    itself takes with units (``report_period=10*second``).
+    """
+    if not isinstance(value, Quantity):
+        raise TypeError(f"{name} must be a Brian2 quantity in {unit!r} (e.g. 10*{unit!r}), got {value!r}")
+    si = to_si(value, unit, name)
+    if not (math.isfinite(si) and si > 0):
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    return si
 
 
 def check_binary(array, name: str, axes: str, kind: str = "binary", allow_empty: bool = False) -> np.ndarray:

@@ -27,8 +27,8 @@ from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 from brian2.utils.stringtools import get_identifiers, word_substitute
 
 __all__ = ["VR_CLIF", "CLIF", "VR_CLIF_X", "VR_CLIF_BOUNDED", "VR_CLIF_SPLIT", "ON_PRE", "ON_PRE_X", "ON_PRE_SPLIT",
-           "RESET", "THRESHOLD", "PARAMETER_UNITS", "FORMS", "neuron_model", "synaptic_statement",
-           "set_parameters"]
+           "RESET", "THRESHOLD", "U_PREV_UPDATE", "U_WHEN", "PARAMETER_UNITS", "FORMS", "neuron_model",
+           "synaptic_statement", "set_parameters"]
 
 _DYNAMICS = """
 dDm/dt = -Dm/tau_m : volt                       # membrane trace of the input current
@@ -109,6 +109,12 @@ E_inh : volt (constant)                         # its reversal potential
 """)
 
 THRESHOLD = "U > v_thr"
+#: U_prev keeps the voltage of the step for R(t) of the next one (run it in the U_WHEN slot).
+U_PREV_UPDATE = "U_prev = U"
+#: The scheduling slot in which a group holds U(t) of the iterative model: after every input of the
+#: step, before its reset. U_prev is copied and state monitors record there; in Brian2's default
+#: 'start' slot a monitor sees the previous step after its reset.
+U_WHEN = "before_resets"
 #: Re jumps by v_thr/gamma_m so that, after the next step's decay, the reset counts v_thr undecayed (eq. 7).
 RESET = "Re += v_thr*exp(dt/tau_m)"
 ON_PRE = """

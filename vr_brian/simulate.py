@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .brian import TARGETS, BrianNetwork
+from brian2 import second
+
+from .brian import TARGETS, BrianNetwork, _check_report
 from .checks import check_network
 from .params import VRParams
 from .reference import forward
@@ -14,7 +16,8 @@ BACKENDS = ("numpy", "brian2")
 
 
 def simulate(weights, spikes, params: VRParams, backend: str = "numpy", *, target: str = "numpy",
-             directory: str | None = None, check_resistance: bool = True) -> Traces:
+             directory: str | None = None, check_resistance: bool = True, report=None,
+             report_period=10 * second) -> Traces:
     """Simulate a feed-forward VR-C-LIF network on a batch of input spike trains.
 
     Parameters
@@ -31,15 +34,27 @@ def simulate(weights, spikes, params: VRParams, backend: str = "numpy", *, targe
     target : {"numpy", "cython", "cpp_standalone"}
         Brian2 code-generation target (backend ``"brian2"`` only).
     directory : str, optional
-        Standalone project directory (target ``"cpp_standalone"`` only).
+        Standalone project directory (target ``"cpp_standalone"`` only), kept after the run;
+        by default a temporary one, deleted before ``simulate`` returns.
     check_resistance : bool
         Warn (with counts) when R(t) turns negative or the negative-voltage runaway sets in.
+    report : {None, "text", "stdout", "stderr"} or callable
+        Progress of the Brian2 run, as Brian2's ``run(report=...)`` (backend ``"brian2"``; a
+        callable with the runtime targets only).
+    report_period : Quantity
+        Wall-clock time between reports.
 
     Returns
     -------
     Traces
         ``U`` per layer (batch, steps, units) in volts, ``P`` per hidden layer (bool);
-        for Brian2, ``monitors`` holds the SpikeMonitors and StateMonitors.
+        for Brian2, ``monitors`` holds the SpikeMonitors and StateMonitors (the samples of the
+        batch side by side: neuron ``b*n + j`` of a layer of ``n`` is unit ``j`` of sample ``b``).
+
+    Notes
+    -----
+    The Brian2 backend runs on a device of its own (the runtime device, or a standalone device
+    made for the run), so a device set with ``set_device`` before is neither used nor changed.
 
     Examples
     --------
@@ -58,14 +73,15 @@ def simulate(weights, spikes, params: VRParams, backend: str = "numpy", *, targe
         raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
     if not isinstance(params, VRParams):
         raise TypeError(f"params must be a VRParams, got {type(params).__name__}")
+    _check_report(report, report_period, target)
     weights, spikes = check_network(weights, spikes)
     if backend == "numpy":
         traces = forward(weights, spikes, params, check=False)
     else:
         sizes = [weights[0].shape[1]] + [W.shape[0] for W in weights]
-        network = BrianNetwork(sizes, params, steps=spikes.shape[1], batch=spikes.shape[0], target=target,
-                               directory=directory)
-        traces = network.run(weights, spikes)
+        with BrianNetwork(sizes, params, steps=spikes.shape[1], batch=spikes.shape[0], target=target,
+                          directory=directory, report=report, report_period=report_period) as network:
+            traces = network.run(weights, spikes)
     if check_resistance:
         traces.check_resistance(stacklevel=3)
     return traces

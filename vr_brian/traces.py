@@ -69,7 +69,10 @@ class Traces:
     monitors : dict
         For Brian2 runs, the monitors by name (``"spikes_<layer>"``: SpikeMonitor,
         ``"U_<layer>"``: StateMonitor, layer 0 is the input) for inspection; empty
-        otherwise.
+        otherwise. The samples of the batch lie side by side in every layer: neuron
+        ``b*n + j`` of a layer of ``n`` units is unit ``j`` of sample ``b`` (so
+        ``monitors["U_1"].U[b*n + j]`` is ``U[0][b, :, j]``), and the monitors' time of step
+        ``k`` is ``k*dt``, Brian2's start of the step, where :attr:`t` says ``(k+1)*dt``.
     """
 
     U: tuple

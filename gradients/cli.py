@@ -83,6 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     defaults = TrainConfig()
 
+    def number_or_none(text):
+        """A float, or None for 'none' (the remedy switched off)."""
+        if str(text).strip().lower() == "none":
+            return None
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
+
     def quantity(unit, name):
         def parse(text):
             try:
@@ -153,11 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="'stable': lower each layer's g_sigma to an a-priori loop gain of --stability-target")
     stable.add_argument("--stability-target", type=float, default=defaults.stability_target,
                         help="loop gain of --init stable")
-    stable.add_argument("--stability-bound", type=float, default=defaults.stability_bound,
+    stable.add_argument("--stability-bound", type=number_or_none, default=defaults.stability_bound,
                         help="after each step, project every layer to loop gains within [-bound, bound] for every "
-                             "sample of the minibatch")
-    stable.add_argument("--clip-grad-norm", type=float, default=defaults.clip_grad_norm,
-                        help="bound of the gradient's global L2 norm")
+                             "sample of the minibatch ('none': no projection)")
+    stable.add_argument("--clip-grad-norm", type=number_or_none, default=defaults.clip_grad_norm,
+                        help="bound of the gradient's global L2 norm ('none': no clipping)")
     stable.add_argument("--warmup-epochs", type=float, default=defaults.warmup_epochs,
                         help="linear learning-rate warm-up, epochs")
     stable.add_argument("--lr-decay", choices=LR_DECAYS, default=defaults.lr_decay,

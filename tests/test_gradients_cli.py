@@ -102,3 +102,17 @@ def test_data_recipe_of_npz_files_rebuilds_the_split_and_notices_changes(tmp_pat
     path.unlink()
     with pytest.raises(FileNotFoundError, match="does not exist any more"):
         load_run_data(out)
+
+
+def test_remedies_and_variants_from_the_command_line(tmp_path):
+    """The remedy and variant options reach the saved configuration; 'none' switches a remedy off."""
+    from gradients.checkpoint import load_checkpoint
+    from gradients.cli import main
+
+    assert main(["builtin", "--out", str(tmp_path / "a"), "--no-progress", "--epochs", "1", "--train-samples", "32",
+                 "--test-samples", "16", "--stability-bound", "none", "--recover", "0", "--clip-grad-norm", "0.5",
+                 "--variant", "split", "--e-inh=-2V", "--loss", "bce", "--readout-scale", "500mV"]) == 0
+    saved = load_checkpoint(tmp_path / "a" / "checkpoint.npz")
+    assert saved.config["stability_bound"] is None and saved.config["clip_grad_norm"] == 0.5
+    assert saved.config["loss"] == "bce" and saved.config["readout_scale"] == 0.5
+    assert saved.params.variant == "split" and saved.params.e_inh == -2.0

@@ -4,8 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 BASE   := $(VENV)/.installed-base
 FULL   := $(VENV)/.installed-test
-# Debian packages for rendering real sampled sound (the tests that need them skip without them)
-AUDIO_APT := fluidsynth fluid-soundfont-gm musescore-general-soundfont-small timgm6mb-soundfont
+# Debian packages for rendering real sampled sound (the tests that need them skip without them),
+# listed once beside the module that uses them
+AUDIO_APT := $(shell cat vr_brian/datasets/apt-packages.txt)
 
 # brian2genn needs brian2 2.5 (the core pins 2.9): GeNN code generation gets its own environment
 GENN_VENV := .venv-genn
@@ -25,7 +26,7 @@ $(FULL): $(BASE)
 	touch $(FULL)
 
 demo: $(BASE)
-	MPLBACKEND=Agg $(PY) -m vr_brian.demo
+	MPLBACKEND=Agg $(PY) -m vr_brian_app.demo
 
 test: $(FULL)
 	MPLBACKEND=Agg $(PY) -m pytest -q

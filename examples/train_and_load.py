@@ -3,7 +3,7 @@
 1. ``vr-brian train builtin --out RUN ...``: a 32-32-4 VR-C-LIF network learns the built-in
    spike-timing task (every class fires every input channel once; only the timing differs). The
    run folder gets the checkpoint, the metrics and ``data.json``, the recipe of its data.
-2. ``vr_brian.load_network(RUN)``: weights, parameters and the data, rebuilt.
+2. ``gradients.load_network(RUN)``: weights, parameters and the data, rebuilt.
 3. The trained layers behind a SpikeGeneratorGroup of one's own (``trained.build(source, batch=4)``,
    the first test sample of each class side by side), in a plain Brian2 Network with one's own
    monitors.
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from brian2 import Network, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, prefs, second
 
-import vr_brian
+import gradients
 from vr_brian.io import save_figure
 from vr_brian.traces import spike_array
 
@@ -34,7 +34,7 @@ SHOWN = 4  # test samples drawn: one per class of the built-in task
 
 def train(run_dir: Path, quick: bool) -> None:
     """The command line, called from Python: ``vr-brian train builtin --out RUN_DIR ...``."""
-    from gradients.cli import main as vr_brian_train
+    from vr_brian_app.train import main as vr_brian_train
 
     argv = ["builtin", "--out", str(run_dir), "--no-progress", "--epochs", "4" if quick else "20"]
     if quick:
@@ -52,7 +52,7 @@ def micro_f(predicted: np.ndarray, targets: np.ndarray) -> float:
 
 def run(run_dir: Path, quick: bool = False) -> dict:
     train(run_dir, quick)
-    trained = vr_brian.load_network(run_dir)
+    trained = gradients.load_network(run_dir)
     _, test = trained.data()
     params, (n_in, n_hidden, n_out) = trained.params, trained.sizes
     dt = params.dt * second

@@ -23,9 +23,15 @@ from vr_brian.params import VRParams
 
 from .optim import state_from_arrays, state_to_arrays
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "atomic_write", "write_json", "FORMAT_VERSION"]
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "atomic_write", "write_json", "FORMAT_VERSION",
+           "CHECKPOINT_NAME", "METRICS_NAME"]
 
 FORMAT_VERSION = 1
+
+#: The checkpoint of a training run, in its output folder.
+CHECKPOINT_NAME = "checkpoint.npz"
+#: The metrics of every epoch of a training run, in its output folder.
+METRICS_NAME = "metrics.json"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -66,31 +66,32 @@ from pathlib import Path
 
 import numpy as np
 
-from brian2 import volt
-
-from vr_brian.params import VRParams, to_si
+from vr_brian.io import atomic_write
+from vr_brian.params import VRParams
+from vr_brian.stability import project_to_bound, stable_std_gain
 from vr_brian.traces import Traces
 
-from . import loss_and_grad, predict
-from .tempotron import LOSSES, check_positive_weight, check_readout, output_loss
-from .paper import check_variant
-from .checkpoint import Checkpoint, atomic_write, load_checkpoint, save_checkpoint, write_json
+from .checkpoint import CHECKPOINT_NAME, METRICS_NAME, Checkpoint, load_checkpoint, save_checkpoint, write_json
 from .data import SpikeData
 from .forward import record_forward
-from vr_brian.stability import project_to_bound, stable_std_gain
 from .metrics import classification_report
 from .optim import LR_DECAYS, OPTIMIZERS, clip_by_global_norm, learning_rate_factor, make_optimizer
-from .tempotron import METHODS
+from .paper import check_variant
+from .surrogate import check_width
+from .tempotron import (LOSSES, METHODS, check_margin, check_positive_weight, check_readout, loss_and_grad,
+                        output_loss, predict)
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "init_weights", "initial_weights", "evaluate", "train",
-           "plot_history", "FORWARDS", "INITS", "CHECKPOINT_NAME", "METRICS_NAME"]
+           "plot_history", "FORWARDS", "INITS", "DTYPES", "CHECKPOINT_NAME", "METRICS_NAME"]
 
+#: Where the forward passes of training run (:class:`TrainConfig` ``forward``).
 FORWARDS = ("numpy", "brian2")
-CHECKPOINT_NAME = "checkpoint.npz"
-METRICS_NAME = "metrics.json"
 
-
+#: Initialisations of :func:`initial_weights`.
 INITS = ("gain", "stable")
+
+#: Arithmetic of weights, gradients and optimiser.
+DTYPES = ("float32", "float64")
 
 #: The default bound of the projection: at |G| = 1/2 a neuron's mean voltage stays within
 #: [-v_thr/alpha, 2/3 v_thr/alpha]; studies/training_stability measures it against no remedy.
@@ -212,19 +213,14 @@ class TrainConfig:
             if int(value) != value or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
             object.__setattr__(self, name, int(value))
-        choices = {"optimizer": OPTIMIZERS, "method": METHODS, "dtype": ("float32", "float64"),
-                   "forward": FORWARDS, "init": INITS, "lr_decay": LR_DECAYS, "loss": LOSSES}
+        choices = {"optimizer": OPTIMIZERS, "method": METHODS, "dtype": DTYPES, "forward": FORWARDS, "init": INITS,
+                   "lr_decay": LR_DECAYS, "loss": LOSSES}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         # quantities at the edge (q=0.5*volt), SI floats inside
-        if self.q is not None:
-            object.__setattr__(self, "q", to_si(self.q, volt, "q"))
-        object.__setattr__(self, "margin", to_si(self.margin, volt, "margin"))
-        if self.q is not None and not (math.isfinite(self.q) and self.q > 0):
-            raise ValueError(f"q must be a finite voltage > 0 (or None), got {self.q!r}")
-        if not (math.isfinite(self.margin) and self.margin >= 0):
-            raise ValueError(f"margin must be a finite voltage >= 0, got {self.margin!r}")
+        object.__setattr__(self, "q", check_width(self.q))
+        object.__setattr__(self, "margin", check_margin(self.margin))
         object.__setattr__(self, "positive_weight", check_positive_weight(self.positive_weight))
         object.__setattr__(self, "readout_scale", check_readout(self.loss, self.readout_scale))
         if not (math.isfinite(self.init_std_gain) and self.init_std_gain >= 0 and math.isfinite(self.init_mean_gain)):
@@ -728,14 +724,12 @@ def _resumed_state(saved: Checkpoint, config: TrainConfig, params: VRParams, fin
 
 def plot_history(history, path, title: str = "") -> Path:
     """Learning curves (training and test loss; test micro and macro F with chance) as a PNG, atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     epochs = [r["epoch"] for r in history]
-    fig, (ax_loss, ax_f) = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
+    fig = Figure(figsize=(9, 3.4), constrained_layout=True)
+    ax_loss, ax_f = fig.subplots(1, 2)
     for ax in (ax_loss, ax_f):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", label="training (mean over minibatches)")
@@ -749,7 +743,4 @@ def plot_history(history, path, title: str = "") -> Path:
     ax_f.legend(fontsize=8, loc="lower right")
     if title:
         fig.suptitle(title, fontsize=10)
-    try:
-        return atomic_write(path, lambda file: fig.savefig(file, format="png", dpi=120))
-    finally:
-        plt.close(fig)
+    return atomic_write(path, lambda file: fig.savefig(file, format="png", dpi=120))

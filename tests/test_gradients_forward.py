@@ -67,7 +67,7 @@ def test_spike_products_on_both_representations(density):
 
 
 @pytest.mark.parametrize("params_kwargs", VARIANT_CASES)
-def test_compiled_and_numpy_paths_agree(monkeypatch, params_kwargs):
+def test_compiled_and_numpy_paths_agree(params_kwargs):
     """The event-driven kernels (gradients.kernels) against the numpy path: forward, loss and gradient, to
     rounding, two hidden layers, float32 and float64."""
     pytest.importorskip("numba")
@@ -84,10 +84,8 @@ def test_compiled_and_numpy_paths_agree(monkeypatch, params_kwargs):
             typed = [w.astype(dtype) for w in weights]
             compiled = loss_and_grad(typed, spikes, targets, params, q=0.5, method=method)
             traces = record_forward(typed, spikes, params).traces
-            monkeypatch.setattr(forward_module, "COMPILED", False)
-            plain = loss_and_grad(typed, spikes, targets, params, q=0.5, method=method)
-            plain_traces = record_forward(typed, spikes, params).traces
-            monkeypatch.setattr(forward_module, "COMPILED", True)
+            plain = loss_and_grad(typed, spikes, targets, params, q=0.5, method=method, compiled=False)
+            plain_traces = record_forward(typed, spikes, params, compiled=False).traces
             for a, b in zip(traces.U, plain_traces.U):
                 np.testing.assert_allclose(a, b, rtol=0, atol=tolerance)
             assert compiled[0] == pytest.approx(plain[0], rel=tolerance)

@@ -27,12 +27,12 @@ def plot_encodings(audio, sample_rate: float, levels_db, rasters: dict, dt: floa
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     audio = np.asarray(audio)
     centres = np.asarray(centres)
     n_panels = 2 + len(rasters)
-    figure = plt.figure(figsize=(9, 2.0 + 1.9 * n_panels))
+    figure = Figure(figsize=(9, 2.0 + 1.9 * n_panels))
     grid = figure.add_gridspec(n_panels, 2, width_ratios=[40, 1], wspace=0.03,
                                height_ratios=[0.6] + [1] * (n_panels - 1))
     axes = [figure.add_subplot(grid[0, 0])]

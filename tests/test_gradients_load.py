@@ -7,9 +7,10 @@ import pytest
 from brian2 import Network, SpikeGeneratorGroup, StateMonitor, second
 
 from gradients.checkpoint import load_checkpoint
-from gradients.cli import main as train_main
+from vr_brian_app.train import main as train_main
 from gradients.data import builtin_task
-from vr_brian import VRParams, forward, load_network
+from gradients import load_network
+from vr_brian import VRParams, forward
 
 TASK = dict(n_classes=3, n_in=12, steps=30, n_train=48, n_test=24, seed=2)
 

@@ -1,4 +1,4 @@
-from vr_brian.cli import main
+from vr_brian_app.cli import main
 
 
 def test_help_lists_commands(capsys):

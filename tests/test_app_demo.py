@@ -1,6 +1,6 @@
 import json
 
-from vr_brian.demo import main
+from vr_brian_app.demo import main
 
 
 def test_demo_writes_figure_and_numbers(tmp_path, capsys):

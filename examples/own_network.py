@@ -17,8 +17,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from brian2 import (Hz, PoissonGroup, SpikeMonitor, StateMonitor, mV, ms, prefs, run, second, seed, start_scope,
-                    volt)
+from brian2 import Hz, PoissonGroup, SpikeMonitor, StateMonitor, ms, mV, prefs, run, second, seed, start_scope, volt
 
 from vr_brian import VRParams, connect_layers, forward, vr_neuron_group, vr_synapses
 from vr_brian.io import save_figure
@@ -75,7 +74,7 @@ def plot(result: dict, path) -> Path:
                                       (axes[1], result["hidden"], "hidden layer: VR-C-LIF, alpha = 0.3")):
         ax.plot(times * 1e3, index, "|", color="0.2", ms=3)
         ax.set(ylabel="neuron", title=title)
-    for j, colour in zip(range(3), ("tab:blue", "tab:orange", "tab:green")):
+    for j, colour in zip(range(3), ("tab:blue", "tab:orange", "tab:green"), strict=True):
         axes[2].plot(t, result["hidden_U"][j], color=colour, lw=0.8, label=f"hidden neuron {j}")
     axes[2].axhline(result["params"].v_thr, color="k", ls="--", lw=0.7, label="v_thr")
     axes[2].set(ylabel="U (V)", title="hidden voltage U, recorded in before_resets (before the reset)")

@@ -93,8 +93,8 @@ def plot(result: dict, path) -> Path:
     t = np.arange(1, steps + 1) * params.dt * 1e3
     fig, axes = plt.subplots(3, SHOWN, figsize=(3.2 * SHOWN, 7), sharex=True, sharey="row", constrained_layout=True)
     for b in range(SHOWN):
-        label = ", ".join(n for n, on in zip(names, result["targets"][b]) if on)
-        answer = ", ".join(n for n, on in zip(names, result["predicted"][b]) if on) or "none"
+        label = ", ".join(n for n, on in zip(names, result["targets"][b], strict=True) if on)
+        answer = ", ".join(n for n, on in zip(names, result["predicted"][b], strict=True) if on) or "none"
         step, channel = np.nonzero(result["spikes"][b])
         axes[0, b].plot(t[step], channel, "|", color="0.2", ms=4)
         axes[0, b].set_title(f"test sample {result['shown'][b]}: {label}\nnetwork says: {answer}", fontsize=9)

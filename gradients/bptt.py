@@ -199,7 +199,8 @@ def backward(weights, recording: Recording, dL_dVmax: np.ndarray, t_star: np.nda
     source = np.zeros((t_end + 1, batch, n_out), dtype)
     b, j = np.nonzero(dL_dVmax)
     source[t_star[b, j], b, j] = dL_dVmax[b, j]
-    grads, adjoints = [None] * len(weights), [None] * len(weights)
+    grads: list = [None] * len(weights)
+    adjoints: list = [None] * len(weights)
     spike_source = None
     for n in range(len(weights) - 1, -1, -1):
         fires = n < len(weights) - 1
@@ -212,6 +213,6 @@ def backward(weights, recording: Recording, dL_dVmax: np.ndarray, t_star: np.nda
         grads[n] = combine_parts(weights[n], tuple(recording.inputs[n].weight_gradient(dI, params.N0)
                                                    for dI in parts))
         if n > 0:
-            spike_source = sum(dI @ W for dI, W in zip(parts, weight_parts(weights[n], params)))
+            spike_source = sum(dI @ W for dI, W in zip(parts, weight_parts(weights[n], params), strict=True))
             spike_source *= N0
     return grads, adjoints if keep_adjoints else []

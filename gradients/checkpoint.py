@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,12 +62,12 @@ class Checkpoint:
     config: dict
     params: VRParams
     history: list
-    rng_state: dict
+    rng_state: Mapping[str, Any]
 
 
 def save_checkpoint(path, checkpoint: Checkpoint) -> Path:
     """Write ``checkpoint`` to ``path`` atomically; return the path."""
-    arrays = {f"weights_{k}": np.asarray(W) for k, W in enumerate(checkpoint.weights)}
+    arrays: dict[str, Any] = {f"weights_{k}": np.asarray(W) for k, W in enumerate(checkpoint.weights)}
     arrays.update({f"optimizer_{name}": a for name, a in state_to_arrays(checkpoint.optimizer_state).items()})
     meta = {"format": FORMAT_VERSION, "epoch": int(checkpoint.epoch), "config": checkpoint.config,
             "params": {f.name: getattr(checkpoint.params, f.name) for f in dataclasses.fields(VRParams)},

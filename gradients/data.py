@@ -22,6 +22,7 @@ import dataclasses
 import math
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +80,7 @@ class SpikeData:
         """Whether any sample has a number of labels other than one."""
         return bool(np.any(self.targets.sum(axis=1) != 1))
 
-    def subset(self, index) -> "SpikeData":
+    def subset(self, index) -> SpikeData:
         return SpikeData(self.spikes[index], self.targets[index], self.class_names)
 
     def split(self, test_fraction: float, seed: int = 0) -> tuple:
@@ -211,5 +212,5 @@ def load_npz(path) -> SpikeData:
 
 def save_npz(path, data: SpikeData) -> Path:
     """Write ``data`` to ``path`` (.npz, compressed) atomically; return the path."""
-    arrays = {"spikes": data.spikes, "targets": data.targets, "class_names": np.array(data.class_names, dtype=str)}
+    arrays: dict[str, Any] = {"spikes": data.spikes, "targets": data.targets, "class_names": np.array(data.class_names, dtype=str)}
     return atomic_write(path, lambda file: np.savez_compressed(file, **arrays))

@@ -127,8 +127,8 @@ class SpikeMatrix:
         self.shape = (steps, batch, units)
         self._flat = flat = spikes_tm.reshape(steps * batch, units)
         self.sparse = np.count_nonzero(flat) < SPARSE_BELOW * flat.size
-        self._csr = None
-        self._cache = {}
+        self._csr: tuple | None = None
+        self._cache: dict = {}
 
     @property
     def csr(self) -> tuple:
@@ -235,7 +235,7 @@ def _layer(currents: tuple, params: VRParams, fires: bool):
     decay = np.array([params.gamma_m, params.gamma_s], dtype)[:, None, None]
     v_thr = dtype.type(params.v_thr)
     U = np.empty((steps, batch, units), dtype)
-    P = np.empty((steps, batch, units), bool) if fires else None
+    P = np.empty((steps, batch, units), bool) if fires else np.empty((0, 0, 0), bool)
     state = np.zeros((2, batch, units), dtype)   # M = Dm - Re and Ds, decayed together
     M, Ds = state
     reset = np.zeros((batch, units), dtype)

@@ -62,7 +62,9 @@ import dataclasses
 import hashlib
 import math
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -78,8 +80,16 @@ from .metrics import classification_report
 from .optim import LR_DECAYS, OPTIMIZERS, clip_by_global_norm, learning_rate_factor, make_optimizer
 from .paper import check_variant
 from .surrogate import check_width
-from .tempotron import (LOSSES, METHODS, check_margin, check_positive_weight, check_readout, loss_and_grad,
-                        output_loss, predict)
+from .tempotron import (
+    LOSSES,
+    METHODS,
+    check_margin,
+    check_positive_weight,
+    check_readout,
+    loss_and_grad,
+    output_loss,
+    predict,
+)
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "init_weights", "initial_weights", "evaluate", "train",
            "plot_history", "FORWARDS", "INITS", "DTYPES", "CHECKPOINT_NAME", "METRICS_NAME"]
@@ -251,7 +261,7 @@ class TrainConfig:
         """The factor on the learning rate of each layer (``lr_fan_in / n_pre``, or 1)."""
         return tuple(1.0 if self.lr_fan_in is None else self.lr_fan_in / n_pre for n_pre in sizes[:-1])
 
-    def replace(self, **changes) -> "TrainConfig":
+    def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def as_dict(self) -> dict:
@@ -314,7 +324,7 @@ def init_weights(sizes, params: VRParams, rng: np.random.Generator, dtype="float
         (n_post, n_pre) per layer, volts.
     """
     weights = []
-    for n_pre, n_post in zip(sizes[:-1], sizes[1:]):
+    for n_pre, n_post in zip(sizes[:-1], sizes[1:], strict=True):
         W = rng.normal(mean_gain * params.v_thr / n_pre, std_gain * params.v_thr / math.sqrt(n_pre), (n_post, n_pre))
         weights.append(W.astype(dtype))
     return weights
@@ -334,7 +344,7 @@ def initial_weights(config: TrainConfig, sizes, params: VRParams, rng: np.random
         return init_weights(sizes, params, rng, config.dtype, config.init_mean_gain, config.init_std_gain)
     sample = np.asarray(train_data.spikes[:STABLE_INIT_SAMPLES], bool)
     weights, below = [], sample
-    for n, (n_pre, n_post) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for n, (n_pre, n_post) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         std_gain = stable_std_gain(params, float(below.mean()), n_pre, n_post, config.init_mean_gain,
                                    config.init_std_gain, config.stability_target)
         weights += init_weights((n_pre, n_post), params, rng, config.dtype, config.init_mean_gain, std_gain)
@@ -384,8 +394,8 @@ class _BrianForward:
         parts = [self._run_padded(weights, spikes[i:i + self.batch]) for i in range(0, len(spikes), self.batch)]
         if len(parts) == 1:
             return parts[0]
-        return Traces(U=tuple(np.concatenate(layer) for layer in zip(*(p.U for p in parts))),
-                      P=tuple(np.concatenate(layer) for layer in zip(*(p.P for p in parts))),
+        return Traces(U=tuple(np.concatenate(layer) for layer in zip(*(p.U for p in parts), strict=True)),
+                      P=tuple(np.concatenate(layer) for layer in zip(*(p.P for p in parts), strict=True)),
                       spikes=spikes, params=self.params)
 
     traces_for_grad = traces
@@ -508,7 +518,7 @@ class _RunState:
     optimizer_state: object
     epoch: int
     history: list
-    rng_state: dict
+    rng_state: Mapping[str, Any]
     lr_scale: float = 1.0        # the product of the recoveries' factors
 
 
@@ -549,7 +559,7 @@ def _input_rates(spikes: np.ndarray, traces: Traces) -> list:
 
 
 def _train_epoch(state: _RunState, train_data: SpikeData, config: TrainConfig, params: VRParams, optimizer,
-                 forward, layer_scales: tuple, bar) -> tuple:
+                 forward, layer_scales: tuple, bar) -> tuple | _NonFinite:
     """One pass over the shuffled training set from ``state``: (weights, optimizer state, rng state, mean loss,
     remedy counts), or a :class:`_NonFinite` naming the minibatch whose loss or gradient was not finite."""
     rng = np.random.default_rng()

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from brian2 import second, volt
 
-from vr_brian_app.train import main, parse_quantity
 from gradients.data import builtin_task, save_npz
 from vr_brian_app.cli import main as vr_brian_main
+from vr_brian_app.train import main, parse_quantity
 
 
 @pytest.fixture(autouse=True)

@@ -42,10 +42,21 @@ import shutil
 import sys
 import tempfile
 import weakref
+from typing import Any
 
 import numpy as np
-from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, get_device,
-                    second, set_device, volt)
+from brian2 import (
+    Network,
+    NeuronGroup,
+    SpikeMonitor,
+    StateMonitor,
+    Synapses,
+    TimedArray,
+    get_device,
+    second,
+    set_device,
+    volt,
+)
 from brian2.core.variables import ArrayVariable
 from brian2.devices import reset_device
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
@@ -466,7 +477,7 @@ def build_layers(source, connections, params: VRParams, *, batch: int = 1, sched
     schedule = _schedule(schedule)
     shapes = [c.shape if isinstance(c, (Connection, GeneratedConnection)) else np.shape(c) for c in connections]
     sizes = [shapes[0][1]] + [shape[0] for shape in shapes]
-    objects = {"layers": [source], "synapses": [], "monitors": {}, "sizes": sizes}
+    objects: dict = {"layers": [source], "synapses": [], "monitors": {}, "sizes": sizes}
     variable, when = _VOLTAGE_RECORD[schedule]
     for n, connection in enumerate(connections, start=1):
         group = vr_neuron_group(batch * sizes[n], params, fires=n < len(connections), name=f"layer{n}",
@@ -589,10 +600,10 @@ class BrianNetwork:
         self.target, self.record = target, record
         self.report, self.report_period = report, report_period
         self.directory = directory
-        self._built = None
+        self._built: Any = None   # (objects, standalone device) once compiled
         self._remove_directory = None
 
-    def __enter__(self) -> "BrianNetwork":
+    def __enter__(self) -> BrianNetwork:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -649,7 +660,7 @@ class BrianNetwork:
         if self._built is None:
             self._compile(weights, spikes)
         objects, standalone = self._built
-        run_args = {S.w: np.tile(W.T.ravel(), self.batch) * volt for S, W in zip(objects["synapses"], weights)}
+        run_args = {S.w: np.tile(W.T.ravel(), self.batch) * volt for S, W in zip(objects["synapses"], weights, strict=True)}
         run_args[objects["stimulus"]] = self._stimulus(spikes)
         standalone.run(run_args=run_args, with_output=self.report is not None)
         # run_args arrays are written into the project; they are needed by this run only.

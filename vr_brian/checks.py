@@ -51,7 +51,7 @@ def check_weights(weights) -> list:
         raise TypeError(f"weights must be a sequence of (n_post, n_pre) arrays, got {type(weights).__name__}") from None
     if not weights:
         raise ValueError("weights is empty: a network needs at least one layer")
-    checked = []
+    checked: list[np.ndarray] = []
     for n, W in enumerate(weights, start=1):
         W = check_weight_matrix(W, f"weights[{n - 1}] (layer {n})")
         if checked and W.shape[1] != checked[-1].shape[0]:

@@ -245,7 +245,7 @@ class VRParams:
         f = self.tau_m / self.tau_s
         return f ** (f / (f - 1)) / (f - 1)
 
-    def replace(self, **changes) -> "VRParams":
+    def replace(self, **changes) -> VRParams:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 

@@ -89,7 +89,7 @@ def main(argv=None) -> int:
             hidden_rate_per_step=float(traces.P[0].mean()),
             output_peak_V=[float(v) for v in traces.U[1][0].max(axis=0)],
             max_abs_difference_brian2_vs_reference_V=max(float(np.abs(a - b).max())
-                                                         for a, b in zip(traces.U, reference.U)),
+                                                         for a, b in zip(traces.U, reference.U, strict=True)),
         )
     figure = os.path.join(out_dir, "demo_network.png")
     numbers_path = os.path.join(out_dir, "demo_network.json")

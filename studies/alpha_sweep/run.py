@@ -231,12 +231,12 @@ def plot_f_vs_alpha(results: dict, path, title: str):
             ax.scatter([alpha] * len(values), values, color=color, alpha=0.4, s=14)
         ax.errorbar(alphas, [summary[a]["f"]["mean"] for a in alphas], yerr=[summary[a]["f"]["std"] for a in alphas],
                     fmt="o" + style, color=color, capsize=3, label=f"VR-C-LIF, {protocol} protocol")
-        for (name, runs), dash in zip(result["baselines"].items(), ("-.", ":", (0, (5, 1)))):
+        for (name, runs), dash in zip(result["baselines"].items(), ("-.", ":", (0, (5, 1))), strict=False):
             ax.axhline(float(np.mean([r["test"]["micro"]["f"] for r in runs])), color=color, ls=dash, lw=0.9,
                        label=f"{name} ({protocol})")
         if protocol == "paper" or len(results) == 1:
             colors = colormaps["coolwarm"](np.linspace(0, 1, len(alphas)))
-            for c, alpha in zip(colors, alphas):
+            for c, alpha in zip(colors, alphas, strict=True):
                 curve = summary[alpha]["curve_validation_f_mean"]
                 ax_curve.plot(range(len(curve)), curve, color=c, label=f"alpha = {alpha:g}")
             ax_curve.set(title=f"validation F, {protocol} protocol (mean over seeds)")

@@ -73,9 +73,10 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         first = network.run(weight_sets[0], spikes)  # the build (standalone: generate + compile) and one run
         build = time.perf_counter() - start
-        error = max(float(np.abs(a - b).max()) for a, b in zip(first.U, reference.U))
+        error = max(float(np.abs(a - b).max()) for a, b in zip(first.U, reference.U, strict=True))
         counter = iter(range(1, 10**6))
-        median, _ = timed(lambda: network.run(weight_sets[next(counter) % len(weight_sets)], spikes), args.repeats)
+        median, _ = timed(lambda: network.run(weight_sets[next(counter) % len(weight_sets)], spikes),  # noqa: B023 (timed now)
+                          args.repeats)
         network.close()
         rows.append(dict(backend=f"brian2 {target}", median_s=median, build_s=build, max_abs_dU_V=error))
 

@@ -201,7 +201,7 @@ def benchmark_case(case: dict, repeats: int, use_torch: bool, uncompiled: bool) 
         value, grads = run()
         agreement[name] = {"loss_rel": abs(value - reference_loss) / max(abs(reference_loss), 1e-30),
                            "grad_rel": [float(np.linalg.norm(g - r) / max(np.linalg.norm(r), 1e-30))
-                                        for g, r in zip(grads, reference)]}
+                                        for g, r in zip(grads, reference, strict=True)]}
     times = {name: [] for name in methods}
     cpu_times = {name: [] for name in methods}
     for _ in range(repeats):

@@ -139,7 +139,7 @@ def plot(dts, errors, alphas, path):
     panels = [("free_mean_abs_U_V", "no threshold: mean |dU| over time (V)"),
               ("fire_mean_abs_U_V", "firing: mean |dU| over time (V)"),
               ("fire_spike_time_s", "firing: mean spike-time distance (ms)")]
-    for ax, (key, title) in zip(axes, panels):
+    for ax, (key, title) in zip(axes, panels, strict=True):
         for a, alpha in enumerate(alphas):
             scale = 1e3 if key.endswith("_s") else 1.0
             values = np.array([errors[a][k][key] for k in range(len(dts))]) * scale

@@ -147,7 +147,7 @@ def main(argv=None) -> int:
     for neurons in sizes:
         row = {"backend": args.backend, "neurons": neurons, "fan_in": args.fan_in, "steps": steps,
                "expected_synapses": sum(n_post * min(args.fan_in, n_pre) for n_pre, n_post in
-                                        zip(layer_sizes(neurons)[:-1], layer_sizes(neurons)[1:]))}
+                                        zip(layer_sizes(neurons)[:-1], layer_sizes(neurons)[1:], strict=True))}
         left = deadline - time.monotonic()
         if row["expected_synapses"] * BYTES_PER_SYNAPSE > args.max_memory_gb * 2 ** 30:
             row["status"] = f"skipped: synapses need > {args.max_memory_gb:g} GB"

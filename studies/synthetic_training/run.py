@@ -154,7 +154,7 @@ def plot(runs, chances: dict, figures_dir, n_seeds: int) -> list:
     tasks = list(chances)
     fig, axes = plt.subplots(len(tasks), 3, figsize=(14, 3.7 * len(tasks)), constrained_layout=True, squeeze=False)
     arms = [("bptt", "tab:blue", "o", "bptt (exact gradient)"), ("paper", "tab:red", "s", "paper (literal eqs. 13-19)")]
-    for row, task in zip(axes, tasks):
+    for row, task in zip(axes, tasks, strict=True):
         for method, color, marker, label in arms:
             _band(row[0], pick(task, method, 0.3), "test_loss", label, color, marker)
             _band(row[1], pick(task, method, 0.3), "test_f", label, color, marker)

@@ -264,7 +264,7 @@ class Renderer:
         n_samples = int(round(duration * self.sample_rate))
         n_blocks = -(-n_samples // BLOCK)
         self._reset_voices(sfid)
-        channels = {}
+        channels: dict = {}
         for e in events:
             if e.drum:
                 channels.setdefault(("drum", 0), DRUM_CHANNEL)

@@ -47,7 +47,7 @@ def plot_encodings(audio, sample_rate: float, levels_db, rasters: dict, dt: floa
                            origin="lower", extent=extent, cmap="magma", interpolation="nearest")
     figure.colorbar(image, cax=figure.add_subplot(grid[1, 1]), label="level (dB)")
     axes[1].set_title("gammatone envelope level", fontsize=9, loc="left")
-    for ax, (name, raster) in zip(axes[2:], rasters.items()):
+    for ax, (name, raster) in zip(axes[2:], rasters.items(), strict=True):
         steps, channels = np.nonzero(np.asarray(raster))
         ax.scatter((steps + 0.5) * dt, channels, s=3, marker="|", color="tab:blue", linewidths=0.8)
         ax.set_ylim(-0.5, n_channels - 0.5)

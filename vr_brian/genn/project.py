@@ -158,12 +158,13 @@ def generate(directory: str, *, sizes=None, weights=None, spikes=None, rate: flo
         batch, steps = spikes.shape[:2]
     elif int(batch) < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
+    assert steps is not None  # taken from spikes, or checked with rate above
     batch, steps = int(batch), int(steps)
     genn_path = genn_path or os.environ.get("GENN_PATH") or None
     build = genn_path is not None if build is None else bool(build)
     if build and genn_path is None:
         raise ValueError("build=True needs genn_path or GENN_PATH: a GeNN 4.x checkout")
-    if build and not os.path.isfile(os.path.join(genn_path, "bin", "genn-buildmodel.sh")):
+    if build and not (genn_path and os.path.isfile(os.path.join(genn_path, "bin", "genn-buildmodel.sh"))):
         raise ValueError(f"genn_path (or GENN_PATH) must be a GeNN 4.x checkout with bin/genn-buildmodel.sh, "
                          f"got {genn_path!r}")
     try:

@@ -69,11 +69,12 @@ def compare_schedules(quick: bool = False) -> dict:
 
 
 def plot(result: dict, path) -> Path:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from vr_brian.io import save_figure
 
-    fig, axes = plt.subplots(2, len(ALPHAS), figsize=(12, 6.5), sharex=True, constrained_layout=True)
+    fig = Figure(figsize=(12, 6.5), constrained_layout=True)
+    axes = fig.subplots(2, len(ALPHAS), sharex=True)
     for a, alpha in enumerate(ALPHAS):
         model, genn = result["model"][a], result["genn"][a]
         t = model.t * 1e3

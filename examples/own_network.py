@@ -65,11 +65,11 @@ def run_network(quick: bool = False) -> dict:
 
 
 def plot(result: dict, path) -> Path:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     t = result["t"] * 1e3
-    fig, axes = plt.subplots(4, 1, figsize=(9, 9), sharex=True,
-                             gridspec_kw=dict(height_ratios=[1, 1.2, 1.2, 1]), constrained_layout=True)
+    fig = Figure(figsize=(9, 9), constrained_layout=True)
+    axes = fig.subplots(4, 1, sharex=True, gridspec_kw=dict(height_ratios=[1, 1.2, 1.2, 1]))
     for ax, (times, index), title in ((axes[0], result["input"], "input: PoissonGroup, 15 Hz"),
                                       (axes[1], result["hidden"], "hidden layer: VR-C-LIF, alpha = 0.3")):
         ax.plot(times * 1e3, index, "|", color="0.2", ms=3)

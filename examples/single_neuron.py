@@ -62,10 +62,11 @@ def run(quick: bool = False) -> dict:
 
 
 def plot(result: dict, path) -> Path:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     params, t = result["params"], result["t"] * 1e3
-    fig, (ax_u, ax_r, ax_psp) = plt.subplots(1, 3, figsize=(14, 3.8), constrained_layout=True)
+    fig = Figure(figsize=(14, 3.8), constrained_layout=True)
+    ax_u, ax_r, ax_psp = fig.subplots(1, 3)
     chosen = sorted({0, len(result["conditioning"]) // 2, len(result["conditioning"]) - 1})
     for k, colour in zip(chosen, ("tab:blue", "tab:gray", "tab:red"), strict=False):  # 1 to 3 chosen
         c = result["conditioning"][k]

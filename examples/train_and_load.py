@@ -86,12 +86,13 @@ def run(run_dir: Path, quick: bool = False) -> dict:
 
 
 def plot(result: dict, path) -> Path:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     names, params = result["class_names"], result["params"]
     steps = result["spikes"].shape[1]
     t = np.arange(1, steps + 1) * params.dt * 1e3
-    fig, axes = plt.subplots(3, SHOWN, figsize=(3.2 * SHOWN, 7), sharex=True, sharey="row", constrained_layout=True)
+    fig = Figure(figsize=(3.2 * SHOWN, 7), constrained_layout=True)
+    axes = fig.subplots(3, SHOWN, sharex=True, sharey="row")
     for b in range(SHOWN):
         label = ", ".join(n for n, on in zip(names, result["targets"][b], strict=True) if on)
         answer = ", ".join(n for n, on in zip(names, result["predicted"][b], strict=True) if on) or "none"

@@ -132,9 +132,10 @@ def observed_order(dts, errors) -> float:
 
 
 def plot(dts, errors, alphas, path):
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    fig = Figure(figsize=(13, 4))
+    axes = fig.subplots(1, 3)
     dts_ms = np.asarray(dts) * 1e3
     panels = [("free_mean_abs_U_V", "no threshold: mean |dU| over time (V)"),
               ("fire_mean_abs_U_V", "firing: mean |dU| over time (V)"),

@@ -141,9 +141,10 @@ def run_cell(alpha: float, mu: float, sigma: float, seeds, *, p_in: float, steps
 
 
 def plot_map(alphas, mus, sigmas, fraction, G_layers, path):
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig, axes = plt.subplots(1, len(mus), figsize=(3.6 * len(mus) + 1.2, 3.8), sharey=True, squeeze=False)
+    fig = Figure(figsize=(3.6 * len(mus) + 1.2, 3.8))
+    axes = fig.subplots(1, len(mus), sharey=True, squeeze=False)
     axes = axes[0]
     a_step = np.diff(alphas).min() if len(alphas) > 1 else 0.1
     s_step = np.diff(sigmas).min() if len(sigmas) > 1 else 0.05
@@ -168,9 +169,10 @@ def plot_map(alphas, mus, sigmas, fraction, G_layers, path):
 
 
 def plot_collapse(G_max, mus, fraction, G_measured, runaway, path):
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    ax, bx = fig.subplots(1, 2)
     for m, mu in enumerate(mus):
         ax.plot(G_max[:, m, :].ravel(), fraction[:, m, :].ravel(), "o", ms=4, alpha=0.6, label=f"mu = {mu:g} V")
     ax.axvline(1, color="k", lw=0.8)

@@ -647,6 +647,40 @@ def train(train_data: SpikeData, test_data: SpikeData, config: TrainConfig, para
     """
     from tqdm.auto import tqdm
 
+    _check_train_inputs(train_data, test_data, config, params)
+    sizes = (train_data.n_in,) + config.hidden + (train_data.n_classes,)
+    fingerprint = {"train": _fingerprint(train_data), "test": _fingerprint(test_data)}
+    paths = _Paths.of(out_dir)
+    if resume and paths.checkpoint is None:
+        raise ValueError("resume=True needs out_dir, the folder of the run to resume")
+    if paths.checkpoint is not None and paths.checkpoint.exists() and not resume:
+        raise FileExistsError(f"{str(paths.checkpoint)!r} exists: resume it (resume=True, --resume) "
+                              "or choose another output folder")
+    run = _Run(train_data, test_data, config, params, config.make_optimizer(),
+               _make_forward(config, sizes, params, train_data.steps), sizes, fingerprint, paths)
+    try:
+        state = run.first_state(resume)
+        layer_scales = config.layer_lr_scales(sizes)
+        batches = math.ceil(len(train_data) / config.batch_size)
+        recoveries_used = sum(len(r.get("recoveries", ())) for r in state.history)
+        with tqdm(total=batches * max(0, config.epochs - state.epoch), disable=not progress, desc="training",
+                  unit="batch", dynamic_ncols=True) as bar:
+            while state.epoch < config.epochs:
+                state, record, recoveries_used = run.next_epoch(state, layer_scales, bar, recoveries_used)
+                bar.set_postfix(epoch=state.epoch, loss=f"{record['train_loss']:.3f}",
+                                test_F=f"{record['test']['micro']['f']:.3f}")
+                run.save(state)
+                if on_epoch is not None:
+                    on_epoch(record)
+    finally:
+        run.forward.close()
+    return TrainResult(weights=[np.asarray(W) for W in state.weights], history=state.history, config=config,
+                       params=params, optimizer_state=state.optimizer_state, checkpoint=paths.checkpoint,
+                       metrics=paths.metrics)
+
+
+def _check_train_inputs(train_data, test_data, config: TrainConfig, params) -> None:
+    """The arguments of :func:`train` that no dataclass validates, or an error naming the fault."""
     if not isinstance(params, VRParams):
         raise TypeError(f"params must be a VRParams, got {type(params).__name__}")
     if not isinstance(train_data, SpikeData) or not isinstance(test_data, SpikeData):
@@ -659,70 +693,70 @@ def train(train_data: SpikeData, test_data: SpikeData, config: TrainConfig, para
     if config.method == "paper":
         check_variant(params)
     check_readout(config.loss, config.readout_scale, train_data.targets)
-    sizes = (train_data.n_in,) + config.hidden + (train_data.n_classes,)
-    optimizer = config.make_optimizer()
-    fingerprint = {"train": _fingerprint(train_data), "test": _fingerprint(test_data)}
-    paths = _Paths.of(out_dir)
-    if resume and paths.checkpoint is None:
-        raise ValueError("resume=True needs out_dir, the folder of the run to resume")
-    if paths.checkpoint is not None and paths.checkpoint.exists() and not resume:
-        raise FileExistsError(f"{str(paths.checkpoint)!r} exists: resume it (resume=True, --resume) "
-                              "or choose another output folder")
 
-    def save(state):
-        _save(paths, state, config, params, fingerprint, sizes, train_data.class_names)
 
-    forward = _make_forward(config, sizes, params, train_data.steps)
-    try:
-        if resume and paths.checkpoint.exists():
-            state = _resumed_state(load_checkpoint(paths.checkpoint), config, params, fingerprint, paths.checkpoint)
-        else:
-            rng = np.random.default_rng(config.seed)
-            weights = initial_weights(config, sizes, params, rng, train_data)
-            started = time.perf_counter()
-            train_loss = evaluate(weights, train_data, params, runner=forward, **config.objective())["loss"]
-            initial = _evaluation_record(0, train_loss, weights, test_data, params, config, forward, started)
-            state = _RunState(weights=weights, optimizer_state=optimizer.init(weights), epoch=0, history=[initial],
-                              rng_state=rng.bit_generator.state)
-            save(state)
-        layer_scales = config.layer_lr_scales(sizes)
-        batches = math.ceil(len(train_data) / config.batch_size)
-        recoveries_used = sum(len(r.get("recoveries", ())) for r in state.history)
-        with tqdm(total=batches * max(0, config.epochs - state.epoch), disable=not progress, desc="training",
-                  unit="batch", dynamic_ncols=True) as bar:
-            while state.epoch < config.epochs:
-                started, recoveries = time.perf_counter(), []
-                while True:
-                    outcome = _train_epoch(state, train_data, config, params, optimizer, forward, layer_scales, bar)
-                    if not isinstance(outcome, _NonFinite):
-                        break
-                    if recoveries_used >= config.recover:
-                        raise TrainingDiverged(
-                            f"epoch {outcome.epoch}, minibatch {outcome.minibatch}/{outcome.batches}: the loss or its "
-                            f"gradient is not finite (alpha={params.alpha:g}: a voltage ran away through R(t), see "
-                            f"MODEL.md), after {recoveries_used} recoveries of {config.recover} allowed; the "
-                            f"checkpoint of epoch {state.epoch} is kept. Try a smaller lr, smaller alpha, sparser "
-                            f"input, a stability_bound or a bounded variant of R(t)")
-                    recoveries_used += 1
-                    state = dataclasses.replace(state, lr_scale=state.lr_scale * config.recover_factor)
-                    recoveries.append({"minibatch": outcome.minibatch, "lr_scale": state.lr_scale})
-                    bar.total += outcome.minibatch - 1       # the restarted epoch's minibatches come again
-                    bar.refresh()
-                weights, optimizer_state, rng_state, train_loss, remedies = outcome
-                record = _evaluation_record(state.epoch + 1, train_loss, weights, test_data, params, config, forward,
-                                            started)
-                record.update(remedies=remedies, recoveries=recoveries, lr_scale=state.lr_scale)
-                state = _RunState(weights=weights, optimizer_state=optimizer_state, epoch=state.epoch + 1,
-                                  history=state.history + [record], rng_state=rng_state, lr_scale=state.lr_scale)
-                bar.set_postfix(epoch=state.epoch, loss=f"{train_loss:.3f}", test_F=f"{record['test']['micro']['f']:.3f}")
-                save(state)
-                if on_epoch is not None:
-                    on_epoch(record)
-    finally:
-        forward.close()
-    return TrainResult(weights=[np.asarray(W) for W in state.weights], history=state.history, config=config,
-                       params=params, optimizer_state=state.optimizer_state, checkpoint=paths.checkpoint,
-                       metrics=paths.metrics)
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """What stays fixed while :func:`train` runs: data, settings, the forward passes, where it is written."""
+
+    train_data: SpikeData
+    test_data: SpikeData
+    config: TrainConfig
+    params: VRParams
+    optimizer: Any
+    forward: Any
+    sizes: tuple
+    fingerprint: dict
+    paths: _Paths
+
+    def save(self, state: _RunState) -> None:
+        _save(self.paths, state, self.config, self.params, self.fingerprint, self.sizes, self.train_data.class_names)
+
+    def first_state(self, resume: bool) -> _RunState:
+        """The run resumed from its checkpoint, or a new one: initial weights, evaluated and saved as epoch 0."""
+        config, params, paths = self.config, self.params, self.paths
+        if resume and paths.checkpoint is not None and paths.checkpoint.exists():
+            return _resumed_state(load_checkpoint(paths.checkpoint), config, params, self.fingerprint,
+                                  paths.checkpoint)
+        rng = np.random.default_rng(config.seed)
+        weights = initial_weights(config, self.sizes, params, rng, self.train_data)
+        started = time.perf_counter()
+        train_loss = evaluate(weights, self.train_data, params, runner=self.forward, **config.objective())["loss"]
+        initial = _evaluation_record(0, train_loss, weights, self.test_data, params, config, self.forward, started)
+        state = _RunState(weights=weights, optimizer_state=self.optimizer.init(weights), epoch=0, history=[initial],
+                          rng_state=rng.bit_generator.state)
+        self.save(state)
+        return state
+
+    def next_epoch(self, state: _RunState, layer_scales: tuple, bar, recoveries_used: int) -> tuple:
+        """(state, record, recoveries used) after one epoch from ``state``, restarted with a lower learning rate
+        after a non-finite minibatch while recoveries are left (:class:`TrainingDiverged` when none is)."""
+        config, params = self.config, self.params
+        started, recoveries = time.perf_counter(), []
+        while True:
+            outcome = _train_epoch(state, self.train_data, config, params, self.optimizer, self.forward,
+                                   layer_scales, bar)
+            if not isinstance(outcome, _NonFinite):
+                break
+            if recoveries_used >= config.recover:
+                raise TrainingDiverged(
+                    f"epoch {outcome.epoch}, minibatch {outcome.minibatch}/{outcome.batches}: the loss or its "
+                    f"gradient is not finite (alpha={params.alpha:g}: a voltage ran away through R(t), see "
+                    f"MODEL.md), after {recoveries_used} recoveries of {config.recover} allowed; the "
+                    f"checkpoint of epoch {state.epoch} is kept. Try a smaller lr, smaller alpha, sparser "
+                    f"input, a stability_bound or a bounded variant of R(t)")
+            recoveries_used += 1
+            state = dataclasses.replace(state, lr_scale=state.lr_scale * config.recover_factor)
+            recoveries.append({"minibatch": outcome.minibatch, "lr_scale": state.lr_scale})
+            bar.total += outcome.minibatch - 1       # the restarted epoch's minibatches come again
+            bar.refresh()
+        weights, optimizer_state, rng_state, train_loss, remedies = outcome
+        record = _evaluation_record(state.epoch + 1, train_loss, weights, self.test_data, params, config,
+                                    self.forward, started)
+        record.update(remedies=remedies, recoveries=recoveries, lr_scale=state.lr_scale)
+        state = _RunState(weights=weights, optimizer_state=optimizer_state, epoch=state.epoch + 1,
+                          history=state.history + [record], rng_state=rng_state, lr_scale=state.lr_scale)
+        return state, record, recoveries_used
 
 
 def _resumed_state(saved: Checkpoint, config: TrainConfig, params: VRParams, fingerprint: dict, path: Path):

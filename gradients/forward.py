@@ -42,11 +42,8 @@ __all__ = ["Recording", "SpikeMatrix", "SPARSE_BELOW", "COMPILED", "use_compiled
            "input_currents", "weight_parts", "layer_currents", "previous_voltage", "transmitted"]
 
 
-def _numba_available() -> bool:
-    """Whether numba is installed and ``VR_BRIAN_NO_NUMBA`` is unset (or "0"), known without importing it."""
-    if os.environ.get("VR_BRIAN_NO_NUMBA", "0") not in ("", "0"):
-        return False
-    return importlib.util.find_spec("numba") is not None
+#: Whether numba is installed (known without importing it).
+_NUMBA = importlib.util.find_spec("numba") is not None
 
 
 #: Whether the loops over steps and spikes run as compiled (numba) kernels by default: with numba
@@ -55,14 +52,14 @@ def _numba_available() -> bool:
 #: same computation runs as numpy array operations and scipy sparse products, with identical
 #: results. A call chooses for itself with ``compiled=`` (:func:`record_forward`,
 #: :func:`gradients.loss_and_grad`); nothing changes this default at run time.
-COMPILED = _numba_available()
+COMPILED = _NUMBA and os.environ.get("VR_BRIAN_NO_NUMBA", "0") in ("", "0")
 
 
 def use_compiled(compiled: bool | None) -> bool:
     """The path a call takes: ``compiled`` as given, :data:`COMPILED` for None; True needs numba."""
     if compiled is None:
         return COMPILED
-    if compiled and importlib.util.find_spec("numba") is None:
+    if compiled and not _NUMBA:
         raise ImportError("compiled=True needs numba (pip install numba, or the 'fast' extra of vr-brian)")
     return bool(compiled)
 

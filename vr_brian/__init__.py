@@ -14,8 +14,7 @@ equations, :func:`simulate`) are imported on first use (PEP 562), so that the nu
 :mod:`gradients` without Brian2's start-up time.
 """
 
-import importlib
-
+from ._lazy import lazy_attributes
 from .params import VRParams, to_si
 from .reference import forward
 from .traces import NegativeResistanceWarning, RunawayWarning, Traces
@@ -34,14 +33,4 @@ __all__ = ["VRParams", "to_si", "simulate", "forward", "Traces", "BrianNetwork",
            "connect_layers", "add_u_prev_update", "VRNeuronGroup", "VR_CLIF", "CLIF", "VR_CLIF_X",
            "NegativeResistanceWarning", "RunawayWarning"]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

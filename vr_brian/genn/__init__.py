@@ -59,7 +59,7 @@ The connection types (:class:`~vr_brian.connections.Connection`, ...) are those 
 (:mod:`vr_brian_app.genn`). The names below are imported on first use.
 """
 
-import importlib
+from .._lazy import lazy_attributes
 
 _LAZY = {
     "GENN_SCHEDULE": "device", "EXACT_KEEPING_U_PREV": "device", "is_genn_device": "device", "default_dt": "device",
@@ -72,15 +72,4 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        module = _LAZY[name]
-        value = getattr(importlib.import_module(module if module.startswith(".") else f".{module}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

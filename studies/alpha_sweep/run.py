@@ -68,8 +68,6 @@ def run_job(job: dict) -> dict:
 
     Runs in a worker process (or a Dask worker): everything it needs is in ``job``, plain data only.
     """
-    from brian2 import second
-
     from gradients.checkpoint import load_checkpoint
     from gradients.data import load_npz
     from gradients.train import CHECKPOINT_NAME, TrainConfig, TrainingDiverged, evaluate, train
@@ -78,8 +76,8 @@ def run_job(job: dict) -> dict:
     sets = load_split_data(job["data"])
     config = TrainConfig(**job["config"])
     neuron = job["neuron"]
-    params = VRParams(dt=neuron["dt"] * second, tau_m=neuron["tau_m"] * second, tau_s=neuron["tau_s"] * second,
-                      alpha=job["alpha"])
+    # SI floats (no Brian2 in a worker: its import needs the main thread, which a Dask task is not on)
+    params = VRParams(dt=neuron["dt"], tau_m=neuron["tau_m"], tau_s=neuron["tau_s"], alpha=job["alpha"])
     started = time.perf_counter()
     diverged = None
     with warnings.catch_warnings():

@@ -188,7 +188,7 @@ def _trace_figure(variant, inputs, hh, fits, config, path):
     fig, axes = plt.subplots(len(KINDS) + 1, 1, figsize=(10, 2.2 * (len(KINDS) + 1)), sharex=True,
                              gridspec_kw={"height_ratios": [1.6] * len(KINDS) + [1]})
     recordings = {}
-    for ax, kind in zip(axes, KINDS, strict=True):
+    for ax, kind in zip(axes, KINDS, strict=False):   # the last axes: the input
         entry = fits[kind]
         theta = theta_from_params(kind, entry["params"])[None, :]
         recording = recordings[kind] = simulate_candidates(kind, theta, inputs[1], dt=config["dt_ms"] * ms,

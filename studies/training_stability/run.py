@@ -76,8 +76,6 @@ def remedy_config(name: str) -> dict:
 
 def run_job(job: dict) -> dict:
     """Train one network of a sweep and summarise it (plain data in, plain data out)."""
-    from brian2 import second
-
     from gradients.checkpoint import load_checkpoint
     from gradients.train import CHECKPOINT_NAME, TrainConfig, TrainingDiverged, evaluate, train
     from vr_brian.params import VRParams
@@ -85,8 +83,9 @@ def run_job(job: dict) -> dict:
     sets = load_split_data(job["data"])
     config = TrainConfig(**job["config"])
     neuron = job["neuron"]
-    params = VRParams(dt=neuron["dt"] * second, tau_m=neuron["tau_m"] * second, tau_s=neuron["tau_s"] * second,
-                      alpha=job["alpha"], **VARIANTS[job["variant"]])
+    # SI floats (no Brian2 in a worker: its import needs the main thread, which a Dask task is not on)
+    params = VRParams(dt=neuron["dt"], tau_m=neuron["tau_m"], tau_s=neuron["tau_s"], alpha=job["alpha"],
+                      **VARIANTS[job["variant"]])
     started = time.perf_counter()
     diverged_at = None
     with warnings.catch_warnings():
@@ -319,7 +318,7 @@ def plot_width(rows: list, path):
     tasks = sorted({r["task"] for r in rows})
     figure = Figure(figsize=(4.5 * max(1, len(tasks)), 3.4), constrained_layout=True)
     axes = figure.subplots(1, max(1, len(tasks)), squeeze=False)[0]
-    for ax, task in zip(axes, tasks, strict=True):
+    for ax, task in zip(axes, tasks, strict=False):
         for alpha, marker in ((0.0, "o"), (0.3, "s")):
             mine = sorted((r for r in rows if r["task"] == task and r["alpha"] == alpha and r["remedy"] == "default"
                            and r["variant"] == "paper" and len(r["hidden"]) == 1), key=lambda r: r["hidden"][0])

@@ -4,15 +4,16 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 BASE   := $(VENV)/.installed-base
 FULL   := $(VENV)/.installed-test
-# Debian packages for rendering real sampled sound (the tests that need them skip without them)
-AUDIO_APT := fluidsynth fluid-soundfont-gm musescore-general-soundfont-small timgm6mb-soundfont
+# Debian packages for rendering real sampled sound (the tests that need them skip without them),
+# listed once beside the module that uses them
+AUDIO_APT := $(shell cat vr_brian/datasets/apt-packages.txt)
 
 # brian2genn needs brian2 2.5 (the core pins 2.9): GeNN code generation gets its own environment
 GENN_VENV := .venv-genn
 GENN_PY   := $(GENN_VENV)/bin/python
 GENN      := $(GENN_VENV)/.installed
 
-.PHONY: demo test test-fast figures bench bench-train bench-genn genn-env test-genn audio-deps clean
+.PHONY: demo lint test test-fast figures bench bench-train bench-genn genn-env test-genn audio-deps clean
 
 $(BASE): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,20 +22,28 @@ $(BASE): pyproject.toml
 	touch $(BASE)
 
 $(FULL): $(BASE)
-	$(PY) -m pip install -q -e ".[test,audio,autodiff,fast]"
+	$(PY) -m pip install -q -e ".[test,audio,autodiff,fast,lint]"
 	touch $(FULL)
 
 demo: $(BASE)
-	MPLBACKEND=Agg $(PY) -m vr_brian.demo
+	MPLBACKEND=Agg $(PY) -m vr_brian_app.demo
 
+# ruff's rules and format (pyproject.toml), and mypy on the library and the trainer
+lint: $(FULL)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+# the tests and the doctests of vr_brian and gradients (pyproject.toml: testpaths)
 test: $(FULL)
 	MPLBACKEND=Agg $(PY) -m pytest -q
 	# the gradient tests once more on the numpy/scipy path (no compiled loops)
 	VR_BRIAN_NO_NUMBA=1 MPLBACKEND=Agg $(PY) -m pytest -q -p no:cacheprovider tests/test_gradients_forward.py \
 		tests/test_gradients_bptt.py tests/test_gradients_tempotron.py tests/test_gradients_paper.py
 
+# without the compiling tests and the minute-scale ones
 test-fast: $(FULL)
-	MPLBACKEND=Agg $(PY) -m pytest -q -m "not slow"
+	MPLBACKEND=Agg $(PY) -m pytest -q -m "not slow and not long"
 
 # every study's figures, headless (the benchmarks are run by their own targets)
 figures: $(FULL)

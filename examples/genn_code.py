@@ -61,19 +61,20 @@ def compare_schedules(quick: bool = False) -> dict:
             params = VRParams(alpha=alpha)
             result["model"].append(simulate(weights, spikes, params))
             result["genn"].append(run_genn_schedule(weights, spikes, params))
-    result["max_abs_dU"] = [max(float(np.abs(a - b).max()) for a, b in zip(m.U, g.U))
-                            for m, g in zip(result["model"], result["genn"])]
-    result["spikes_shared"] = [int(np.sum(m.P[0] & g.P[0])) for m, g in zip(result["model"], result["genn"])]
-    result["hidden_spikes"] = [(int(m.P[0].sum()), int(g.P[0].sum())) for m, g in zip(result["model"], result["genn"])]
+    result["max_abs_dU"] = [max(float(np.abs(a - b).max()) for a, b in zip(m.U, g.U, strict=True))
+                            for m, g in zip(result["model"], result["genn"], strict=True)]
+    result["spikes_shared"] = [int(np.sum(m.P[0] & g.P[0])) for m, g in zip(result["model"], result["genn"], strict=True)]
+    result["hidden_spikes"] = [(int(m.P[0].sum()), int(g.P[0].sum())) for m, g in zip(result["model"], result["genn"], strict=True)]
     return result
 
 
 def plot(result: dict, path) -> Path:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from vr_brian.io import save_figure
 
-    fig, axes = plt.subplots(2, len(ALPHAS), figsize=(12, 6.5), sharex=True, constrained_layout=True)
+    fig = Figure(figsize=(12, 6.5), constrained_layout=True)
+    axes = fig.subplots(2, len(ALPHAS), sharex=True)
     for a, alpha in enumerate(ALPHAS):
         model, genn = result["model"][a], result["genn"][a]
         t = model.t * 1e3

@@ -17,8 +17,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from brian2 import (Hz, PoissonGroup, SpikeMonitor, StateMonitor, mV, ms, prefs, run, second, seed, start_scope,
-                    volt)
+from brian2 import Hz, PoissonGroup, SpikeMonitor, StateMonitor, ms, mV, prefs, run, second, seed, start_scope, volt
 
 from vr_brian import VRParams, connect_layers, forward, vr_neuron_group, vr_synapses
 from vr_brian.io import save_figure
@@ -66,16 +65,16 @@ def run_network(quick: bool = False) -> dict:
 
 
 def plot(result: dict, path) -> Path:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     t = result["t"] * 1e3
-    fig, axes = plt.subplots(4, 1, figsize=(9, 9), sharex=True,
-                             gridspec_kw=dict(height_ratios=[1, 1.2, 1.2, 1]), constrained_layout=True)
+    fig = Figure(figsize=(9, 9), constrained_layout=True)
+    axes = fig.subplots(4, 1, sharex=True, gridspec_kw=dict(height_ratios=[1, 1.2, 1.2, 1]))
     for ax, (times, index), title in ((axes[0], result["input"], "input: PoissonGroup, 15 Hz"),
                                       (axes[1], result["hidden"], "hidden layer: VR-C-LIF, alpha = 0.3")):
         ax.plot(times * 1e3, index, "|", color="0.2", ms=3)
         ax.set(ylabel="neuron", title=title)
-    for j, colour in zip(range(3), ("tab:blue", "tab:orange", "tab:green")):
+    for j, colour in zip(range(3), ("tab:blue", "tab:orange", "tab:green"), strict=True):
         axes[2].plot(t, result["hidden_U"][j], color=colour, lw=0.8, label=f"hidden neuron {j}")
     axes[2].axhline(result["params"].v_thr, color="k", ls="--", lw=0.7, label="v_thr")
     axes[2].set(ylabel="U (V)", title="hidden voltage U, recorded in before_resets (before the reset)")

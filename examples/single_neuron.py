@@ -62,12 +62,13 @@ def run(quick: bool = False) -> dict:
 
 
 def plot(result: dict, path) -> Path:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     params, t = result["params"], result["t"] * 1e3
-    fig, (ax_u, ax_r, ax_psp) = plt.subplots(1, 3, figsize=(14, 3.8), constrained_layout=True)
+    fig = Figure(figsize=(14, 3.8), constrained_layout=True)
+    ax_u, ax_r, ax_psp = fig.subplots(1, 3)
     chosen = sorted({0, len(result["conditioning"]) // 2, len(result["conditioning"]) - 1})
-    for k, colour in zip(chosen, ("tab:blue", "tab:gray", "tab:red")):
+    for k, colour in zip(chosen, ("tab:blue", "tab:gray", "tab:red"), strict=False):  # 1 to 3 chosen
         c = result["conditioning"][k]
         ax_u.plot(t, result["U"][1, k, 1], color=colour, label=f"c = {c:+.1f} V, with probe")
         ax_u.plot(t, result["U"][1, k, 0], color=colour, ls="--", lw=1, label=f"c = {c:+.1f} V, without")
@@ -81,7 +82,7 @@ def plot(result: dict, path) -> Path:
     ax_r.set(ylabel="R(t)", title="R(t) = 1 - alpha U(t-1) / v_thr")
     ax_r.legend(fontsize=7)
     U_line = np.linspace(result["U_at_probe"].min(), result["U_at_probe"].max(), 50)
-    for a, (alpha, colour) in enumerate(zip(ALPHAS, ("tab:blue", "tab:red"))):
+    for a, (alpha, colour) in enumerate(zip(ALPHAS, ("tab:blue", "tab:red"), strict=True)):
         ax_psp.plot(result["U_at_probe"][a], result["psp_amplitude"][a] / PROBE, "o", color=colour,
                     label=f"measured, alpha = {alpha:g}")
         ax_psp.plot(U_line, 1 - alpha * U_line / params.v_thr, "-", color=colour, lw=0.8,

@@ -3,7 +3,7 @@
 1. ``vr-brian train builtin --out RUN ...``: a 32-32-4 VR-C-LIF network learns the built-in
    spike-timing task (every class fires every input channel once; only the timing differs). The
    run folder gets the checkpoint, the metrics and ``data.json``, the recipe of its data.
-2. ``vr_brian.load_network(RUN)``: weights, parameters and the data, rebuilt.
+2. ``gradients.load_network(RUN)``: weights, parameters and the data, rebuilt.
 3. The trained layers behind a SpikeGeneratorGroup of one's own (``trained.build(source, batch=4)``,
    the first test sample of each class side by side), in a plain Brian2 Network with one's own
    monitors.
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from brian2 import Network, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, prefs, second
 
-import vr_brian
+import gradients
 from vr_brian.io import save_figure
 from vr_brian.traces import spike_array
 
@@ -34,7 +34,7 @@ SHOWN = 4  # test samples drawn: one per class of the built-in task
 
 def train(run_dir: Path, quick: bool) -> None:
     """The command line, called from Python: ``vr-brian train builtin --out RUN_DIR ...``."""
-    from gradients.cli import main as vr_brian_train
+    from vr_brian_app.train import main as vr_brian_train
 
     argv = ["builtin", "--out", str(run_dir), "--no-progress", "--epochs", "4" if quick else "20"]
     if quick:
@@ -52,7 +52,7 @@ def micro_f(predicted: np.ndarray, targets: np.ndarray) -> float:
 
 def run(run_dir: Path, quick: bool = False) -> dict:
     train(run_dir, quick)
-    trained = vr_brian.load_network(run_dir)
+    trained = gradients.load_network(run_dir)
     _, test = trained.data()
     params, (n_in, n_hidden, n_out) = trained.params, trained.sizes
     dt = params.dt * second
@@ -86,15 +86,16 @@ def run(run_dir: Path, quick: bool = False) -> dict:
 
 
 def plot(result: dict, path) -> Path:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     names, params = result["class_names"], result["params"]
     steps = result["spikes"].shape[1]
     t = np.arange(1, steps + 1) * params.dt * 1e3
-    fig, axes = plt.subplots(3, SHOWN, figsize=(3.2 * SHOWN, 7), sharex=True, sharey="row", constrained_layout=True)
+    fig = Figure(figsize=(3.2 * SHOWN, 7), constrained_layout=True)
+    axes = fig.subplots(3, SHOWN, sharex=True, sharey="row")
     for b in range(SHOWN):
-        label = ", ".join(n for n, on in zip(names, result["targets"][b]) if on)
-        answer = ", ".join(n for n, on in zip(names, result["predicted"][b]) if on) or "none"
+        label = ", ".join(n for n, on in zip(names, result["targets"][b], strict=True) if on)
+        answer = ", ".join(n for n, on in zip(names, result["predicted"][b], strict=True) if on) or "none"
         step, channel = np.nonzero(result["spikes"][b])
         axes[0, b].plot(t[step], channel, "|", color="0.2", ms=4)
         axes[0, b].set_title(f"test sample {result['shown'][b]}: {label}\nnetwork says: {answer}", fontsize=9)

@@ -40,8 +40,8 @@ import numpy as np
 from vr_brian.params import VRParams
 from vr_brian.resistance import resistance_factor
 
-from . import forward as _forward
-from .forward import Recording, previous_voltage, weight_parts
+from .forward import Recording, previous_voltage, use_compiled, weight_parts
+from .surrogate import surrogate
 
 __all__ = ["backward", "sweep_layer", "resistance_slope", "current_adjoints", "loss_horizon"]
 
@@ -104,10 +104,8 @@ def sweep_layer(U: np.ndarray, slope: np.ndarray | None, params: VRParams, q: fl
     # dDm(t) = dU(t) + gamma_m dDm(t+1), where dU(t) holds -v_thr g(U(t)) dDm(t+1) (the reset at t+1):
     # one factor, decay(t) = gamma_m - v_thr g(U(t)), carries dDm(t+1) into dDm(t)
     if fires:
-        v_thr, minus_v_thr = dtype.type(params.v_thr), -dtype.type(params.v_thr)
-        half_q, inv_q = dtype.type(q / 2), dtype.type(1 / q)
+        minus_v_thr = -dtype.type(params.v_thr)
         g = np.empty((batch, units), dtype)
-        window = np.empty((batch, units), bool)
         decay = np.empty((batch, units), dtype)
         source = np.empty((batch, units), dtype)
     for t in range(t_end, -1, -1):
@@ -116,10 +114,7 @@ def sweep_layer(U: np.ndarray, slope: np.ndarray | None, params: VRParams, q: fl
         np.multiply(dT_next, gamma_s, out=scratch)
         dT_t += scratch
         if fires:
-            np.subtract(U[t], v_thr, out=g)                      # g(U(t)), eq. 12
-            np.abs(g, out=g)
-            np.less(g, half_q, out=window)
-            np.multiply(window, inv_q, out=g)
+            surrogate(U[t], params.v_thr, q, out=g)             # g(U(t)), eq. 12
             np.multiply(g, minus_v_thr, out=decay)
             decay += gamma_m
             dDm *= decay
@@ -162,7 +157,7 @@ def loss_horizon(dL_dVmax: np.ndarray, t_star: np.ndarray) -> int:
 
 
 def backward(weights, recording: Recording, dL_dVmax: np.ndarray, t_star: np.ndarray, params: VRParams, q: float,
-             keep_adjoints: bool = False):
+             keep_adjoints: bool = False, compiled: bool | None = None):
     r"""Gradients of the loss with respect to every weight matrix.
 
     Parameters
@@ -180,6 +175,9 @@ def backward(weights, recording: Recording, dL_dVmax: np.ndarray, t_star: np.nda
     keep_adjoints : bool
         Also return the adjoints :math:`\bar T_n` (what the ``paper`` method reuses); they
         come from the numpy path.
+    compiled : bool, optional
+        Sweep with the compiled kernels (:mod:`gradients.kernels`) or the numpy path; default:
+        as the recording was made (:attr:`gradients.forward.Recording.compiled`).
 
     Returns
     -------
@@ -191,7 +189,7 @@ def backward(weights, recording: Recording, dL_dVmax: np.ndarray, t_star: np.nda
     t_end = loss_horizon(dL_dVmax, t_star)
     if t_end < 0:
         return [np.zeros_like(W) for W in weights], []
-    if _forward.COMPILED and not keep_adjoints:
+    if (recording.compiled if compiled is None else use_compiled(compiled)) and not keep_adjoints:
         from . import kernels
 
         return kernels.backward(weights, recording, dL_dVmax, t_star, params, q), []
@@ -201,7 +199,8 @@ def backward(weights, recording: Recording, dL_dVmax: np.ndarray, t_star: np.nda
     source = np.zeros((t_end + 1, batch, n_out), dtype)
     b, j = np.nonzero(dL_dVmax)
     source[t_star[b, j], b, j] = dL_dVmax[b, j]
-    grads, adjoints = [None] * len(weights), [None] * len(weights)
+    grads: list = [None] * len(weights)
+    adjoints: list = [None] * len(weights)
     spike_source = None
     for n in range(len(weights) - 1, -1, -1):
         fires = n < len(weights) - 1
@@ -214,6 +213,6 @@ def backward(weights, recording: Recording, dL_dVmax: np.ndarray, t_star: np.nda
         grads[n] = combine_parts(weights[n], tuple(recording.inputs[n].weight_gradient(dI, params.N0)
                                                    for dI in parts))
         if n > 0:
-            spike_source = sum(dI @ W for dI, W in zip(parts, weight_parts(weights[n], params)))
+            spike_source = sum(dI @ W for dI, W in zip(parts, weight_parts(weights[n], params), strict=True))
             spike_source *= N0
     return grads, adjoints if keep_adjoints else []

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,9 +25,15 @@ from vr_brian.params import VRParams
 
 from .optim import state_from_arrays, state_to_arrays
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "atomic_write", "write_json", "FORMAT_VERSION"]
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "atomic_write", "write_json", "FORMAT_VERSION",
+           "CHECKPOINT_NAME", "METRICS_NAME"]
 
 FORMAT_VERSION = 1
+
+#: The checkpoint of a training run, in its output folder.
+CHECKPOINT_NAME = "checkpoint.npz"
+#: The metrics of every epoch of a training run, in its output folder.
+METRICS_NAME = "metrics.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,12 +62,12 @@ class Checkpoint:
     config: dict
     params: VRParams
     history: list
-    rng_state: dict
+    rng_state: Mapping[str, Any]
 
 
 def save_checkpoint(path, checkpoint: Checkpoint) -> Path:
     """Write ``checkpoint`` to ``path`` atomically; return the path."""
-    arrays = {f"weights_{k}": np.asarray(W) for k, W in enumerate(checkpoint.weights)}
+    arrays: dict[str, Any] = {f"weights_{k}": np.asarray(W) for k, W in enumerate(checkpoint.weights)}
     arrays.update({f"optimizer_{name}": a for name, a in state_to_arrays(checkpoint.optimizer_state).items()})
     meta = {"format": FORMAT_VERSION, "epoch": int(checkpoint.epoch), "config": checkpoint.config,
             "params": {f.name: getattr(checkpoint.params, f.name) for f in dataclasses.fields(VRParams)},

@@ -22,23 +22,14 @@ import dataclasses
 import math
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from vr_brian.checks import check_binary, check_spikes
+from vr_brian.checks import check_spikes, check_targets
+from vr_brian.io import atomic_write
 
-from .checkpoint import atomic_write
-
-__all__ = ["SpikeData", "builtin_task", "load_npz", "save_npz", "check_targets"]
-
-
-def check_targets(targets, n_samples: int | None = None) -> np.ndarray:
-    """Return ``targets`` as a uint8 array (n, n_classes) of 0/1, or raise naming the fault."""
-    targets = check_binary(targets, "targets", "n_samples, n_classes", kind="multi-hot")
-    if n_samples is not None and targets.shape[0] != n_samples:
-        raise ValueError(f"targets has {targets.shape[0]} samples but spikes has {n_samples}: "
-                         "they must have the same first dimension")
-    return targets.astype(np.uint8)
+__all__ = ["SpikeData", "builtin_task", "load_npz", "save_npz"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +52,7 @@ class SpikeData:
 
     def __post_init__(self):
         spikes = check_spikes(self.spikes)
-        targets = check_targets(self.targets, spikes.shape[0])
+        targets = check_targets(self.targets, spikes.shape[0]).astype(np.uint8)
         names = tuple(str(n) for n in self.class_names) or tuple(f"class {k}" for k in range(targets.shape[1]))
         if len(names) != targets.shape[1]:
             raise ValueError(f"class_names has {len(names)} names but targets has {targets.shape[1]} classes")
@@ -89,7 +80,7 @@ class SpikeData:
         """Whether any sample has a number of labels other than one."""
         return bool(np.any(self.targets.sum(axis=1) != 1))
 
-    def subset(self, index) -> "SpikeData":
+    def subset(self, index) -> SpikeData:
         return SpikeData(self.spikes[index], self.targets[index], self.class_names)
 
     def split(self, test_fraction: float, seed: int = 0) -> tuple:
@@ -221,5 +212,5 @@ def load_npz(path) -> SpikeData:
 
 def save_npz(path, data: SpikeData) -> Path:
     """Write ``data`` to ``path`` (.npz, compressed) atomically; return the path."""
-    arrays = {"spikes": data.spikes, "targets": data.targets, "class_names": np.array(data.class_names, dtype=str)}
+    arrays: dict[str, Any] = {"spikes": data.spikes, "targets": data.targets, "class_names": np.array(data.class_names, dtype=str)}
     return atomic_write(path, lambda file: np.savez_compressed(file, **arrays))

@@ -20,96 +20,48 @@ the spikes are sparse (:class:`SpikeMatrix`). Arrays are kept time-major,
 :class:`~vr_brian.Traces` it returns hold (batch, steps, units) views of them.
 
 When numba is installed, the recursion over steps and the event-driven products
-run as compiled loops (:data:`COMPILED`) that perform the same floating-point
-operations in the same order as the numpy/scipy path, so both give identical
-numbers; the loops just avoid a pass over memory per array operation. They are
-compiled on first use and cached beside the module (about 5 s of CPU once, then
-about 0.5 s per new process).
+run as compiled loops (:data:`COMPILED`, or ``compiled=`` per call;
+:mod:`gradients.kernels`, :mod:`gradients.csr_kernels`). numba is imported, and the
+loops compiled or loaded from the cache beside their modules, on first use (about 5 s
+of CPU once, then about 0.5 s per new process), not when this module is imported.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 
 import numpy as np
-import scipy.sparse
 
 from vr_brian.params import VRParams
 from vr_brian.resistance import resistance_factor, split_weights
 from vr_brian.traces import Traces
 
-__all__ = ["Recording", "SpikeMatrix", "SPARSE_BELOW", "COMPILED", "record_forward", "replay", "input_currents",
-           "weight_parts", "layer_currents", "previous_voltage", "transmitted"]
+__all__ = ["Recording", "SpikeMatrix", "SPARSE_BELOW", "COMPILED", "use_compiled", "record_forward", "replay",
+           "input_currents", "weight_parts", "layer_currents", "previous_voltage", "transmitted"]
 
 
-def _compiled_kernels():
-    """numba's ``njit`` when numba is installed and ``VR_BRIAN_NO_NUMBA`` is unset (or "0"), else None."""
-    if os.environ.get("VR_BRIAN_NO_NUMBA", "0") not in ("", "0"):
-        return None
-    try:
-        import numba
-    except ImportError:
-        return None
-    # no fastmath: every kernel performs the numpy path's operations in the same order and
-    # precision, so both paths give the same numbers to the last bit
-    return numba.njit(cache=True, nogil=True)
+#: Whether numba is installed (known without importing it).
+_NUMBA = importlib.util.find_spec("numba") is not None
 
 
-_njit = _compiled_kernels()
-
-#: Whether the loops over steps and spikes run as compiled (numba) kernels. Without numba, or
-#: with the environment variable ``VR_BRIAN_NO_NUMBA=1`` at import, the same computation runs
-#: as numpy array operations and scipy sparse products, with identical results. Setting it to
-#: False at run time selects that path too (e.g. to compare the two).
-COMPILED = _njit is not None
-
-if _njit is not None:
-    @_njit
-    def _csr_structure(flat):                                          # pragma: no cover (compiled)
-        """(column indices, row pointers) of the ones of a bool matrix, int32, without branches."""
-        rows, units = flat.shape
-        indptr = np.empty(rows + 1, np.int32)
-        indptr[0] = 0
-        count = 0
-        for r in range(rows):
-            row = flat[r]
-            for u in range(units):
-                count += row[u]
-            indptr[r + 1] = count
-        cols = np.empty(count + 1, np.int32)          # one spare slot: every unit is written, ones advance
-        i = 0
-        for r in range(rows):
-            row = flat[r]
-            for u in range(units):
-                cols[i] = u
-                i += row[u]
-        return cols[:count], indptr
+#: Whether the loops over steps and spikes run as compiled (numba) kernels by default: with numba
+#: installed and without the environment variable ``VR_BRIAN_NO_NUMBA=1`` (read at import). The
+#: kernels are imported, and compiled or loaded from numba's cache, on first use. Otherwise the
+#: same computation runs as numpy array operations and scipy sparse products, with identical
+#: results. A call chooses for itself with ``compiled=`` (:func:`record_forward`,
+#: :func:`gradients.loss_and_grad`); nothing changes this default at run time.
+COMPILED = _NUMBA and os.environ.get("VR_BRIAN_NO_NUMBA", "0") in ("", "0")
 
 
-    @_njit
-    def _csr_times_dense(cols, indptr, dense, out):                    # pragma: no cover (compiled)
-        """out[r] = sum of dense[c] over the spikes (r, c), in CSR order (scipy's order)."""
-        rows, width = out.shape
-        for r in range(rows):
-            row = out[r]
-            row[:] = 0
-            for i in range(indptr[r], indptr[r + 1]):
-                source = dense[cols[i]]
-                for j in range(width):
-                    row[j] += source[j]
-
-    @_njit
-    def _csr_transposed_times_dense(cols, indptr, dense, out):         # pragma: no cover (compiled)
-        """out[c] = sum of dense[r] over the spikes (r, c), r < len(dense), in CSR order."""
-        out[:] = 0
-        width = out.shape[1]
-        for r in range(dense.shape[0]):
-            source = dense[r]
-            for i in range(indptr[r], indptr[r + 1]):
-                row = out[cols[i]]
-                for j in range(width):
-                    row[j] += source[j]
+def use_compiled(compiled: bool | None) -> bool:
+    """The path a call takes: ``compiled`` as given, :data:`COMPILED` for None; True needs numba."""
+    if compiled is None:
+        return COMPILED
+    if compiled and not _NUMBA:
+        raise ImportError("compiled=True needs numba (pip install numba, or the 'fast' extra of vr-brian)")
+    return bool(compiled)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +84,8 @@ class Recording:
     I : tuple
         Per layer, the input currents :func:`layer_currents` gives, when the forward pass kept
         them (the numpy path does; the compiled one recomputes them where needed).
+    compiled : bool
+        Whether the compiled kernels made it (and make its backward pass, by default).
     """
 
     U: tuple
@@ -140,6 +94,7 @@ class Recording:
     spikes_tm: np.ndarray
     traces: Traces
     I: tuple = ()
+    compiled: bool = False
 
     def currents(self, n: int, weights, params: VRParams) -> tuple:
         """:func:`layer_currents` of layer ``n`` (kept, or recomputed from the spikes)."""
@@ -158,16 +113,19 @@ class SpikeMatrix:
 
     Sparse spikes (fewer than :data:`SPARSE_BELOW` ones) are held in CSR form, so
     that both products are event driven: the currents add one weight column per
-    spike, the gradient one outer product per spike. Denser spikes use BLAS.
+    spike, the gradient one outer product per spike. Denser spikes use BLAS. With
+    ``compiled`` (default :data:`COMPILED`) the CSR form and the sparse products are
+    numba loops (:mod:`gradients.csr_kernels`), with the same numbers.
     """
 
-    def __init__(self, spikes_tm: np.ndarray):
+    def __init__(self, spikes_tm: np.ndarray, compiled: bool | None = None):
         steps, batch, units = spikes_tm.shape
+        self.compiled = use_compiled(compiled)
         self.shape = (steps, batch, units)
         self._flat = flat = spikes_tm.reshape(steps * batch, units)
         self.sparse = np.count_nonzero(flat) < SPARSE_BELOW * flat.size
-        self._csr = None
-        self._cache = {}
+        self._csr: tuple | None = None
+        self._cache: dict = {}
 
     @property
     def csr(self) -> tuple:
@@ -175,8 +133,10 @@ class SpikeMatrix:
         row ``t*batch + b`` lists the units that spiked at step t in sample b."""
         if self._csr is None:
             flat = self._flat
-            if COMPILED:
-                self._csr = _csr_structure(flat)
+            if self.compiled:
+                from .csr_kernels import csr_structure
+
+                self._csr = csr_structure(flat)
             else:
                 indptr = np.zeros(flat.shape[0] + 1, np.int64)
                 np.cumsum(np.count_nonzero(flat, axis=1), out=indptr[1:])
@@ -195,6 +155,8 @@ class SpikeMatrix:
                 self._cache[dtype] = self._flat.view(np.uint8).astype(dtype)
         if not self.sparse:
             return self._cache[dtype][:rows]
+        import scipy.sparse  # about 0.3 s to import: only when a sparse product is on the numpy path
+
         cols, indptr = self.csr
         end = indptr[rows]
         return scipy.sparse.csr_matrix((self._cache[dtype][:end], cols[:end], indptr[:rows + 1]),
@@ -203,9 +165,11 @@ class SpikeMatrix:
     def currents(self, W: np.ndarray, N0: float) -> np.ndarray:
         """:math:`N_0 W P(t)` for all steps, (steps, batch, n_post), dtype of ``W``."""
         scaled = np.ascontiguousarray(W.T * W.dtype.type(N0))
-        if self.sparse and COMPILED:
+        if self.sparse and self.compiled:
+            from .csr_kernels import csr_times_dense
+
             out = np.empty((self._flat.shape[0], W.shape[0]), W.dtype)
-            _csr_times_dense(*self.csr, scaled, out)
+            csr_times_dense(*self.csr, scaled, out)
             return out.reshape(self.shape[:2] + (W.shape[0],))
         out = self._as(W.dtype) @ scaled
         return np.asarray(out).reshape(self.shape[:2] + (W.shape[0],))
@@ -215,18 +179,20 @@ class SpikeMatrix:
         steps_used, batch, n_post = dI.shape
         rows = steps_used * batch
         flat = dI.reshape(rows, n_post)
-        if self.sparse and COMPILED:
+        if self.sparse and self.compiled:
+            from .csr_kernels import csr_transposed_times_dense
+
             transposed = np.empty((self.shape[2], n_post), dI.dtype)
-            _csr_transposed_times_dense(*self.csr, np.ascontiguousarray(flat), transposed)
+            csr_transposed_times_dense(*self.csr, np.ascontiguousarray(flat), transposed)
             return np.ascontiguousarray(transposed.T) * dI.dtype.type(N0)
         spikes = self._as(dI.dtype, rows)
         gradient = (spikes.T @ flat).T if self.sparse else flat.T @ spikes
         return np.ascontiguousarray(gradient) * dI.dtype.type(N0)
 
 
-def input_currents(spikes_tm: np.ndarray, W: np.ndarray, N0: float) -> np.ndarray:
+def input_currents(spikes_tm: np.ndarray, W: np.ndarray, N0: float, compiled: bool | None = None) -> np.ndarray:
     """:math:`N_0 W P(t)` for binary spikes (steps, batch, n_pre), all steps at once: (steps, batch, n_post)."""
-    return SpikeMatrix(spikes_tm).currents(W, N0)
+    return SpikeMatrix(spikes_tm, compiled).currents(W, N0)
 
 
 def weight_parts(W: np.ndarray, params: VRParams) -> tuple:
@@ -266,7 +232,7 @@ def _layer(currents: tuple, params: VRParams, fires: bool):
     decay = np.array([params.gamma_m, params.gamma_s], dtype)[:, None, None]
     v_thr = dtype.type(params.v_thr)
     U = np.empty((steps, batch, units), dtype)
-    P = np.empty((steps, batch, units), bool) if fires else None
+    P = np.empty((steps, batch, units), bool) if fires else np.empty((0, 0, 0), bool)
     state = np.zeros((2, batch, units), dtype)   # M = Dm - Re and Ds, decayed together
     M, Ds = state
     reset = np.zeros((batch, units), dtype)
@@ -292,7 +258,7 @@ def _traces(U, P, spikes, params) -> Traces:
                   spikes=spikes, params=params)
 
 
-def record_forward(weights, spikes: np.ndarray, params: VRParams) -> Recording:
+def record_forward(weights, spikes: np.ndarray, params: VRParams, compiled: bool | None = None) -> Recording:
     """Simulate the network and keep what the backward pass needs.
 
     Parameters
@@ -303,20 +269,23 @@ def record_forward(weights, spikes: np.ndarray, params: VRParams) -> Recording:
         Input spikes, (batch, steps, n_in), bool (already validated).
     params : VRParams
         Neuron parameters.
+    compiled : bool, optional
+        Run the compiled kernels (default :data:`COMPILED`) or the numpy/scipy path.
 
     Returns
     -------
     Recording
-        With the compiled kernels (:data:`COMPILED`), every layer runs as one event-driven
-        kernel and the currents are not kept; otherwise they are.
+        With the compiled kernels, every layer runs as one event-driven kernel and the
+        currents are not kept; otherwise they are.
     """
+    compiled = use_compiled(compiled)
     spikes_tm = np.ascontiguousarray(spikes.transpose(1, 0, 2))
     inputs, below = [], spikes_tm
     U, P, I = [], [], []
     for n, W in enumerate(weights):
         fires = n < len(weights) - 1
-        inputs.append(SpikeMatrix(below))
-        if COMPILED:
+        inputs.append(SpikeMatrix(below, compiled))
+        if compiled:
             from . import kernels
 
             U_n, P_n = kernels.layer_forward(inputs[-1], W, params, fires)
@@ -329,19 +298,20 @@ def record_forward(weights, spikes: np.ndarray, params: VRParams) -> Recording:
             P.append(P_n)
             below = P_n
     return Recording(U=tuple(U), P=tuple(P), inputs=tuple(inputs), spikes_tm=spikes_tm,
-                     traces=_traces(U, P, spikes, params), I=tuple(I))
+                     traces=_traces(U, P, spikes, params), I=tuple(I), compiled=compiled)
 
 
-def replay(weights, traces: Traces) -> Recording:
+def replay(weights, traces: Traces, compiled: bool | None = None) -> Recording:
     """A :class:`Recording` built from recorded traces (e.g. a Brian2 run) instead of a new simulation.
 
     The voltages and spikes are taken as recorded (converted to the dtype of the
     weights); the input currents are recomputed from the recorded spikes where needed.
-    The caller validates that ``traces`` fits ``weights``.
+    The caller validates that ``traces`` fits ``weights``. ``compiled`` as for :func:`record_forward`.
     """
+    compiled = use_compiled(compiled)
     dtype = weights[0].dtype
     U = tuple(np.ascontiguousarray(u.transpose(1, 0, 2), dtype=dtype) for u in traces.U)
     P = tuple(np.ascontiguousarray(p.transpose(1, 0, 2), dtype=bool) for p in traces.P)
     spikes_tm = np.ascontiguousarray(traces.spikes.transpose(1, 0, 2), dtype=bool)
-    inputs = tuple(SpikeMatrix(b) for b in (spikes_tm,) + P)
-    return Recording(U=U, P=P, inputs=inputs, spikes_tm=spikes_tm, traces=traces)
+    inputs = tuple(SpikeMatrix(b, compiled) for b in (spikes_tm,) + P)
+    return Recording(U=U, P=P, inputs=inputs, spikes_tm=spikes_tm, traces=traces, compiled=compiled)

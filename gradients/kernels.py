@@ -266,7 +266,7 @@ def backward(weights, recording, dL_dVmax: np.ndarray, t_star: np.ndarray, param
                  f(params.k_inh), f(params.r_max or 0), f(params.N0), mode)
     empty3 = np.zeros((0, 0, 0), dtype)
     above = (empty3, empty3, np.zeros((0, 0), dtype), np.zeros((0, 0), dtype))
-    grads = [None] * len(weights)
+    grads: list = [None] * len(weights)
     for n in range(len(weights) - 1, -1, -1):
         W = weights[n]
         U = recording.U[n]

@@ -97,7 +97,7 @@ def classification_report(predictions, targets, zero_division: float = 0.0) -> d
     micro = _prf(c["tp"].sum(), c["fp"].sum(), c["fn"].sum(), zero_division)
     pred, true = _binary(predictions, "predictions"), _binary(targets, "targets")
     return {
-        "micro": dict(zip(("precision", "recall", "f"), (float(x) for x in micro))),
+        "micro": dict(zip(("precision", "recall", "f"), (float(x) for x in micro), strict=True)),
         "macro": {"precision": float(P.mean()), "recall": float(R.mean()), "f": float(F.mean())},
         "per_class": {"precision": P.tolist(), "recall": R.tolist(), "f": F.tolist(),
                       "support": c["support"].tolist()},

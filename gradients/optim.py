@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +99,7 @@ def _check_grads(params: tuple, grads) -> tuple:
     grads = tuple(np.asarray(g) for g in grads)
     if len(grads) != len(params):
         raise ValueError(f"grads has {len(grads)} arrays but params has {len(params)}")
-    for k, (p, g) in enumerate(zip(params, grads)):
+    for k, (p, g) in enumerate(zip(params, grads, strict=True)):
         if g.shape != p.shape:
             raise ValueError(f"grads[{k}] has shape {g.shape}, params[{k}] has shape {p.shape}")
     return grads
@@ -148,7 +149,7 @@ class SGD:
         params = _arrays(params, "params")
         grads = _check_grads(params, grads)
         new_params, velocity = [], []
-        for p, g, v, s in zip(params, grads, state.velocity, _scales(scale, len(params))):
+        for p, g, v, s in zip(params, grads, state.velocity, _scales(scale, len(params)), strict=True):
             g = g.astype(p.dtype, copy=False)
             v_new = p.dtype.type(self.momentum) * v + g if self.momentum else g.copy()
             velocity.append(v_new)
@@ -193,7 +194,7 @@ class Adam:
         grads = _check_grads(params, grads)
         count = state.count + 1
         new_params, ms, vs = [], [], []
-        for p, g, m, v, s in zip(params, grads, state.m, state.v, _scales(scale, len(params))):
+        for p, g, m, v, s in zip(params, grads, state.m, state.v, _scales(scale, len(params)), strict=True):
             f = p.dtype.type
             g = g.astype(p.dtype, copy=False)
             m = f(self.beta1) * m + f(1 - self.beta1) * g
@@ -237,7 +238,7 @@ def state_from_arrays(kind: str, arrays: dict):
     if kind not in _STATE_RECORDS:
         raise ValueError(f"unknown optimiser state {kind!r}; known: {sorted(_STATE_RECORDS)}")
     cls = _STATE_RECORDS[kind]
-    values = {}
+    values: dict[str, Any] = {}
     for field in dataclasses.fields(cls):
         if field.name in arrays:
             values[field.name] = int(arrays[field.name])

@@ -90,6 +90,7 @@ def paper_correction(weights, recording: Recording, adjoints, params: VRParams, 
             continue
         # c(t) multiplies dU(t-1)/dW: a voltage source at step t-1
         slope = resistance_slope(recording.currents(n, weights, params), recording.U[n], params)
+        assert slope is not None  # alpha != 0: the resistance varies
         source = np.zeros_like(dT)
         source[:-1] = -slope[1:t_end + 1] * dT[1:]
         fires = n < len(weights) - 1

@@ -30,9 +30,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from brian2 import volt
 
-from vr_brian.checks import check_binary, check_spikes, check_weights
+from vr_brian.checks import check_spikes, check_targets, check_weights
 from vr_brian.params import VRParams, to_si
 from vr_brian.traces import Traces
 
@@ -42,7 +41,8 @@ from .paper import check_variant, paper_correction
 from .readouts import bce_loss, cross_entropy_loss
 from .surrogate import surrogate_width
 
-__all__ = ["METHODS", "LOSSES", "tempotron_loss", "output_loss", "loss", "loss_and_grad", "predict"]
+__all__ = ["METHODS", "LOSSES", "tempotron_loss", "output_loss", "loss", "loss_and_grad", "predict", "check_margin",
+           "check_positive_weight", "check_readout"]
 
 #: Gradient methods of :func:`loss_and_grad`.
 METHODS = ("bptt", "paper")
@@ -79,23 +79,16 @@ def predict(traces_or_output_U, v_thr, single_label: bool = False) -> np.ndarray
     ndarray
         bool (batch, n_out).
     """
-    v_thr = to_si(v_thr, volt, "v_thr")
+    v_thr = to_si(v_thr, "volt", "v_thr")
     V_max = _output_voltage(traces_or_output_U).max(axis=1)
     if single_label:
         return np.eye(V_max.shape[1], dtype=bool)[V_max.argmax(axis=1)]
     return V_max > v_thr
 
 
-def check_targets(targets, batch: int, n_out: int) -> np.ndarray:
-    """Targets as a bool (batch, n_out) array, or a clear error."""
-    targets = np.asarray(targets)
-    if targets.shape != (batch, n_out):
-        raise ValueError(f"targets must have shape (batch, n_out) = ({batch}, {n_out}), got {targets.shape}")
-    return check_binary(targets, "targets", "batch, n_out", kind="multi-hot")
-
-
-def _check_margin(margin) -> float:
-    margin = to_si(margin, volt, "margin")
+def check_margin(margin) -> float:
+    """The loss margin in volts (a Brian2 quantity or an SI float), or an error naming its range [0, inf)."""
+    margin = to_si(margin, "volt", "margin")
     if not (math.isfinite(margin) and margin >= 0):
         raise ValueError(f"margin must be a finite voltage >= 0, got {margin!r} V")
     return margin
@@ -170,7 +163,7 @@ def check_readout(loss: str, scale, targets=None):
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     if scale is not None:
-        scale = to_si(scale, volt, "readout_scale")
+        scale = to_si(scale, "volt", "readout_scale")
         if not (math.isfinite(scale) and scale > 0):
             raise ValueError(f"readout_scale must be a finite voltage > 0 (or None: v_thr), got {scale!r} V")
     if targets is not None and loss == "cross_entropy" and not np.all(np.asarray(targets).sum(axis=1) == 1):
@@ -192,9 +185,9 @@ def _validate(weights, spikes, targets, params, q, traces, method, margin):
         raise TypeError(f"weights must be float32 or float64 arrays (the computation uses their dtype), got {dtype}")
     weights = [np.ascontiguousarray(W, dtype=dtype) for W in weights]
     spikes = check_spikes(spikes, weights[0].shape[1])
-    targets = check_targets(targets, spikes.shape[0], weights[-1].shape[0])
+    targets = check_targets(targets, spikes.shape[0], weights[-1].shape[0], axes="batch, n_out")
     q = surrogate_width(q, params)
-    margin = _check_margin(margin)
+    margin = check_margin(margin)
     if traces is not None:
         _check_traces(traces, weights, spikes, params)
     return weights, spikes, targets, q, margin
@@ -220,20 +213,28 @@ def _check_traces(traces, weights, spikes, params):
         raise ValueError("traces.spikes differ from spikes: the traces are of another input")
 
 
+def _recording(weights, spikes, params: VRParams, traces: Traces | None, compiled: bool | None):
+    """The forward pass: the traces replayed, or a new simulation."""
+    if traces is not None:
+        return replay(weights, traces, compiled)
+    return record_forward(weights, spikes, params, compiled)
+
+
 def loss(weights, spikes, targets, params: VRParams, traces: Traces | None = None, margin=0.0,
-         positive_weight: float = 1.0, loss: str = "tempotron", readout_scale=None) -> float:
+         positive_weight: float = 1.0, loss: str = "tempotron", readout_scale=None,
+         compiled: bool | None = None) -> float:
     """The batch loss alone (no gradient); arguments as :func:`loss_and_grad`."""
     weights, spikes, targets, _, margin = _validate(weights, spikes, targets, params, None, traces, "bptt", margin)
     positive_weight = check_positive_weight(positive_weight)
     scale = check_readout(loss, readout_scale, targets)
-    recording = replay(weights, traces) if traces is not None else record_forward(weights, spikes, params)
+    recording = _recording(weights, spikes, params, traces, compiled)
     output = recording.U[-1].transpose(1, 0, 2)
     return output_loss(output, targets, params.v_thr, loss, margin, positive_weight, scale)[0]
 
 
 def loss_and_grad(weights, spikes, targets, params: VRParams, q=None, traces: Traces | None = None,
                   method: str = "bptt", margin=0.0, positive_weight: float = 1.0, return_traces: bool = False,
-                  loss: str = "tempotron", readout_scale=None):
+                  loss: str = "tempotron", readout_scale=None, compiled: bool | None = None):
     r"""The tempotron-like loss of a batch and its gradient with respect to every weight matrix.
 
     Parameters
@@ -271,6 +272,10 @@ def loss_and_grad(weights, spikes, targets, params: VRParams, q=None, traces: Tr
         or a cross entropy of :mod:`gradients.readouts` (``bce`` with ``positive_weight``).
     readout_scale : Quantity or float, optional
         The cross entropies' voltage scale (volts, > 0; default ``v_thr``).
+    compiled : bool, optional
+        Forward and backward pass as compiled (numba) kernels or on the numpy/scipy path
+        (default :data:`gradients.forward.COMPILED`: compiled where numba is installed); the
+        numbers agree to rounding.
 
     Returns
     -------
@@ -306,7 +311,7 @@ def loss_and_grad(weights, spikes, targets, params: VRParams, q=None, traces: Tr
     weights, spikes, targets, q, margin = _validate(weights, spikes, targets, params, q, traces, method, margin)
     positive_weight = check_positive_weight(positive_weight)
     scale = check_readout(loss, readout_scale, targets)
-    recording = replay(weights, traces) if traces is not None else record_forward(weights, spikes, params)
+    recording = _recording(weights, spikes, params, traces, compiled)
     output = recording.U[-1].transpose(1, 0, 2)
     value, dL_dVmax, t_star = output_loss(output, targets, params.v_thr, loss, margin, positive_weight, scale)
     grads, adjoints = backward(weights, recording, dL_dVmax, t_star, params, q, keep_adjoints=method == "paper")

@@ -62,35 +62,46 @@ import dataclasses
 import hashlib
 import math
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from brian2 import volt
-
-from vr_brian.params import VRParams, to_si
+from vr_brian.io import atomic_write
+from vr_brian.params import VRParams
+from vr_brian.stability import project_to_bound, stable_std_gain
 from vr_brian.traces import Traces
 
-from . import loss_and_grad, predict
-from .tempotron import LOSSES, check_positive_weight, check_readout, output_loss
-from .paper import check_variant
-from .checkpoint import Checkpoint, atomic_write, load_checkpoint, save_checkpoint, write_json
+from .checkpoint import CHECKPOINT_NAME, METRICS_NAME, Checkpoint, load_checkpoint, save_checkpoint, write_json
 from .data import SpikeData
 from .forward import record_forward
-from vr_brian.stability import project_to_bound, stable_std_gain
 from .metrics import classification_report
 from .optim import LR_DECAYS, OPTIMIZERS, clip_by_global_norm, learning_rate_factor, make_optimizer
-from .tempotron import METHODS
+from .paper import check_variant
+from .surrogate import check_width
+from .tempotron import (
+    LOSSES,
+    METHODS,
+    check_margin,
+    check_positive_weight,
+    check_readout,
+    loss_and_grad,
+    output_loss,
+    predict,
+)
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "init_weights", "initial_weights", "evaluate", "train",
-           "plot_history", "FORWARDS", "INITS", "CHECKPOINT_NAME", "METRICS_NAME"]
+           "plot_history", "FORWARDS", "INITS", "DTYPES", "CHECKPOINT_NAME", "METRICS_NAME"]
 
+#: Where the forward passes of training run (:class:`TrainConfig` ``forward``).
 FORWARDS = ("numpy", "brian2")
-CHECKPOINT_NAME = "checkpoint.npz"
-METRICS_NAME = "metrics.json"
 
-
+#: Initialisations of :func:`initial_weights`.
 INITS = ("gain", "stable")
+
+#: Arithmetic of weights, gradients and optimiser.
+DTYPES = ("float32", "float64")
 
 #: The default bound of the projection: at |G| = 1/2 a neuron's mean voltage stays within
 #: [-v_thr/alpha, 2/3 v_thr/alpha]; studies/training_stability measures it against no remedy.
@@ -212,19 +223,14 @@ class TrainConfig:
             if int(value) != value or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
             object.__setattr__(self, name, int(value))
-        choices = {"optimizer": OPTIMIZERS, "method": METHODS, "dtype": ("float32", "float64"),
-                   "forward": FORWARDS, "init": INITS, "lr_decay": LR_DECAYS, "loss": LOSSES}
+        choices = {"optimizer": OPTIMIZERS, "method": METHODS, "dtype": DTYPES, "forward": FORWARDS, "init": INITS,
+                   "lr_decay": LR_DECAYS, "loss": LOSSES}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         # quantities at the edge (q=0.5*volt), SI floats inside
-        if self.q is not None:
-            object.__setattr__(self, "q", to_si(self.q, volt, "q"))
-        object.__setattr__(self, "margin", to_si(self.margin, volt, "margin"))
-        if self.q is not None and not (math.isfinite(self.q) and self.q > 0):
-            raise ValueError(f"q must be a finite voltage > 0 (or None), got {self.q!r}")
-        if not (math.isfinite(self.margin) and self.margin >= 0):
-            raise ValueError(f"margin must be a finite voltage >= 0, got {self.margin!r}")
+        object.__setattr__(self, "q", check_width(self.q))
+        object.__setattr__(self, "margin", check_margin(self.margin))
         object.__setattr__(self, "positive_weight", check_positive_weight(self.positive_weight))
         object.__setattr__(self, "readout_scale", check_readout(self.loss, self.readout_scale))
         if not (math.isfinite(self.init_std_gain) and self.init_std_gain >= 0 and math.isfinite(self.init_mean_gain)):
@@ -255,7 +261,7 @@ class TrainConfig:
         """The factor on the learning rate of each layer (``lr_fan_in / n_pre``, or 1)."""
         return tuple(1.0 if self.lr_fan_in is None else self.lr_fan_in / n_pre for n_pre in sizes[:-1])
 
-    def replace(self, **changes) -> "TrainConfig":
+    def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def as_dict(self) -> dict:
@@ -318,7 +324,7 @@ def init_weights(sizes, params: VRParams, rng: np.random.Generator, dtype="float
         (n_post, n_pre) per layer, volts.
     """
     weights = []
-    for n_pre, n_post in zip(sizes[:-1], sizes[1:]):
+    for n_pre, n_post in zip(sizes[:-1], sizes[1:], strict=True):
         W = rng.normal(mean_gain * params.v_thr / n_pre, std_gain * params.v_thr / math.sqrt(n_pre), (n_post, n_pre))
         weights.append(W.astype(dtype))
     return weights
@@ -338,7 +344,7 @@ def initial_weights(config: TrainConfig, sizes, params: VRParams, rng: np.random
         return init_weights(sizes, params, rng, config.dtype, config.init_mean_gain, config.init_std_gain)
     sample = np.asarray(train_data.spikes[:STABLE_INIT_SAMPLES], bool)
     weights, below = [], sample
-    for n, (n_pre, n_post) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for n, (n_pre, n_post) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         std_gain = stable_std_gain(params, float(below.mean()), n_pre, n_post, config.init_mean_gain,
                                    config.init_std_gain, config.stability_target)
         weights += init_weights((n_pre, n_post), params, rng, config.dtype, config.init_mean_gain, std_gain)
@@ -388,8 +394,8 @@ class _BrianForward:
         parts = [self._run_padded(weights, spikes[i:i + self.batch]) for i in range(0, len(spikes), self.batch)]
         if len(parts) == 1:
             return parts[0]
-        return Traces(U=tuple(np.concatenate(layer) for layer in zip(*(p.U for p in parts))),
-                      P=tuple(np.concatenate(layer) for layer in zip(*(p.P for p in parts))),
+        return Traces(U=tuple(np.concatenate(layer) for layer in zip(*(p.U for p in parts), strict=True)),
+                      P=tuple(np.concatenate(layer) for layer in zip(*(p.P for p in parts), strict=True)),
                       spikes=spikes, params=self.params)
 
     traces_for_grad = traces
@@ -512,7 +518,7 @@ class _RunState:
     optimizer_state: object
     epoch: int
     history: list
-    rng_state: dict
+    rng_state: Mapping[str, Any]
     lr_scale: float = 1.0        # the product of the recoveries' factors
 
 
@@ -553,7 +559,7 @@ def _input_rates(spikes: np.ndarray, traces: Traces) -> list:
 
 
 def _train_epoch(state: _RunState, train_data: SpikeData, config: TrainConfig, params: VRParams, optimizer,
-                 forward, layer_scales: tuple, bar) -> tuple:
+                 forward, layer_scales: tuple, bar) -> tuple | _NonFinite:
     """One pass over the shuffled training set from ``state``: (weights, optimizer state, rng state, mean loss,
     remedy counts), or a :class:`_NonFinite` naming the minibatch whose loss or gradient was not finite."""
     rng = np.random.default_rng()
@@ -641,6 +647,40 @@ def train(train_data: SpikeData, test_data: SpikeData, config: TrainConfig, para
     """
     from tqdm.auto import tqdm
 
+    _check_train_inputs(train_data, test_data, config, params)
+    sizes = (train_data.n_in,) + config.hidden + (train_data.n_classes,)
+    fingerprint = {"train": _fingerprint(train_data), "test": _fingerprint(test_data)}
+    paths = _Paths.of(out_dir)
+    if resume and paths.checkpoint is None:
+        raise ValueError("resume=True needs out_dir, the folder of the run to resume")
+    if paths.checkpoint is not None and paths.checkpoint.exists() and not resume:
+        raise FileExistsError(f"{str(paths.checkpoint)!r} exists: resume it (resume=True, --resume) "
+                              "or choose another output folder")
+    run = _Run(train_data, test_data, config, params, config.make_optimizer(),
+               _make_forward(config, sizes, params, train_data.steps), sizes, fingerprint, paths)
+    try:
+        state = run.first_state(resume)
+        layer_scales = config.layer_lr_scales(sizes)
+        batches = math.ceil(len(train_data) / config.batch_size)
+        recoveries_used = sum(len(r.get("recoveries", ())) for r in state.history)
+        with tqdm(total=batches * max(0, config.epochs - state.epoch), disable=not progress, desc="training",
+                  unit="batch", dynamic_ncols=True) as bar:
+            while state.epoch < config.epochs:
+                state, record, recoveries_used = run.next_epoch(state, layer_scales, bar, recoveries_used)
+                bar.set_postfix(epoch=state.epoch, loss=f"{record['train_loss']:.3f}",
+                                test_F=f"{record['test']['micro']['f']:.3f}")
+                run.save(state)
+                if on_epoch is not None:
+                    on_epoch(record)
+    finally:
+        run.forward.close()
+    return TrainResult(weights=[np.asarray(W) for W in state.weights], history=state.history, config=config,
+                       params=params, optimizer_state=state.optimizer_state, checkpoint=paths.checkpoint,
+                       metrics=paths.metrics)
+
+
+def _check_train_inputs(train_data, test_data, config: TrainConfig, params) -> None:
+    """The arguments of :func:`train` that no dataclass validates, or an error naming the fault."""
     if not isinstance(params, VRParams):
         raise TypeError(f"params must be a VRParams, got {type(params).__name__}")
     if not isinstance(train_data, SpikeData) or not isinstance(test_data, SpikeData):
@@ -653,70 +693,70 @@ def train(train_data: SpikeData, test_data: SpikeData, config: TrainConfig, para
     if config.method == "paper":
         check_variant(params)
     check_readout(config.loss, config.readout_scale, train_data.targets)
-    sizes = (train_data.n_in,) + config.hidden + (train_data.n_classes,)
-    optimizer = config.make_optimizer()
-    fingerprint = {"train": _fingerprint(train_data), "test": _fingerprint(test_data)}
-    paths = _Paths.of(out_dir)
-    if resume and paths.checkpoint is None:
-        raise ValueError("resume=True needs out_dir, the folder of the run to resume")
-    if paths.checkpoint is not None and paths.checkpoint.exists() and not resume:
-        raise FileExistsError(f"{str(paths.checkpoint)!r} exists: resume it (resume=True, --resume) "
-                              "or choose another output folder")
 
-    def save(state):
-        _save(paths, state, config, params, fingerprint, sizes, train_data.class_names)
 
-    forward = _make_forward(config, sizes, params, train_data.steps)
-    try:
-        if resume and paths.checkpoint.exists():
-            state = _resumed_state(load_checkpoint(paths.checkpoint), config, params, fingerprint, paths.checkpoint)
-        else:
-            rng = np.random.default_rng(config.seed)
-            weights = initial_weights(config, sizes, params, rng, train_data)
-            started = time.perf_counter()
-            train_loss = evaluate(weights, train_data, params, runner=forward, **config.objective())["loss"]
-            initial = _evaluation_record(0, train_loss, weights, test_data, params, config, forward, started)
-            state = _RunState(weights=weights, optimizer_state=optimizer.init(weights), epoch=0, history=[initial],
-                              rng_state=rng.bit_generator.state)
-            save(state)
-        layer_scales = config.layer_lr_scales(sizes)
-        batches = math.ceil(len(train_data) / config.batch_size)
-        recoveries_used = sum(len(r.get("recoveries", ())) for r in state.history)
-        with tqdm(total=batches * max(0, config.epochs - state.epoch), disable=not progress, desc="training",
-                  unit="batch", dynamic_ncols=True) as bar:
-            while state.epoch < config.epochs:
-                started, recoveries = time.perf_counter(), []
-                while True:
-                    outcome = _train_epoch(state, train_data, config, params, optimizer, forward, layer_scales, bar)
-                    if not isinstance(outcome, _NonFinite):
-                        break
-                    if recoveries_used >= config.recover:
-                        raise TrainingDiverged(
-                            f"epoch {outcome.epoch}, minibatch {outcome.minibatch}/{outcome.batches}: the loss or its "
-                            f"gradient is not finite (alpha={params.alpha:g}: a voltage ran away through R(t), see "
-                            f"MODEL.md), after {recoveries_used} recoveries of {config.recover} allowed; the "
-                            f"checkpoint of epoch {state.epoch} is kept. Try a smaller lr, smaller alpha, sparser "
-                            f"input, a stability_bound or a bounded variant of R(t)")
-                    recoveries_used += 1
-                    state = dataclasses.replace(state, lr_scale=state.lr_scale * config.recover_factor)
-                    recoveries.append({"minibatch": outcome.minibatch, "lr_scale": state.lr_scale})
-                    bar.total += outcome.minibatch - 1       # the restarted epoch's minibatches come again
-                    bar.refresh()
-                weights, optimizer_state, rng_state, train_loss, remedies = outcome
-                record = _evaluation_record(state.epoch + 1, train_loss, weights, test_data, params, config, forward,
-                                            started)
-                record.update(remedies=remedies, recoveries=recoveries, lr_scale=state.lr_scale)
-                state = _RunState(weights=weights, optimizer_state=optimizer_state, epoch=state.epoch + 1,
-                                  history=state.history + [record], rng_state=rng_state, lr_scale=state.lr_scale)
-                bar.set_postfix(epoch=state.epoch, loss=f"{train_loss:.3f}", test_F=f"{record['test']['micro']['f']:.3f}")
-                save(state)
-                if on_epoch is not None:
-                    on_epoch(record)
-    finally:
-        forward.close()
-    return TrainResult(weights=[np.asarray(W) for W in state.weights], history=state.history, config=config,
-                       params=params, optimizer_state=state.optimizer_state, checkpoint=paths.checkpoint,
-                       metrics=paths.metrics)
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """What stays fixed while :func:`train` runs: data, settings, the forward passes, where it is written."""
+
+    train_data: SpikeData
+    test_data: SpikeData
+    config: TrainConfig
+    params: VRParams
+    optimizer: Any
+    forward: Any
+    sizes: tuple
+    fingerprint: dict
+    paths: _Paths
+
+    def save(self, state: _RunState) -> None:
+        _save(self.paths, state, self.config, self.params, self.fingerprint, self.sizes, self.train_data.class_names)
+
+    def first_state(self, resume: bool) -> _RunState:
+        """The run resumed from its checkpoint, or a new one: initial weights, evaluated and saved as epoch 0."""
+        config, params, paths = self.config, self.params, self.paths
+        if resume and paths.checkpoint is not None and paths.checkpoint.exists():
+            return _resumed_state(load_checkpoint(paths.checkpoint), config, params, self.fingerprint,
+                                  paths.checkpoint)
+        rng = np.random.default_rng(config.seed)
+        weights = initial_weights(config, self.sizes, params, rng, self.train_data)
+        started = time.perf_counter()
+        train_loss = evaluate(weights, self.train_data, params, runner=self.forward, **config.objective())["loss"]
+        initial = _evaluation_record(0, train_loss, weights, self.test_data, params, config, self.forward, started)
+        state = _RunState(weights=weights, optimizer_state=self.optimizer.init(weights), epoch=0, history=[initial],
+                          rng_state=rng.bit_generator.state)
+        self.save(state)
+        return state
+
+    def next_epoch(self, state: _RunState, layer_scales: tuple, bar, recoveries_used: int) -> tuple:
+        """(state, record, recoveries used) after one epoch from ``state``, restarted with a lower learning rate
+        after a non-finite minibatch while recoveries are left (:class:`TrainingDiverged` when none is)."""
+        config, params = self.config, self.params
+        started, recoveries = time.perf_counter(), []
+        while True:
+            outcome = _train_epoch(state, self.train_data, config, params, self.optimizer, self.forward,
+                                   layer_scales, bar)
+            if not isinstance(outcome, _NonFinite):
+                break
+            if recoveries_used >= config.recover:
+                raise TrainingDiverged(
+                    f"epoch {outcome.epoch}, minibatch {outcome.minibatch}/{outcome.batches}: the loss or its "
+                    f"gradient is not finite (alpha={params.alpha:g}: a voltage ran away through R(t), see "
+                    f"MODEL.md), after {recoveries_used} recoveries of {config.recover} allowed; the "
+                    f"checkpoint of epoch {state.epoch} is kept. Try a smaller lr, smaller alpha, sparser "
+                    f"input, a stability_bound or a bounded variant of R(t)")
+            recoveries_used += 1
+            state = dataclasses.replace(state, lr_scale=state.lr_scale * config.recover_factor)
+            recoveries.append({"minibatch": outcome.minibatch, "lr_scale": state.lr_scale})
+            bar.total += outcome.minibatch - 1       # the restarted epoch's minibatches come again
+            bar.refresh()
+        weights, optimizer_state, rng_state, train_loss, remedies = outcome
+        record = _evaluation_record(state.epoch + 1, train_loss, weights, self.test_data, params, config,
+                                    self.forward, started)
+        record.update(remedies=remedies, recoveries=recoveries, lr_scale=state.lr_scale)
+        state = _RunState(weights=weights, optimizer_state=optimizer_state, epoch=state.epoch + 1,
+                          history=state.history + [record], rng_state=rng_state, lr_scale=state.lr_scale)
+        return state, record, recoveries_used
 
 
 def _resumed_state(saved: Checkpoint, config: TrainConfig, params: VRParams, fingerprint: dict, path: Path):
@@ -728,14 +768,12 @@ def _resumed_state(saved: Checkpoint, config: TrainConfig, params: VRParams, fin
 
 def plot_history(history, path, title: str = "") -> Path:
     """Learning curves (training and test loss; test micro and macro F with chance) as a PNG, atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     epochs = [r["epoch"] for r in history]
-    fig, (ax_loss, ax_f) = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
+    fig = Figure(figsize=(9, 3.4), constrained_layout=True)
+    ax_loss, ax_f = fig.subplots(1, 2)
     for ax in (ax_loss, ax_f):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", label="training (mean over minibatches)")
@@ -749,7 +787,4 @@ def plot_history(history, path, title: str = "") -> Path:
     ax_f.legend(fontsize=8, loc="lower right")
     if title:
         fig.suptitle(title, fontsize=10)
-    try:
-        return atomic_write(path, lambda file: fig.savefig(file, format="png", dpi=120))
-    finally:
-        plt.close(fig)
+    return atomic_write(path, lambda file: fig.savefig(file, format="png", dpi=120))

@@ -13,8 +13,9 @@ A study is any folder ``studies/<name>/`` holding a ``run.py`` that defines
 are found without any edit here.
 
 This module also holds what the studies share: :func:`study_parser` (the common
-``--quick`` and ``--out-dir`` options), :func:`output_paths`, and atomic writers for
-results (:func:`write_json`) and figures (:func:`save_figure`).
+``--quick`` and ``--out-dir`` options), :func:`output_paths` (which never points into an
+installation: installed studies need ``--out-dir``), and atomic writers for results
+(:func:`write_json`) and figures (:func:`save_figure`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import time
 from pathlib import Path
 
 from vr_brian.io import save_figure, write_json  # noqa: F401  (the studies' writers)
+from vr_brian_app.checkout import checkout_folder
 
 __all__ = ["main", "discover", "study_parser", "output_paths", "write_json", "save_figure",
            "STUDIES_DIR", "FIGURES_DIR"]
@@ -165,11 +167,20 @@ def study_parser(name: str, description: str) -> argparse.ArgumentParser:
 
 
 def output_paths(name: str, args) -> tuple:
-    """(results.json path, figures folder) for a study run with parsed ``args``."""
+    """(results.json path, figures folder) for a study run with parsed ``args``.
+
+    The defaults are the checkout's ``studies/<name>/`` and ``figures/``; where the studies are
+    installed (site-packages) there is no default, and a run without ``--out-dir`` stops, asking
+    for one.
+    """
     out_dir = args.out_dir
     if out_dir is None and args.quick:
         out_dir = Path(tempfile.mkdtemp(prefix=f"vr_brian_{name}_quick_"))
     if out_dir is None:
+        try:
+            checkout_folder("studies", "--out-dir", root=STUDIES_DIR.parent)
+        except ValueError as error:
+            raise SystemExit(f"vr-brian study {name}: {error}") from None
         return STUDIES_DIR / name / "results.json", FIGURES_DIR
     out_dir = Path(out_dir)
     return out_dir / "results.json", out_dir

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from brian2 import Network, SpikeMonitor, mV, ms, prefs, second
+from brian2 import Network, SpikeMonitor, ms, mV, prefs, second
 
 from vr_brian.adex import BRETTE_GERSTNER_2005, AdExParams, adex_group, rheobase
 

@@ -5,12 +5,35 @@ import re
 
 import numpy as np
 import pytest
-from brian2 import (Equations, Hz, Network, NeuronGroup, PoissonGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses,
-                    mV, ms, nA, second, seed, volt)
+from brian2 import (
+    Equations,
+    Hz,
+    Network,
+    NeuronGroup,
+    PoissonGroup,
+    SpikeGeneratorGroup,
+    SpikeMonitor,
+    StateMonitor,
+    Synapses,
+    ms,
+    mV,
+    nA,
+    second,
+    seed,
+    volt,
+)
 from brian2.core.base import BrianObjectException
 
-from vr_brian import (BrianNetwork, VRParams, add_u_prev_update, connect_layers, forward, simulate, vr_neuron_group,
-                      vr_synapses)
+from vr_brian import (
+    BrianNetwork,
+    VRParams,
+    add_u_prev_update,
+    connect_layers,
+    forward,
+    simulate,
+    vr_neuron_group,
+    vr_synapses,
+)
 from vr_brian.equations import RESET, THRESHOLD, VR_CLIF, set_parameters, synaptic_statement
 from vr_brian.traces import spike_array
 
@@ -29,9 +52,9 @@ TARGETS = [
 
 def assert_traces_equal(brian, reference):
     assert len(brian.U) == len(reference.U) and len(brian.P) == len(reference.P)
-    for U_b, U_r in zip(brian.U, reference.U):
+    for U_b, U_r in zip(brian.U, reference.U, strict=True):
         np.testing.assert_allclose(U_b, U_r, rtol=0, atol=TOLERANCE * reference.params.v_thr)
-    for P_b, P_r in zip(brian.P, reference.P):
+    for P_b, P_r in zip(brian.P, reference.P, strict=True):
         np.testing.assert_array_equal(P_b, P_r)
 
 

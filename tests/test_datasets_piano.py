@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from vr_brian.datasets.clips import PIANO_LOW, key_frequency
-from vr_brian.datasets.piano import (PianoSettings, ScoreSettings, build_piano_chords, build_score_excerpts,
-                                     random_chord)
+from vr_brian.datasets.piano import PianoSettings, ScoreSettings, build_piano_chords, build_score_excerpts, random_chord
 from vr_brian.datasets.render import fluidsynth_missing_reason
 
 BANKS = ("fluidr3", "timgm6mb")
@@ -64,7 +63,7 @@ def test_single_keys_have_energy_at_their_fundamental(tmp_path):
                                    duration=1.0, hold=0.8, seed=2)
     clips = build_piano_chords(settings, tmp_path)
     checked = 0
-    for clip, target in zip(clips.audio, clips.targets):
+    for clip, target in zip(clips.audio, clips.targets, strict=True):
         key = PIANO_LOW + int(np.flatnonzero(target)[0])
         if not 40 <= key <= 100:          # the lowest keys' fundamentals are weak in real pianos
             continue

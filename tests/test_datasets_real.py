@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from vr_brian.datasets.real import (maps_chord_clips, maps_music_clips, medleydb_clips, read_audio,
-                                    read_maps_notes, scan_maps, scan_medleydb)
+from vr_brian.datasets.real import (
+    maps_chord_clips,
+    maps_music_clips,
+    medleydb_clips,
+    read_audio,
+    read_maps_notes,
+    scan_maps,
+    scan_medleydb,
+)
 
 needs_yaml = pytest.mark.skipif(importlib.util.find_spec("yaml") is None,
                                 reason="MedleyDB metadata needs PyYAML (pip install pyyaml)")
@@ -94,7 +101,7 @@ def test_medleydb_clips_label_and_drop_silence(medleydb):
     # per track: violin 4.5 s -> 3 windows, the last silent; drums 1.6 s -> 1 window
     assert clips.audio.shape == (2 * (2 + 1), 24000)
     np.testing.assert_array_equal(np.bincount(clips.labels), [4, 2])
-    for clip, label in zip(clips.audio, clips.labels):
+    for clip, label in zip(clips.audio, clips.labels, strict=True):
         if label == 0:
             peak = np.fft.rfftfreq(24000, 1 / 16000)[np.abs(np.fft.rfft(clip)).argmax()]
             assert peak == pytest.approx(440, abs=1)
@@ -154,7 +161,7 @@ def test_maps_chord_clips_start_at_the_onset_with_exact_keys(maps):
     keys = sorted(tuple(np.flatnonzero(t) + 21) for t in clips.targets)
     assert keys == [(48,), (49,), (60,), (60, 64, 67), (62, 67)]
     assert clips.test.sum() == 1 and clips.source_names == ("AkPnBcht", "ENSTDkCl")
-    for clip, target in zip(clips.audio, clips.targets):
+    for clip in clips.audio:
         assert np.abs(clip[:160]).max() > 0                      # sound from the first 10 ms
     scale_note = next(i for i, t in enumerate(clips.targets) if t[48 - 21])
     assert np.all(clips.audio[scale_note][int(0.4 * 16000) + 10:] == 0)   # silenced at the next onset

@@ -3,8 +3,15 @@
 import numpy as np
 import pytest
 
-from vr_brian.datasets.render import (BLOCK, NoteEvent, Renderer, find_banks, fluidsynth_missing_reason,
-                                      normalise_rms, require_banks)
+from vr_brian.datasets.render import (
+    BLOCK,
+    NoteEvent,
+    Renderer,
+    find_banks,
+    fluidsynth_missing_reason,
+    normalise_rms,
+    require_banks,
+)
 
 BANKS = ("fluidr3", "timgm6mb")      # the two that load in well under a second
 missing = fluidsynth_missing_reason(BANKS)

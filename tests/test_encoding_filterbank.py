@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 
 from vr_brian.datasets.clips import key_frequency
-from vr_brian.encoding.filterbank import (FilterbankEncoder, gammatone_envelopes, level_crossings, rate_code,
-                                          smooth_steps)
+from vr_brian.encoding.filterbank import (
+    FilterbankEncoder,
+    gammatone_envelopes,
+    level_crossings,
+    rate_code,
+    smooth_steps,
+)
 from vr_brian.encoding.gammatone import erb_space
 
 RATE = 16000.0

@@ -3,8 +3,16 @@
 import numpy as np
 import pytest
 
-from vr_brian.encoding.gammatone import (GammatoneDictionary, constant_q_bandwidths, erb, erb_rate,
-                                         erb_rate_to_hz, erb_space, gammatone_kernels, semitone_space)
+from vr_brian.encoding.gammatone import (
+    GammatoneDictionary,
+    constant_q_bandwidths,
+    erb,
+    erb_rate,
+    erb_rate_to_hz,
+    erb_space,
+    gammatone_kernels,
+    semitone_space,
+)
 
 RATE = 16000.0
 

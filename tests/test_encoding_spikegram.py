@@ -38,9 +38,9 @@ def test_known_atoms_are_recovered():
     channels = rng.choice(16, 6, replace=False)
     positions = np.sort(rng.choice(np.arange(0, n - DICTIONARY.length, 900), 6, replace=False))
     amplitudes = rng.uniform(0.5, 2.0, 6) * rng.choice([-1, 1], 6)
-    atoms = list(zip(channels, positions, amplitudes))
+    atoms = list(zip(channels, positions, amplitudes, strict=True))
     result = matching_pursuit(place(atoms, n), DICTIONARY, max_atoms=6)
-    found = sorted(zip(result.channel, result.position, result.amplitude))
+    found = sorted(zip(result.channel, result.position, result.amplitude, strict=True))
     expected = sorted(atoms)
     assert [(c, t) for c, t, _ in found] == [(c, t) for c, t, _ in expected]
     np.testing.assert_allclose([a for *_, a in found], [a for *_, a in expected], rtol=1e-3)
@@ -71,7 +71,7 @@ def test_agrees_with_brute_force_pursuit():
     signal = rng.normal(size=700)
     fast = matching_pursuit(signal, small, max_atoms=12)
     slow = brute_force_pursuit(signal, small.kernels, 12)
-    assert list(zip(fast.channel, fast.position)) == [(c, t) for c, t, _ in slow]
+    assert list(zip(fast.channel, fast.position, strict=True)) == [(c, t) for c, t, _ in slow]
     np.testing.assert_allclose(fast.amplitude, [a for *_, a in slow], rtol=1e-9, atol=1e-12)
 
 
@@ -88,7 +88,7 @@ def test_spike_raster_bins_atom_starts():
     atoms = Spikegram(np.array([3, 3, 7, 2]), np.array([100, 110, 1700, 3199]), np.ones(4), np.ones(4), 3200)
     raster = spike_raster(atoms, 16, RATE, dt=1e-3)                        # 16 samples per step
     assert raster.shape == (200, 16) and raster.dtype == bool
-    assert set(zip(*np.nonzero(raster))) == {(6, 3), (106, 7), (199, 2)}  # two atoms in one step: one spike
+    assert set(zip(*np.nonzero(raster), strict=True)) == {(6, 3), (106, 7), (199, 2)}  # two atoms in one step: one spike
     assert spike_raster(atoms, 16, RATE, dt=1e-3, n_steps=150).sum() == 2     # the atom at step 199 dropped
 
 

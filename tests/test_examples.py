@@ -79,6 +79,7 @@ def test_genn_code_example_generates_the_project(tmp_path):
     assert (tmp_path / "project" / "magicnetwork_model.cpp").is_file()
 
 
+@pytest.mark.long
 def test_fit_hh_example(tmp_path):
     """The fit improves on its first generation, and its training score is the fitted neuron's."""
     result = run_quick("fit_hh", tmp_path)

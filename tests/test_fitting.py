@@ -5,7 +5,7 @@ import pytest
 from brian2 import ms, second
 
 from vr_brian import VRParams, forward
-from vr_brian.fitting import (MODELS, evaluate, fit, params_dict, simulate_candidates, theta_from_params)
+from vr_brian.fitting import MODELS, evaluate, fit, params_dict, simulate_candidates, theta_from_params
 from vr_brian.hh import poisson_input
 from vr_brian.spike_metrics import Recording
 
@@ -46,6 +46,7 @@ def test_evaluate_scores_a_perfect_candidate():
     assert loss[1] > 0.1
 
 
+@pytest.mark.long
 def test_fit_recovers_vrclif_parameters():
     """Reference made by the VR-C-LIF itself (alpha 0.3, weight scale 2 mV, tau_m 15 ms,
     tau_s 4 ms, v_thr 10 mV) at dt = 1 ms; a fit inside a box of +-40% (alpha in [0, 0.6])
@@ -56,7 +57,7 @@ def test_fit_recovers_vrclif_parameters():
     truth = theta_from_params("vrclif", TRUTH)
     reference = simulate_candidates("vrclif", truth[None, :], inputs, dt=1 * ms)
     assert 10 <= len(reference.spikes[0]) <= 60, "the case must have spikes to fit"
-    box = {p.name: (v * 0.6, v * 1.4) for p, v in zip(MODELS["vrclif"], truth)}
+    box = {p.name: (v * 0.6, v * 1.4) for p, v in zip(MODELS["vrclif"], truth, strict=True)}
     box["alpha"] = (0.0, 0.6)
     result = fit("vrclif", inputs, reference, dt=1 * ms, popsize=10, maxiter=30, seed=1, voltage_weight=1.0,
                  bounds=box, tol=1e-6)

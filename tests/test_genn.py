@@ -14,8 +14,8 @@ from brian2.utils.stringtools import get_identifiers
 
 from vr_brian import VRParams, forward
 from vr_brian.equations import ON_PRE, ON_PRE_X, VR_CLIF, VR_CLIF_X
-from vr_brian.genn import (Connection, dense_connection, generate, load_weights, main, random_connection,
-                           run_genn_schedule)
+from vr_brian.genn import Connection, dense_connection, generate, random_connection, run_genn_schedule
+from vr_brian_app.genn import load_weights, main
 
 from .conftest import VARIANT_CASES, make_case, variant_case
 

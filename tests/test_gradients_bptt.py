@@ -32,7 +32,7 @@ def directional_derivative(weights, spikes, targets, params, q, direction):
     out, d_out = [], []
     for t in range(steps):
         x, dx = spikes[:, t].astype(float), np.zeros((batch, spikes.shape[2]))
-        for n, (W, V) in enumerate(zip(weights, direction)):
+        for n, (W, V) in enumerate(zip(weights, direction, strict=True)):
             s, hidden = state[n], n < len(weights) - 1
             I, dI = N0 * x @ W.T, N0 * (x @ V.T + dx @ W.T)
             R, dR = 1 - k * s["U"], -k * s["dU"]
@@ -57,6 +57,7 @@ def directional_derivative(weights, spikes, targets, params, q, direction):
     return float((slope * dV_max).sum() / batch)
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("alpha", [0.0, 0.3], ids=["alpha0", "alpha0.3"])
 def test_equals_forward_mode_tangents(alpha):
     weights, spikes, targets, params = surrogate_case(alpha)
@@ -66,7 +67,7 @@ def test_equals_forward_mode_tangents(alpha):
     for _ in range(3):
         direction = [rng.normal(size=W.shape) for W in weights]
         expected = directional_derivative(weights, spikes, targets, params, Q, direction)
-        got = sum(float((g * V).sum()) for g, V in zip(grads, direction))
+        got = sum(float((g * V).sum()) for g, V in zip(grads, direction, strict=True))
         assert got == pytest.approx(expected, rel=1e-10)
         # and one layer at a time, so that no layer's error can hide behind another's
         for n in range(len(weights)):
@@ -159,14 +160,14 @@ def test_equals_torch_autograd(alpha, margin, positive_weight):
     expected_loss, expected = torch_loss_and_grad(torch, weights, spikes, targets, params, Q, margin, positive_weight)
     value, grads = loss_and_grad(weights, spikes, targets, params, q=Q, margin=margin, positive_weight=positive_weight)
     assert value == pytest.approx(expected_loss, rel=1e-12)
-    for g, e in zip(grads, expected):
+    for g, e in zip(grads, expected, strict=True):
         assert np.linalg.norm(e) > 0
         assert np.linalg.norm(g - e) <= 1e-12 * np.linalg.norm(e)
     # float32 against the same float64 reference
     value32, grads32 = loss_and_grad([W.astype(np.float32) for W in weights], spikes, targets, params, q=Q,
                                      margin=margin, positive_weight=positive_weight)
     assert value32 == pytest.approx(expected_loss, rel=1e-4)
-    for g, e in zip(grads32, expected):
+    for g, e in zip(grads32, expected, strict=True):
         assert np.linalg.norm(g - e) <= 2e-3 * np.linalg.norm(e)
 
 
@@ -183,7 +184,7 @@ def test_variants_equal_torch_autograd(params_kwargs):
     expected_loss, expected = torch_loss_and_grad(torch, weights, spikes, targets, params, Q, 0.3, 2.0)
     value, grads = loss_and_grad(weights, spikes, targets, params, q=Q, margin=0.3, positive_weight=2.0)
     assert value == pytest.approx(expected_loss, rel=1e-12)
-    for g, e in zip(grads, expected):
+    for g, e in zip(grads, expected, strict=True):
         assert np.linalg.norm(e) > 0
         assert np.linalg.norm(g - e) <= 1e-12 * np.linalg.norm(e)
     if params.variant != "paper":  # the variant's own terms are exercised: its gradient is not the paper's
@@ -223,6 +224,6 @@ def test_cross_entropy_readouts_equal_torch_autograd(loss, scale):
     value, grads = loss_and_grad(weights, spikes, targets, params, q=Q, loss=loss, readout_scale=scale,
                                  positive_weight=3.0)
     assert value == pytest.approx(expected_loss, rel=1e-12)
-    for g, e in zip(grads, expected):
+    for g, e in zip(grads, expected, strict=True):
         assert np.linalg.norm(e) > 0
         assert np.linalg.norm(g - e) <= 1e-11 * np.linalg.norm(e)

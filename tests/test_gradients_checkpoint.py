@@ -22,11 +22,11 @@ def make(epoch: int) -> Checkpoint:
 def test_round_trip_is_exact(tmp_path):
     original = make(2)
     loaded = load_checkpoint(save_checkpoint(tmp_path / "c.npz", original))
-    for a, b in zip(loaded.weights, original.weights):
+    for a, b in zip(loaded.weights, original.weights, strict=True):
         np.testing.assert_array_equal(a, b)
         assert a.dtype == np.float32
     assert loaded.optimizer_state.count == 1
-    for a, b in zip(loaded.optimizer_state.v, original.optimizer_state.v):
+    for a, b in zip(loaded.optimizer_state.v, original.optimizer_state.v, strict=True):
         np.testing.assert_array_equal(a, b)
     assert loaded.params == original.params and loaded.epoch == 2 and loaded.config == original.config
     assert loaded.history == [{"epoch": 2, "loss": 0.5, "nan": None}]

@@ -14,12 +14,12 @@ def test_equals_the_reference(alpha):
     reference = forward(weights, spikes, params)
     recording = record_forward(weights, spikes, params)
     assert all(P.any() for P in reference.P)
-    for got, expected in zip(recording.traces.U, reference.U):
+    for got, expected in zip(recording.traces.U, reference.U, strict=True):
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
-    for got, expected in zip(recording.traces.P, reference.P):
+    for got, expected in zip(recording.traces.P, reference.P, strict=True):
         np.testing.assert_array_equal(got, expected)
     # the time-major arrays are the same numbers
-    for U_tm, U in zip(recording.U, recording.traces.U):
+    for U_tm, U in zip(recording.U, recording.traces.U, strict=True):
         assert U_tm.shape == (150, 3, U.shape[2]) and np.shares_memory(U_tm, U)
 
 
@@ -29,7 +29,7 @@ def test_float32_follows_float64(alpha):
     recording = record_forward([W.astype(np.float32) for W in weights], spikes, params)
     assert all(U.dtype == np.float32 for U in recording.traces.U)
     np.testing.assert_allclose(recording.traces.output, reference.output, rtol=0, atol=2e-4)
-    mismatched = sum(int((a != b).sum()) for a, b in zip(recording.traces.P, reference.P))
+    mismatched = sum(int((a != b).sum()) for a, b in zip(recording.traces.P, reference.P, strict=True))
     assert mismatched <= 0.001 * sum(P.size for P in reference.P)
 
 
@@ -40,10 +40,10 @@ def test_currents_and_replay():
     np.testing.assert_allclose(input_currents(recording.spikes_tm, weights[0], params.N0), expected, atol=1e-13)
     replayed = replay(weights, recording.traces)
     for name in ("U", "P"):
-        for a, b in zip(getattr(replayed, name), getattr(recording, name)):
+        for a, b in zip(getattr(replayed, name), getattr(recording, name), strict=True):
             np.testing.assert_array_equal(a, b)
     for n in range(len(weights)):
-        for a, b in zip(replayed.currents(n, weights, params), recording.currents(n, weights, params)):
+        for a, b in zip(replayed.currents(n, weights, params), recording.currents(n, weights, params), strict=True):
             np.testing.assert_array_equal(a, b)
     assert replay([W.astype(np.float32) for W in weights], recording.traces).U[0].dtype == np.float32
 
@@ -67,7 +67,7 @@ def test_spike_products_on_both_representations(density):
 
 
 @pytest.mark.parametrize("params_kwargs", VARIANT_CASES)
-def test_compiled_and_numpy_paths_agree(monkeypatch, params_kwargs):
+def test_compiled_and_numpy_paths_agree(params_kwargs):
     """The event-driven kernels (gradients.kernels) against the numpy path: forward, loss and gradient, to
     rounding, two hidden layers, float32 and float64."""
     pytest.importorskip("numba")
@@ -84,13 +84,11 @@ def test_compiled_and_numpy_paths_agree(monkeypatch, params_kwargs):
             typed = [w.astype(dtype) for w in weights]
             compiled = loss_and_grad(typed, spikes, targets, params, q=0.5, method=method)
             traces = record_forward(typed, spikes, params).traces
-            monkeypatch.setattr(forward_module, "COMPILED", False)
-            plain = loss_and_grad(typed, spikes, targets, params, q=0.5, method=method)
-            plain_traces = record_forward(typed, spikes, params).traces
-            monkeypatch.setattr(forward_module, "COMPILED", True)
-            for a, b in zip(traces.U, plain_traces.U):
+            plain = loss_and_grad(typed, spikes, targets, params, q=0.5, method=method, compiled=False)
+            plain_traces = record_forward(typed, spikes, params, compiled=False).traces
+            for a, b in zip(traces.U, plain_traces.U, strict=True):
                 np.testing.assert_allclose(a, b, rtol=0, atol=tolerance)
             assert compiled[0] == pytest.approx(plain[0], rel=tolerance)
-            for a, b in zip(compiled[1], plain[1]):
+            for a, b in zip(compiled[1], plain[1], strict=True):
                 assert np.abs(b).max() > 0
                 assert np.linalg.norm(a - b) <= tolerance * np.linalg.norm(b)

@@ -90,7 +90,7 @@ def test_clip_by_global_norm():
     np.testing.assert_allclose(clipped[0], [1.2, 0.0], rtol=1e-6)                 # direction kept
     assert clipped[0].dtype == np.float32
     same, norm = clip_by_global_norm(grads, 10.0)
-    assert norm == pytest.approx(5.0) and all(a is b for a, b in zip(same, grads))
+    assert norm == pytest.approx(5.0) and all(a is b for a, b in zip(same, grads, strict=True))
     nan = [np.array([np.nan])]
     assert clip_by_global_norm(nan, 1.0)[0][0] is nan[0]                         # left to the caller's check
 

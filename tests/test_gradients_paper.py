@@ -6,8 +6,8 @@ import pytest
 from gradients import loss_and_grad
 from gradients.bptt import backward
 from gradients.forward import record_forward
-from gradients.tempotron import tempotron_loss
 from gradients.paper import paper_correction
+from gradients.tempotron import tempotron_loss
 
 from .conftest import make_case
 
@@ -26,7 +26,7 @@ def test_equal_to_bptt_at_alpha_zero():
     _, exact = loss_and_grad(weights, spikes, targets, params, q=Q)
     _, literal = loss_and_grad(weights, spikes, targets, params, q=Q, method="paper")
     assert all(np.abs(g).max() > 0 for g in exact)
-    for a, b in zip(exact, literal):
+    for a, b in zip(exact, literal, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
@@ -66,11 +66,11 @@ def test_extra_term_is_eq14_forward_mode_term(alpha):
     exact, adjoints = backward(weights, recording, dV, t_star, params, Q, keep_adjoints=True)
     expected = forward_mode_extra_term(weights, recording, adjoints, params, Q)
     got = paper_correction(weights, recording, adjoints, params, Q)
-    for e, g in zip(expected, got):
+    for e, g in zip(expected, got, strict=True):
         assert np.linalg.norm(e) > 1e-3 * max(np.linalg.norm(x) for x in exact)
         assert np.linalg.norm(g - e) <= 1e-10 * np.linalg.norm(e)
     _, literal = loss_and_grad(weights, spikes, targets, params, q=Q, method="paper")
-    for a, b, c in zip(literal, exact, got):
+    for a, b, c in zip(literal, exact, got, strict=True):
         np.testing.assert_allclose(a, b + c, rtol=1e-12, atol=1e-15)
 
 

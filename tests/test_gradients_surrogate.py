@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from brian2 import mV, ms
+from brian2 import ms, mV
 
 from gradients.surrogate import DEFAULT_Q_OVER_V_THR, surrogate, surrogate_width
 from vr_brian import VRParams

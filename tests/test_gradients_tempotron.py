@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from brian2 import mV, ms, volt
+from brian2 import ms, mV, volt
 
 from gradients import loss, loss_and_grad, predict, tempotron_loss
 from vr_brian import BrianNetwork, forward
@@ -73,13 +73,13 @@ def test_central_differences(alpha, seed):
                 changed[n][index] += sign * FD_EPS
                 shifted.append(loss(changed, spikes, targets, params))
             numeric[n][index] = (shifted[0] - shifted[1]) / (2 * FD_EPS)
-    for g, fd in zip(grads, numeric):
+    for g, fd in zip(grads, numeric, strict=True):
         np.testing.assert_allclose(g, fd, rtol=0, atol=1e-7 * np.abs(numeric[-1]).max())
     np.testing.assert_allclose(grads[-1], numeric[-1], rtol=1e-6, atol=1e-9)
     value32, grads32 = loss_and_grad([W.astype(np.float32) for W in weights], spikes, targets, params, q=FD_Q)
-    assert all(g.dtype == np.float32 and g.shape == W.shape for g, W in zip(grads32, weights))
+    assert all(g.dtype == np.float32 and g.shape == W.shape for g, W in zip(grads32, weights, strict=True))
     assert value32 == pytest.approx(value, rel=1e-5)
-    for g, fd in zip(grads32, numeric):
+    for g, fd in zip(grads32, numeric, strict=True):
         np.testing.assert_allclose(g, fd, rtol=0, atol=1e-4 * np.abs(numeric[-1]).max())
 
 
@@ -94,7 +94,7 @@ def test_replaying_brian2_traces_gives_the_same_gradients(alpha):
         replayed_value, replayed = loss_and_grad(weights, spikes, targets, params, q=0.5, traces=brian, method=method)
         assert replayed_value == pytest.approx(value, rel=1e-9)
         assert np.abs(grads[0]).max() > 0, "the surrogate must be active for the comparison to mean anything"
-        for g, r in zip(grads, replayed):
+        for g, r in zip(grads, replayed, strict=True):
             assert np.linalg.norm(g - r) <= 1e-9 * np.linalg.norm(g)
 
 
@@ -102,10 +102,10 @@ def test_quantities_and_defaults():
     weights, spikes, targets, params = fd_case(0.3, 3)
     value, grads = loss_and_grad(weights, spikes, targets, params, q=500 * mV, margin=300 * mV)
     same_value, same = loss_and_grad(weights, spikes, targets, params, q=0.5, margin=0.3)
-    assert value == same_value and all(np.array_equal(a, b) for a, b in zip(grads, same))
+    assert value == same_value and all(np.array_equal(a, b) for a, b in zip(grads, same, strict=True))
     default_value, default = loss_and_grad(weights, spikes, targets, params)  # q = v_thr
     explicit_value, explicit = loss_and_grad(weights, spikes, targets, params, q=params.v_thr)
-    assert all(np.array_equal(a, b) for a, b in zip(default, explicit))
+    assert all(np.array_equal(a, b) for a, b in zip(default, explicit, strict=True))
 
 
 def test_bad_input_is_rejected_with_a_clear_error():

@@ -6,12 +6,11 @@ import warnings
 
 import numpy as np
 import pytest
+from brian2 import ms, mV, volt
 
-from brian2 import mV, ms, volt
-
+import gradients.train
 from gradients.checkpoint import load_checkpoint, save_checkpoint
 from gradients.data import builtin_task
-import gradients.train
 from gradients.train import TrainConfig, TrainingDiverged, evaluate, init_weights, train
 from vr_brian import VRParams
 from vr_brian.traces import NegativeResistanceWarning
@@ -67,7 +66,7 @@ def test_resume_after_interruption_equals_uninterrupted_run(task, tmp_path):
         train(train_data, test_data, config, params, out_dir=tmp_path / "cut", progress=False, on_epoch=interrupt)
     assert load_checkpoint(tmp_path / "cut" / "checkpoint.npz").epoch == 1
     resumed = train(train_data, test_data, config, params, out_dir=tmp_path / "cut", resume=True, progress=False)
-    for a, b in zip(whole.weights, resumed.weights):
+    for a, b in zip(whole.weights, resumed.weights, strict=True):
         np.testing.assert_array_equal(a, b)
     assert _without_time(whole.history) == _without_time(resumed.history)
     assert resumed.optimizer_state.count == whole.optimizer_state.count == 3 * 3
@@ -121,7 +120,7 @@ def test_a_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(task, tm
         train(train_data, test_data, config, VRParams(), out_dir=tmp_path, resume=True, progress=False)
     saved = load_checkpoint(tmp_path / "checkpoint.npz")
     assert saved.epoch == 1
-    for W, W_saved in zip(finite.weights, saved.weights):
+    for W, W_saved in zip(finite.weights, saved.weights, strict=True):
         np.testing.assert_array_equal(W, W_saved)
 
 
@@ -161,9 +160,9 @@ def test_brian2_forward_gives_the_numpy_training_run(task):
     brian_run = train(train_data, test_data, config.replace(forward="brian2"), params, progress=False)
     assert not np.allclose(numpy_run.weights[0], init_weights((8, 6, 3), params, np.random.default_rng(1),
                                                               "float64")[0])
-    for a, b in zip(numpy_run.weights, brian_run.weights):
+    for a, b in zip(numpy_run.weights, brian_run.weights, strict=True):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-10)
-    for a, b in zip(numpy_run.history, brian_run.history):
+    for a, b in zip(numpy_run.history, brian_run.history, strict=True):
         assert b["train_loss"] == pytest.approx(a["train_loss"], abs=1e-10)
         assert b["test"]["micro"] == a["test"]["micro"]
 
@@ -173,7 +172,7 @@ def _nan_at(weights_snapshot, real):
     for a runaway that depends on the weights only, so that runs that reach the same weights meet it alike."""
     def loss_and_grad(weights, *args, **kwargs):
         value, grads, traces = real(weights, *args, **kwargs)
-        if all(np.array_equal(W, S) for W, S in zip(weights, weights_snapshot)):
+        if all(np.array_equal(W, S) for W, S in zip(weights, weights_snapshot, strict=True)):
             value = float("nan")
         return value, grads, traces
     return loss_and_grad
@@ -202,7 +201,7 @@ def test_recovery_restarts_the_epoch_deterministically_and_resumes(task, tmp_pat
           progress=False)
     resumed = train(train_data, test_data, config, VRParams(alpha=0.3), out_dir=tmp_path / "b", resume=True,
                     progress=False)
-    for W, W_resumed in zip(recovered.weights, resumed.weights):
+    for W, W_resumed in zip(recovered.weights, resumed.weights, strict=True):
         np.testing.assert_array_equal(W, W_resumed)
     assert _without_time(resumed.history) == _without_time(recovered.history)
     assert load_checkpoint(tmp_path / "b" / "checkpoint.npz").config["lr_scale"] == 0.5

@@ -89,6 +89,7 @@ def _traub_miles_steady_current(v_mV):
     return 100 * m**3 * h * (50 - v_mV) + 30 * n**4 * (-90 - v_mV) + 0.05 * (-60 - v_mV) - 0.5
 
 
+@pytest.mark.long
 def test_traub_miles_rest_threshold_and_onset():
     v_grid = np.arange(-85.0, -50.0, 0.01) + 0.005  # avoids the removable singularities
     current = _traub_miles_steady_current(v_grid)

@@ -2,7 +2,7 @@ import math
 
 import numpy as np
 import pytest
-from brian2 import mV, ms, second, volt
+from brian2 import ms, mV, second, volt
 
 from vr_brian import VRParams, to_si
 

@@ -34,7 +34,7 @@ def test_variants_equal_independent_loop_implementation(params_kwargs):
             np.testing.assert_array_equal(traces.P[n][b], np.array(P[n], bool))
     assert all(P.any() for P in traces.P), "every hidden layer must fire for the comparison to mean anything"
     if params.variant != "paper":
-        assert max(np.abs(a - b).max() for a, b in zip(traces.U, paper.U)) > 0.1, "the variant must matter here"
+        assert max(np.abs(a - b).max() for a, b in zip(traces.U, paper.U, strict=True)) > 0.1, "the variant must matter here"
 
 
 def test_split_inhibition_saturates_at_its_reversal():
@@ -145,5 +145,5 @@ def test_batch_samples_are_independent():
     together = forward(weights, spikes, params)
     for b in range(3):
         alone = forward(weights, spikes[b:b + 1], params)
-        for U_all, U_one in zip(together.U, alone.U):
+        for U_all, U_one in zip(together.U, alone.U, strict=True):
             np.testing.assert_allclose(U_all[b], U_one[0], atol=1e-13)

@@ -20,7 +20,7 @@ def test_backends_return_the_same_record(backend):
     reference = forward(weights, spikes, params)
     assert [U.shape for U in traces.U] == [(2, 60, 30), (2, 60, 20), (2, 60, 6)]
     assert [P.dtype for P in traces.P] == [bool, bool]
-    for U, U_ref in zip(traces.U, reference.U):
+    for U, U_ref in zip(traces.U, reference.U, strict=True):
         np.testing.assert_allclose(U, U_ref, atol=1e-9)
     assert (traces.monitors != {}) == (backend == "brian2")
 
@@ -55,7 +55,7 @@ def test_brian2_backend_leaves_the_users_device_prefs_and_clock(tmp_path):
         defaultclock.dt = 0.1 * ms
         reset_device()
         prefs.codegen.target = previous_target
-    for U, U_ref in zip(traces.U, forward(weights, spikes, params).U):
+    for U, U_ref in zip(traces.U, forward(weights, spikes, params).U, strict=True):
         np.testing.assert_allclose(U, U_ref, atol=1e-9)
 
 

@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 from brian2 import ms, second
 
-from vr_brian.spike_metrics import (count_coincidences, gamma_factor, intrinsic_reliability, normalised_gamma,
-                                    subthreshold_mask, subthreshold_voltage_error)
+from vr_brian.spike_metrics import (
+    count_coincidences,
+    gamma_factor,
+    intrinsic_reliability,
+    normalised_gamma,
+    subthreshold_mask,
+    subthreshold_voltage_error,
+)
 
 
 def test_identical_trains_score_one():

@@ -15,8 +15,13 @@ import pytest
 from gradients.checkpoint import load_checkpoint
 from gradients.data import SpikeData, builtin_task
 from gradients.train import evaluate
-from studies.alpha_sweep.baselines import (count_features, f_by_label_count, mlp_loss_and_grad, mlp_parameter_count,
-                                           train_baseline)
+from studies.alpha_sweep.baselines import (
+    count_features,
+    f_by_label_count,
+    mlp_loss_and_grad,
+    mlp_parameter_count,
+    train_baseline,
+)
 from studies.alpha_sweep.run import main
 from studies.sweeps import load_split_data
 from vr_brian.params import VRParams
@@ -90,6 +95,7 @@ def test_f_by_label_count_against_hand_counts():
     assert f_by_label_count(predictions, targets) == pytest.approx({"1": 2 / 3, "2": 6 / 7})
 
 
+@pytest.mark.long
 def test_quick_sweep_end_to_end(tmp_path):
     """Both stages: the selection by validation F, then the sweep with the chosen settings and baselines."""
     assert main(["--quick", "--out-dir", str(tmp_path), "--jobs", "2", "--alphas", "0,0.3"]) == 0
@@ -157,6 +163,7 @@ def test_dask_scheduler_without_dask_is_a_clear_error(capsys, tmp_path, monkeypa
     assert "dask.distributed, which is not installed" in capsys.readouterr().err
 
 
+@pytest.mark.long
 @pytest.mark.skipif(importlib.util.find_spec("distributed") is None, reason="needs dask[distributed] (test extra)")
 def test_a_dask_cluster_runs_the_jobs_like_local_processes(tmp_path):
     from distributed import LocalCluster
@@ -168,7 +175,7 @@ def test_a_dask_cluster_runs_the_jobs_like_local_processes(tmp_path):
     on_dask, local = (json.loads((tmp_path / name / "results_instruments_paper.json").read_text())
                       for name in ("dask", "local"))
     assert on_dask["config"]["dask_scheduler"].startswith("tcp://")
-    for remote, here in zip(on_dask["runs"], local["runs"]):
+    for remote, here in zip(on_dask["runs"], local["runs"], strict=True):
         assert remote["test"]["micro"] == here["test"]["micro"]
         assert remote["curve_validation_f"] == here["curve_validation_f"]
 

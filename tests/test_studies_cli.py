@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from studies import cli
-from vr_brian.cli import main as vr_brian_main
+from vr_brian_app.cli import main as vr_brian_main
 
 STUDIES = ("fig2_dynamics", "psp_amplitude", "rate_response", "dt_convergence", "runaway_stability")
 
@@ -99,6 +99,17 @@ def test_quick_without_out_dir_never_writes_over_the_full_results():
     full = cli.study_parser("psp_amplitude", "d").parse_args([])
     assert cli.output_paths("psp_amplitude", full) == (cli.STUDIES_DIR / "psp_amplitude" / "results.json",
                                                       cli.FIGURES_DIR)
+
+
+def test_installed_studies_ask_for_out_dir_instead_of_writing_into_site_packages(monkeypatch, tmp_path):
+    installed = tmp_path / "lib" / "python3.11" / "site-packages"
+    (installed / "studies").mkdir(parents=True)
+    monkeypatch.setattr(cli, "STUDIES_DIR", installed / "studies")
+    full = cli.study_parser("psp_amplitude", "d").parse_args([])
+    with pytest.raises(SystemExit, match="installed in .*site-packages.*give --out-dir DIR"):
+        cli.output_paths("psp_amplitude", full)
+    elsewhere = cli.study_parser("psp_amplitude", "d").parse_args(["--out-dir", str(tmp_path / "out")])
+    assert cli.output_paths("psp_amplitude", elsewhere) == (tmp_path / "out" / "results.json", tmp_path / "out")
 
 
 def test_write_json_is_atomic_and_plain(tmp_path):

@@ -1,5 +1,6 @@
 """dt-convergence study: the continuous-time reference against closed forms, and the error falling with dt."""
 
+import itertools
 import json
 import math
 
@@ -23,7 +24,7 @@ def test_subthreshold_error_falls_with_first_order(quick):
         errors = [row["free_mean_abs_U_V"] for row in entry["per_dt"]]
         dts = [row["dt_s"] for row in entry["per_dt"]]
         assert dts == sorted(dts, reverse=True)
-        assert all(a > b for a, b in zip(errors, errors[1:])), errors
+        assert all(a > b for a, b in itertools.pairwise(errors)), errors
         assert 0.7 < results["observed_order"][f"alpha={entry['alpha']:g}"]["free_mean_abs_U_V"] < 1.7
     assert (out / "dt_convergence_error_vs_dt.png").exists()
 

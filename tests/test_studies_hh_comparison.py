@@ -1,8 +1,11 @@
 import json
 
+import pytest
+
 from studies.hh_comparison.run import main
 
 
+@pytest.mark.long
 def test_quick_run_fits_and_scores_every_model(tmp_path):
     """The quick configuration (squid axon only, one tiny fit per model) runs end to end."""
     assert main(["--quick", "--out-dir", str(tmp_path)]) == 0

@@ -46,7 +46,7 @@ def test_block_diagonal_cell_equals_separate_networks():
     cell = study.run_cell(0.3, 0.05, 0.2, [0, 1, 2], p_in=0.1, steps=200, params=params)
     for seed in range(3):
         rng = np.random.default_rng(seed)
-        weights = [rng.normal(0.05, 0.2, (o, i)) for i, o in zip(study.SIZES[:-1], study.SIZES[1:])]
+        weights = [rng.normal(0.05, 0.2, (o, i)) for i, o in zip(study.SIZES[:-1], study.SIZES[1:], strict=True)]
         spikes = rng.random((1, 200, 40)) < 0.1
         with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
             warnings.simplefilter("ignore")

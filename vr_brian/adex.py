@@ -102,7 +102,7 @@ class AdExParams:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
 
-    def replace(self, **changes) -> "AdExParams":
+    def replace(self, **changes) -> AdExParams:
         return dataclasses.replace(self, **changes)
 
 

@@ -25,6 +25,12 @@ The schedule that makes a Brian2 network equal the iterative model step for step
   interleaved by ``order`` (input 0, pathway 0->1 at 1, layer 1's thresholder at 2, pathway
   1->2 at 3, ...). Brian2's default order (all thresholds, then all synapses) computes the same:
   Dm and Ds jump together, so an input does not move U in the step it arrives.
+
+That is the ``"iterative"`` schedule (:data:`SCHEDULES`). The builders also make networks under
+``"genn"``, the schedule GeNN imposes (:mod:`vr_brian.genn`): U_prev kept by the state update,
+one clock, no slots of their own; it is the default on the GeNN device. :func:`build_layers`
+makes the whole feed-forward network behind an input group, under either schedule, for
+:class:`BrianNetwork` and for :mod:`vr_brian.genn` alike.
 """
 
 from __future__ import annotations
@@ -36,10 +42,21 @@ import shutil
 import sys
 import tempfile
 import weakref
+from typing import Any
 
 import numpy as np
-from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, get_device,
-                    second, set_device, volt)
+from brian2 import (
+    Network,
+    NeuronGroup,
+    SpikeMonitor,
+    StateMonitor,
+    Synapses,
+    TimedArray,
+    get_device,
+    second,
+    set_device,
+    volt,
+)
 from brian2.core.variables import ArrayVariable
 from brian2.devices import reset_device
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
@@ -51,18 +68,36 @@ from brian2.synapses.synapses import SynapticPathway
 from brian2.utils.stringtools import get_identifiers, word_substitute
 
 from .checks import check_network, check_quantity, check_weight_matrix
-from .equations import RESET, THRESHOLD, U_PREV_UPDATE, U_WHEN, neuron_model, set_parameters, synaptic_statement
-from .genn import EXACT_KEEPING_U_PREV, is_genn_device
+from .connections import Connection, GeneratedConnection, full_connection
+from .equations import RESET, THRESHOLD, U_PREV_UPDATE, U_WHEN, set_parameters, synaptic_statement
+from .genn.device import EXACT_KEEPING_U_PREV, GENN_SCHEDULE, is_genn_device
+from .genn.forms import neuron_form
 from .params import VRParams
 from .settings import codegen_target
 from .traces import Traces, spike_array
 
-__all__ = ["vr_neuron_group", "vr_synapses", "connect_layers", "add_u_prev_update", "VRNeuronGroup",
-           "BrianNetwork", "TARGETS", "REPORTS"]
+__all__ = ["vr_neuron_group", "vr_synapses", "connect_layers", "add_u_prev_update", "build_layers", "layer_traces",
+           "VRNeuronGroup", "BrianNetwork", "TARGETS", "REPORTS", "SCHEDULES"]
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
 #: Brian2's named progress reports (``run(report=...)``); the runtime targets also take a callable.
 REPORTS = ("text", "stdout", "stderr")
+#: Schedules of a network: "iterative" equals the iterative model step for step (the module
+#: docstring); "genn" is GeNN's (:data:`vr_brian.genn.GENN_SCHEDULE`), forced on the GeNN device.
+SCHEDULES = ("iterative", "genn")
+#: Where each schedule holds U(t) of the step before its reset: (variable, slot) to record.
+_VOLTAGE_RECORD = {"iterative": ("U", U_WHEN), "genn": ("U_prev", "end")}
+
+
+def _schedule(schedule: str | None) -> str:
+    """``schedule`` checked, None being the device's: "genn" on the GeNN device, else "iterative"."""
+    if schedule is None:
+        return "genn" if is_genn_device() else "iterative"
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES} (or None: the device's), got {schedule!r}")
+    if schedule != "genn" and is_genn_device():
+        raise ValueError("the GeNN device runs its own schedule: schedule must be 'genn' (or None) there")
+    return schedule
 
 #: Variables every VR-C-LIF group has, whatever its variant and form.
 _MODEL_VARIABLES = ("Dm", "Re", "U", "U_prev", "R", "N0", "tau_m", "v_thr")
@@ -95,9 +130,18 @@ class VRNeuronGroup(NeuronGroup):
       (:func:`vr_brian.equations.synaptic_statement`: N0*w*R(t) into both Dm and Ds), or on
       another time step;
     - a StateMonitor of it recording outside the ``before_resets`` slot, where it would see the
-      previous step after its reset instead of U(t) (on the GeNN device, whose schedule is its
-      own, slots are not checked).
+      previous step after its reset instead of U(t) (under GeNN's schedule, which is its own,
+      slots are not checked).
     """
+
+    def __init__(self, *args, schedule: str = "iterative", **kwargs):
+        self._vr_schedule = schedule       # set before Brian2 closes the group to new attributes
+        super().__init__(*args, **kwargs)
+
+    @property
+    def schedule(self) -> str:
+        """The schedule the group was made for (:data:`SCHEDULES`)."""
+        return self._vr_schedule
 
     def before_run(self, run_namespace=None):
         super().before_run(run_namespace)
@@ -160,7 +204,7 @@ def _check_surroundings(group: VRNeuronGroup, objects) -> None:
                         f"on_pre=vr_brian.equations.synaptic_statement({group.name}.equations), here "
                         f"{'; '.join(line.strip() for line in model_statement.strip().splitlines())!r}")
         elif (isinstance(obj, StateMonitor) and _same(_whole(obj.source), group) and obj.when != U_WHEN
-              and not is_genn_device()):
+              and group.schedule == "iterative" and not is_genn_device()):
             raise ValueError(
                 f"StateMonitor {obj.name!r} records {', '.join(obj.record_variables)} of the VR-C-LIF group "
                 f"{group.name!r} in the {obj.when!r} slot, where the group still holds the previous step after "
@@ -222,7 +266,7 @@ def _check_same_step(source, target) -> None:
 
 
 def vr_neuron_group(n: int, params: VRParams, *, fires: bool = True, model=None, name: str = "vrclif*",
-                    **group_kwargs) -> VRNeuronGroup:
+                    schedule: str | None = None, form: str = "auto", **group_kwargs) -> VRNeuronGroup:
     """A NeuronGroup of ``n`` VR-C-LIF neurons with the parameters of ``params``.
 
     Parameters
@@ -237,11 +281,17 @@ def vr_neuron_group(n: int, params: VRParams, *, fires: bool = True, model=None,
         False for an output layer, which neither fires nor resets (eq. 11).
     model : Equations, optional
         Default: the equations of ``params.variant`` (:func:`vr_brian.equations.neuron_model`):
-        ``VR_CLIF``, ``VR_CLIF_BOUNDED``, ``VR_CLIF_SPLIT``. On the GeNN device their X form,
-        whose synapses write one variable, with ``U_prev`` kept by the state update (GeNN's
-        schedule: see :mod:`vr_brian.genn`).
+        ``VR_CLIF``, ``VR_CLIF_BOUNDED``, ``VR_CLIF_SPLIT``, in the form ``form``.
     name : str
         Brian2 name of the group.
+    schedule : {"iterative", "genn"}, optional
+        :data:`SCHEDULES`; default the device's ("genn" on the GeNN device). Under "genn" the
+        group keeps the default clock (GeNN allows one) and ``U_prev`` is kept by the state
+        update (:data:`vr_brian.genn.EXACT_KEEPING_U_PREV`); under "iterative" it runs at
+        ``params.dt`` with the ``U_prev`` update in the ``before_resets`` slot.
+    form : {"auto", "x", "standard"}
+        The neuron's form (:func:`vr_brian.genn.neuron_form`): "auto" is the X form, whose
+        synapses write one variable, on the GeNN device, and the standard form elsewhere.
     **group_kwargs
         Passed to NeuronGroup (``dt``, ``codeobj_class``, ...); ``dt`` defaults to ``params.dt``.
 
@@ -253,13 +303,15 @@ def vr_neuron_group(n: int, params: VRParams, *, fires: bool = True, model=None,
         threshold and the reset. Connect it with :func:`vr_synapses` or :func:`connect_layers`
         and record it with ``StateMonitor(group, "U", record=True, when="before_resets")``.
     """
-    genn = is_genn_device()
+    schedule = _schedule(schedule)
+    genn = schedule == "genn"
     if model is None:
-        model = neuron_model(params, "x" if genn else "standard", clif_at_alpha0=False)[0]
+        model = neuron_form(form, params=params)[0]
     if not genn:  # GeNN allows one clock only: its groups keep the default clock
         group_kwargs.setdefault("dt", params.dt * second)
     group = VRNeuronGroup(n, model, method=EXACT_KEEPING_U_PREV if genn else "exact", name=name,
-                          threshold=THRESHOLD if fires else None, reset=RESET if fires else None, **group_kwargs)
+                          threshold=THRESHOLD if fires else None, reset=RESET if fires else None, schedule=schedule,
+                          **group_kwargs)
     set_parameters(group, params)
     if not genn:
         add_u_prev_update(group)
@@ -321,23 +373,28 @@ def _spike_order(source) -> int:
     return source.order
 
 
-def connect_layers(source, target, weights, *, batch: int = 1, name: str = "synapses*") -> Synapses:
-    """Connect ``source`` to the VR-C-LIF ``target`` all-to-all with a weight matrix.
+def connect_layers(source, target, weights, *, batch: int = 1, name: str = "synapses*",
+                   schedule: str | None = None) -> Synapses:
+    """Connect ``source`` to the VR-C-LIF ``target`` with a weight matrix (all-to-all) or a connection.
 
     Parameters
     ----------
-    source : NeuronGroup or SpikeGeneratorGroup
+    source : NeuronGroup, SpikeGeneratorGroup or PoissonGroup
         Presynaptic group, of size ``batch * n_pre``.
     target : NeuronGroup
         VR-C-LIF neurons (see :func:`vr_synapses`), ``batch * n_post`` of them.
-    weights : ndarray or Quantity
+    weights : ndarray, Quantity, Connection or GeneratedConnection
         (n_post, n_pre) matrix, volts (plain numbers are taken as volts, a quantity must be in
-        volts; every entry finite), as :func:`vr_brian.simulate` takes them.
+        volts; every entry finite), as :func:`vr_brian.simulate` takes them: every pair is
+        connected. Or the synapses of :mod:`vr_brian.connections`: a :class:`Connection` (the
+        pairs it lists) or a :class:`GeneratedConnection` (drawn by the generated code; ``batch=1``).
     batch : int
         Number of independent copies of the network held side by side: copy ``b``
         uses neurons ``b*n .. (b+1)*n - 1`` of both groups and the same weights.
     name : str
         Brian2 name of the Synapses.
+    schedule : {"iterative", "genn"}, optional
+        :data:`SCHEDULES`; default the target's (that of :func:`vr_neuron_group`), else the device's.
 
     Raises
     ------
@@ -347,32 +404,110 @@ def connect_layers(source, target, weights, *, batch: int = 1, name: str = "syna
 
     Notes
     -----
-    The pathway runs in the ``thresholds`` slot right after the source emits its
-    spikes, and the target's thresholder right after the pathway, so that a spike
+    Under the "iterative" schedule the pathway runs in the ``thresholds`` slot right after the
+    source emits its spikes, and the target's thresholder right after the pathway, so that a spike
     reaches the next layer in the same step. Connect layers in feed-forward order. The
-    statement is that of :func:`vr_synapses`. On the GeNN device the slots are GeNN's.
+    statement is that of :func:`vr_synapses`. Under GeNN's schedule the slots are GeNN's.
     Synapse ``s`` of copy ``b`` maps ``i = b*n_pre + pre``, ``j = b*n_post + post``
-    in the order (b, pre, post); :meth:`BrianNetwork.run` relies on it.
+    in the order (b, pre, post) for a matrix (:func:`vr_brian.connections.full_connection`), in
+    the connection's order otherwise; :meth:`BrianNetwork.run` relies on it.
     """
-    W = check_weight_matrix(weights, "weights")
-    n_post, n_pre = W.shape
+    if schedule is None:
+        schedule = getattr(_whole(target), "schedule", None)
+    schedule = _schedule(schedule)
     if int(batch) != batch or batch < 1:
         raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+    if isinstance(weights, (Connection, GeneratedConnection)):
+        connection = weights
+    else:
+        connection = full_connection(check_weight_matrix(weights, "weights"))
+    n_post, n_pre = connection.shape
+    if isinstance(connection, GeneratedConnection) and batch != 1:
+        raise ValueError("a GeneratedConnection needs batch=1")
     if len(source) != batch * n_pre or len(target) != batch * n_post:
-        raise ValueError(f"weights of shape {W.shape} with batch={batch} need a source of {batch * n_pre} and a "
-                         f"target of {batch * n_post} neurons, got {len(source)} and {len(target)}")
+        raise ValueError(f"weights of shape {connection.shape} with batch={batch} need a source of {batch * n_pre} "
+                         f"and a target of {batch * n_post} neurons, got {len(source)} and {len(target)}")
     synapses = vr_synapses(source, target, name=name)
-    pre, post = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
-    offsets = np.arange(batch)[:, None]
-    synapses.connect(i=(offsets * n_pre + pre.ravel()).ravel(), j=(offsets * n_post + post.ravel()).ravel())
-    synapses.w = np.tile(W.T.ravel(), batch) * volt
-    if is_genn_device():  # GeNN forces its own schedule
+    if isinstance(connection, GeneratedConnection):
+        synapses.connect(p=min(1.0, connection.fan_in / connection.n_pre))
+        synapses.w = f"({connection.mean!r} + {connection.std!r}*randn())*volt"
+    else:
+        offsets = np.arange(batch)[:, None]
+        synapses.connect(i=(offsets * n_pre + connection.i).ravel(), j=(offsets * n_post + connection.j).ravel())
+        synapses.w = np.tile(connection.w, batch) * volt
+    if schedule == "genn":  # GeNN forces its own schedule
         return synapses
     synapses.pre.when = "thresholds"
     synapses.pre.order = _spike_order(source) + 1
     if "spike" in target.thresholder:
         target.thresholder["spike"].order = synapses.pre.order + 1
     return synapses
+
+
+def build_layers(source, connections, params: VRParams, *, batch: int = 1, schedule: str | None = None,
+                 form: str = "auto", record: bool = True) -> dict:
+    """The feed-forward VR-C-LIF network behind ``source``: its layers, synapses, monitors and Network.
+
+    Parameters
+    ----------
+    source : NeuronGroup, SpikeGeneratorGroup or PoissonGroup
+        The input, ``batch * n_in`` neurons, named ``layer0`` by convention.
+    connections : sequence
+        Per layer, what :func:`connect_layers` takes: a weight matrix or a connection.
+    params : VRParams
+        Neuron parameters of every layer.
+    batch : int
+        Copies of the network side by side.
+    schedule : {"iterative", "genn"}, optional
+        :data:`SCHEDULES`, default the device's; under "genn" the Network runs
+        :data:`vr_brian.genn.GENN_SCHEDULE`.
+    form : {"auto", "x", "standard"}
+        The neurons' form (:func:`vr_neuron_group`).
+    record : bool
+        Record U of every layer before its reset (``U_<n>``); spikes are always recorded
+        (``spikes_<n>``, layer 0 the input).
+
+    Returns
+    -------
+    dict
+        ``layers`` (the source, then groups ``layer1``, ...; the last does not fire), ``synapses``
+        (``weights1``, ...), ``monitors`` (by name), ``sizes`` and ``network``; :func:`layer_traces`
+        reads the run.
+    """
+    schedule = _schedule(schedule)
+    shapes = [c.shape if isinstance(c, (Connection, GeneratedConnection)) else np.shape(c) for c in connections]
+    sizes = [shapes[0][1]] + [shape[0] for shape in shapes]
+    objects: dict = {"layers": [source], "synapses": [], "monitors": {}, "sizes": sizes}
+    variable, when = _VOLTAGE_RECORD[schedule]
+    for n, connection in enumerate(connections, start=1):
+        group = vr_neuron_group(batch * sizes[n], params, fires=n < len(connections), name=f"layer{n}",
+                                schedule=schedule, form=form)
+        objects["synapses"].append(connect_layers(objects["layers"][-1], group, connection, batch=batch,
+                                                  name=f"weights{n}", schedule=schedule))
+        objects["layers"].append(group)
+        if record:
+            objects["monitors"][f"U_{n}"] = StateMonitor(group, variable, record=True, when=when, name=f"U_{n}")
+    for n, layer in enumerate(objects["layers"][:-1]):
+        objects["monitors"][f"spikes_{n}"] = SpikeMonitor(layer, name=f"spikes_{n}")
+    objects["network"] = Network(objects["layers"], objects["synapses"], list(objects["monitors"].values()))
+    if schedule == "genn":
+        objects["network"].schedule = list(GENN_SCHEDULE)
+    return objects
+
+
+def layer_traces(objects: dict, params: VRParams, batch: int, steps: int, spikes=None) -> Traces:
+    """The :class:`Traces` of a finished run of :func:`build_layers`' ``objects`` (U empty without
+    ``record``); the input spikes as given, else as the input's monitor saw them."""
+    sizes, monitors = objects["sizes"], objects["monitors"]
+
+    def fired(n):
+        return spike_array(monitors[f"spikes_{n}"], batch, steps, sizes[n], params.dt)
+
+    U = tuple(np.asarray(getattr(monitors[f"U_{n}"], monitors[f"U_{n}"].record_variables[0] + "_"))
+              .reshape(batch, sizes[n], steps).transpose(0, 2, 1)
+              for n in range(1, len(sizes)) if f"U_{n}" in monitors)
+    P = tuple(fired(n) for n in range(1, len(sizes) - 1))
+    return Traces(U=U, P=P, spikes=fired(0) if spikes is None else spikes, params=params, monitors=monitors)
 
 
 @contextlib.contextmanager
@@ -465,10 +600,10 @@ class BrianNetwork:
         self.target, self.record = target, record
         self.report, self.report_period = report, report_period
         self.directory = directory
-        self._built = None
+        self._built: Any = None   # (objects, standalone device) once compiled
         self._remove_directory = None
 
-    def __enter__(self) -> "BrianNetwork":
+    def __enter__(self) -> BrianNetwork:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -482,17 +617,8 @@ class BrianNetwork:
         stim = TimedArray(stimulus, dt=dt, name="input_spikes")
         source = NeuronGroup(B * self.sizes[0], "", threshold="input_spikes(t, i) > 0.5", reset="", dt=dt,
                              namespace={"input_spikes": stim}, name="layer0")
-        objects = {"layers": [source], "synapses": [], "monitors": {}, "stimulus": stim}
-        for n, W in enumerate(weights, start=1):
-            fires = n < len(weights)
-            layer = vr_neuron_group(B * self.sizes[n], p, fires=fires, name=f"layer{n}")
-            objects["synapses"].append(connect_layers(objects["layers"][-1], layer, W, batch=B, name=f"weights{n}"))
-            objects["layers"].append(layer)
-            if self.record:
-                objects["monitors"][f"U_{n}"] = StateMonitor(layer, "U", record=True, when=U_WHEN, name=f"U_{n}")
-        for n, layer in enumerate(objects["layers"][:-1]):
-            objects["monitors"][f"spikes_{n}"] = SpikeMonitor(layer, name=f"spikes_{n}")
-        objects["network"] = Network(objects["layers"], objects["synapses"], list(objects["monitors"].values()))
+        objects = build_layers(source, weights, p, batch=B, schedule="iterative", record=self.record)
+        objects["stimulus"] = stim
         return objects
 
     def _run_objects(self, objects: dict) -> None:
@@ -534,7 +660,7 @@ class BrianNetwork:
         if self._built is None:
             self._compile(weights, spikes)
         objects, standalone = self._built
-        run_args = {S.w: np.tile(W.T.ravel(), self.batch) * volt for S, W in zip(objects["synapses"], weights)}
+        run_args = {S.w: np.tile(W.T.ravel(), self.batch) * volt for S, W in zip(objects["synapses"], weights, strict=True)}
         run_args[objects["stimulus"]] = self._stimulus(spikes)
         standalone.run(run_args=run_args, with_output=self.report is not None)
         # run_args arrays are written into the project; they are needed by this run only.
@@ -556,12 +682,7 @@ class BrianNetwork:
         self._built = (objects, standalone)
 
     def _traces(self, objects: dict, spikes: np.ndarray) -> Traces:
-        B, steps, sizes = self.batch, self.steps, self.sizes
-        U = tuple(np.asarray(objects["monitors"][f"U_{n}"].U_).reshape(B, sizes[n], steps).transpose(0, 2, 1)
-                  for n in range(1, len(sizes))) if self.record else ()
-        P = [spike_array(objects["monitors"][f"spikes_{n}"], B, steps, sizes[n], self.params.dt)
-             for n in range(1, len(sizes) - 1)]
-        return Traces(U=U, P=tuple(P), spikes=spikes, params=self.params, monitors=objects["monitors"])
+        return layer_traces(objects, self.params, self.batch, self.steps, spikes)
 
     def close(self):
         """Delete the standalone project directory, if this network made it.

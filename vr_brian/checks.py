@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from brian2 import Quantity, volt
 
-from .params import to_si
+from .params import is_quantity, to_si
 
-__all__ = ["check_weight_matrix", "check_weights", "check_quantity", "check_binary", "check_spikes", "check_network"]
+__all__ = ["check_weight_matrix", "check_weights", "check_quantity", "check_binary", "check_spikes", "check_targets",
+           "check_network"]
 
 
 def check_weight_matrix(W, name: str) -> np.ndarray:
@@ -18,7 +18,9 @@ def check_weight_matrix(W, name: str) -> np.ndarray:
     Plain numbers are taken as volts; a Brian2 quantity must be in volts (a current or a
     time would otherwise lose its unit silently); every entry must be finite.
     """
-    if isinstance(W, Quantity):
+    if is_quantity(W):
+        from brian2 import volt
+
         if W.dim is not volt.dim:
             raise ValueError(f"{name} must be in volts (a weight is the peak PSP it causes), got dimension "
                              f"{W.dim}: multiply by volt or mV, not by {W.dim}")
@@ -49,7 +51,7 @@ def check_weights(weights) -> list:
         raise TypeError(f"weights must be a sequence of (n_post, n_pre) arrays, got {type(weights).__name__}") from None
     if not weights:
         raise ValueError("weights is empty: a network needs at least one layer")
-    checked = []
+    checked: list[np.ndarray] = []
     for n, W in enumerate(weights, start=1):
         W = check_weight_matrix(W, f"weights[{n - 1}] (layer {n})")
         if checked and W.shape[1] != checked[-1].shape[0]:
@@ -66,7 +68,7 @@ def check_quantity(value, unit, name: str) -> float:
     Unlike :func:`vr_brian.to_si`, a bare number is refused: this is for arguments that Brian2
     itself takes with units (``report_period=10*second``).
     """
-    if not isinstance(value, Quantity):
+    if not is_quantity(value):
         raise TypeError(f"{name} must be a Brian2 quantity in {unit!r} (e.g. 10*{unit!r}), got {value!r}")
     si = to_si(value, unit, name)
     if not (math.isfinite(si) and si > 0):
@@ -105,6 +107,22 @@ def check_spikes(spikes, n_in: int | None = None) -> np.ndarray:
     if n_in is not None and spikes.shape[2] != n_in:
         raise ValueError(f"spikes has {spikes.shape[2]} input channels but weights[0] expects n_pre={n_in}")
     return spikes
+
+
+def check_targets(targets, n_samples: int | None = None, n_classes: int | None = None,
+                  axes: str = "n_samples, n_classes") -> np.ndarray:
+    """Return multi-hot ``targets`` as a bool array (n_samples, n_classes), or raise naming the fault.
+
+    ``n_samples`` (the samples of the spikes) and ``n_classes`` (the outputs of the network), when
+    given, must match; ``axes`` names the dimensions for the messages.
+    """
+    targets = check_binary(targets, "targets", axes, kind="multi-hot")
+    if n_samples is not None and targets.shape[0] != n_samples:
+        raise ValueError(f"targets has {targets.shape[0]} samples but spikes has {n_samples}: "
+                         "they must have the same first dimension")
+    if n_classes is not None and targets.shape[1] != n_classes:
+        raise ValueError(f"targets must have shape ({axes}) = ({targets.shape[0]}, {n_classes}), got {targets.shape}")
+    return targets
 
 
 def check_network(weights, spikes) -> tuple:

@@ -176,7 +176,7 @@ def evaluate(candidates: Recording, reference: Recording, *, window=2 * ms, volt
     data, v_data = reference.spikes[0], reference.v[0]
     gamma = np.array([gamma_factor(s, data, reference.duration, window) for s in candidates.spikes])
     error = np.array([subthreshold_voltage_error(v, v_data, reference.dt, s, data)
-                      for v, s in zip(candidates.v, candidates.spikes)])
+                      for v, s in zip(candidates.v, candidates.spikes, strict=True)])
     gamma_used = np.where(np.isnan(gamma), -1.0, gamma)
     error_used = np.where(np.isnan(error), 50e-3, error)
     return gamma, error, 1.0 - gamma_used + voltage_weight * error_used / 1e-3

@@ -36,8 +36,22 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from brian2 import (Equations, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses, cm,
-                    mV, ms, msiemens, second, ufarad, uA)
+from brian2 import (
+    Equations,
+    Network,
+    NeuronGroup,
+    SpikeGeneratorGroup,
+    SpikeMonitor,
+    StateMonitor,
+    Synapses,
+    cm,
+    ms,
+    msiemens,
+    mV,
+    second,
+    uA,
+    ufarad,
+)
 
 from .params import to_si
 from .spike_metrics import Recording

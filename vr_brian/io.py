@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -61,10 +62,14 @@ def write_json(path, data) -> Path:
 
 
 def save_figure(fig, path, dpi: int = 130) -> Path:
-    """Save a matplotlib figure as PNG atomically, close it, and return the path."""
-    import matplotlib.pyplot as plt
+    """Save a matplotlib figure as PNG atomically and return the path.
 
+    Draw it as a :class:`matplotlib.figure.Figure` (no pyplot state); one made by pyplot is
+    closed here, so that pyplot lets go of it.
+    """
     try:
         return atomic_write(path, lambda file: fig.savefig(file, format="png", dpi=dpi, bbox_inches="tight"))
     finally:
-        plt.close(fig)
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None:
+            pyplot.close(fig)

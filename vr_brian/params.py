@@ -1,22 +1,47 @@
-"""Parameters of the VR-C-LIF neuron, and the one converter from Brian2 quantities to SI floats."""
+"""Parameters of the VR-C-LIF neuron, and the one converter from Brian2 quantities to SI floats.
+
+Nothing here imports Brian2 at import time: :func:`to_si` imports it only when it is handed a
+Brian2 quantity (which means Brian2 is loaded already), so that the numeric code
+(:mod:`gradients`) runs on plain arrays without loading Brian2.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from numbers import Real
 
 import numpy as np
-from brian2 import Quantity, get_dimensions, second, volt
 
-__all__ = ["VRParams", "to_si", "VARIANTS", "DEFAULT_R_MAX"]
+__all__ = ["VRParams", "to_si", "is_quantity", "VARIANTS", "DEFAULT_R_MAX"]
+
+
+def is_quantity(value) -> bool:
+    """Whether ``value`` is a Brian2 quantity (without importing Brian2: none exists before it is loaded)."""
+    units = sys.modules.get("brian2.units.fundamentalunits")
+    return units is not None and isinstance(value, units.Quantity)
+
+
+def _unit(unit):
+    """A Brian2 unit from a unit or its name (``"volt"``, ``"second"``); 1 stays 1 (dimensionless)."""
+    if isinstance(unit, str):
+        from brian2 import units
+
+        return getattr(units, unit)
+    return unit
+
+
+def _unit_name(unit) -> str:
+    return unit if isinstance(unit, str) else repr(unit)
 
 
 def to_si(value, unit, name: str) -> float:
     """Return ``value`` as a plain float in the SI unit of ``unit``.
 
     A Brian2 quantity must have the dimensions of ``unit``; a plain number is
-    taken to be in SI already (seconds, volts). ``unit`` is a Brian2 unit, or 1
+    taken to be in SI already (seconds, volts). ``unit`` is a Brian2 unit, the name of
+    one (``"volt"``, ``"second"``: no Brian2 import unless ``value`` is a quantity), or 1
     for a dimensionless value.
 
     Raises
@@ -25,23 +50,39 @@ def to_si(value, unit, name: str) -> float:
         If ``value`` is neither a number nor a Brian2 quantity.
     ValueError
         If the dimensions do not match, naming ``name``.
+
+    Examples
+    --------
+    >>> to_si(0.5, "volt", "q")
+    0.5
+    >>> from brian2 import mV
+    >>> to_si(500*mV, "volt", "q")
+    0.5
     """
-    if isinstance(value, Quantity):
+    if is_quantity(value):
+        from brian2 import get_dimensions
+
         if value.shape not in ((), (1,)):
             raise ValueError(f"{name} must be a scalar, got an array of shape {value.shape}")
-        if value.dim is not get_dimensions(unit):
+        if value.dim is not get_dimensions(_unit(unit)):
             raise ValueError(
-                f"{name} must be in units of {unit!r}, got {value!r} (dimension {value.dim})"
+                f"{name} must be in units of {_unit_name(unit)}, got {value!r} (dimension {value.dim})"
             )
         return float(np.asarray(value).reshape(()))
     if isinstance(value, Real) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, np.ndarray) and value.shape == () and np.issubdtype(value.dtype, np.number):
         return float(value)
-    raise TypeError(f"{name} must be a number or a Brian2 quantity in {unit!r}, got {value!r}")
+    raise TypeError(f"{name} must be a number or a Brian2 quantity in {_unit_name(unit)}, got {value!r}")
 
 
-_UNITS = {"tau_m": second, "tau_s": second, "v_thr": volt, "alpha": 1, "dt": second, "r_max": 1, "e_inh": volt}
+def _shown(value: float, unit: str) -> str:
+    """``value`` (SI) as Brian2 shows it in that unit (``5. * msecond``), for the messages of errors."""
+    return repr(value * _unit(unit))
+
+
+_UNITS = {"tau_m": "second", "tau_s": "second", "v_thr": "volt", "alpha": 1, "dt": "second", "r_max": 1,
+          "e_inh": "volt"}
 
 #: Forms of the variable resistance. "paper" is the paper's model, R(t) = 1 - alpha U(t-1)/v_thr for
 #: every input; the others are named, opt-in variants that bound the runaway (MODEL.md):
@@ -133,15 +174,15 @@ class VRParams:
                 raise ValueError(f"{name} must be finite, got {getattr(self, name)}")
         self._check_variant()
         if not self.tau_s > 0:
-            raise ValueError(f"tau_s must be > 0, got {self.tau_s * second!r}")
+            raise ValueError(f"tau_s must be > 0, got {_shown(self.tau_s, 'second')}")
         if not self.tau_m > self.tau_s:
             raise ValueError(
-                f"tau_m must be > tau_s ({self.tau_s * second!r}), got {self.tau_m * second!r}"
+                f"tau_m must be > tau_s ({_shown(self.tau_s, 'second')}), got {_shown(self.tau_m, 'second')}"
             )
         if not self.dt > 0:
-            raise ValueError(f"dt must be > 0, got {self.dt * second!r}")
+            raise ValueError(f"dt must be > 0, got {_shown(self.dt, 'second')}")
         if not self.v_thr > 0:
-            raise ValueError(f"v_thr must be > 0, got {self.v_thr * volt!r}")
+            raise ValueError(f"v_thr must be > 0, got {_shown(self.v_thr, 'volt')}")
 
     def _check_variant(self):
         if self.variant not in VARIANTS:
@@ -204,12 +245,14 @@ class VRParams:
         f = self.tau_m / self.tau_s
         return f ** (f / (f - 1)) / (f - 1)
 
-    def replace(self, **changes) -> "VRParams":
+    def replace(self, **changes) -> VRParams:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
     def as_quantities(self) -> dict:
         """The parameters as Brian2 quantities, keyed by name (the variant's own ones if it has any)."""
+        from brian2 import second, volt
+
         quantities = {"tau_m": self.tau_m * second, "tau_s": self.tau_s * second,
                       "v_thr": self.v_thr * volt, "alpha": self.alpha, "dt": self.dt * second}
         if self.variant != "paper":

@@ -103,7 +103,7 @@ class Traces:
         variant of ``params`` computes it (in "split", R of excitatory or of inhibitory input).
         Nothing is clipped: the traces are what the model computes.
         """
-        counts = {"negative": {}, "runaway": {}}
+        counts: dict[str, dict[int, int]] = {"negative": {}, "runaway": {}}
         if not self.params.resistive:
             return counts
         split = self.params.variant == "split"

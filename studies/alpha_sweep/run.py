@@ -68,8 +68,6 @@ def run_job(job: dict) -> dict:
 
     Runs in a worker process (or a Dask worker): everything it needs is in ``job``, plain data only.
     """
-    from brian2 import second
-
     from gradients.checkpoint import load_checkpoint
     from gradients.data import load_npz
     from gradients.train import CHECKPOINT_NAME, TrainConfig, TrainingDiverged, evaluate, train
@@ -78,8 +76,8 @@ def run_job(job: dict) -> dict:
     sets = load_split_data(job["data"])
     config = TrainConfig(**job["config"])
     neuron = job["neuron"]
-    params = VRParams(dt=neuron["dt"] * second, tau_m=neuron["tau_m"] * second, tau_s=neuron["tau_s"] * second,
-                      alpha=job["alpha"])
+    # SI floats (no Brian2 in a worker: its import needs the main thread, which a Dask task is not on)
+    params = VRParams(dt=neuron["dt"], tau_m=neuron["tau_m"], tau_s=neuron["tau_s"], alpha=job["alpha"])
     started = time.perf_counter()
     diverged = None
     with warnings.catch_warnings():
@@ -231,12 +229,12 @@ def plot_f_vs_alpha(results: dict, path, title: str):
             ax.scatter([alpha] * len(values), values, color=color, alpha=0.4, s=14)
         ax.errorbar(alphas, [summary[a]["f"]["mean"] for a in alphas], yerr=[summary[a]["f"]["std"] for a in alphas],
                     fmt="o" + style, color=color, capsize=3, label=f"VR-C-LIF, {protocol} protocol")
-        for (name, runs), dash in zip(result["baselines"].items(), ("-.", ":", (0, (5, 1)))):
+        for (name, runs), dash in zip(result["baselines"].items(), ("-.", ":", (0, (5, 1))), strict=False):
             ax.axhline(float(np.mean([r["test"]["micro"]["f"] for r in runs])), color=color, ls=dash, lw=0.9,
                        label=f"{name} ({protocol})")
         if protocol == "paper" or len(results) == 1:
             colors = colormaps["coolwarm"](np.linspace(0, 1, len(alphas)))
-            for c, alpha in zip(colors, alphas):
+            for c, alpha in zip(colors, alphas, strict=True):
                 curve = summary[alpha]["curve_validation_f_mean"]
                 ax_curve.plot(range(len(curve)), curve, color=c, label=f"alpha = {alpha:g}")
             ax_curve.set(title=f"validation F, {protocol} protocol (mean over seeds)")

@@ -14,11 +14,13 @@ import statistics
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 from vr_brian import BrianNetwork, VRParams, forward
 from vr_brian.io import write_json
+from vr_brian_app.checkout import checkout_folder
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -40,26 +42,8 @@ def timed(function, repeats):
     return statistics.median(times), times
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="384,700,10", help="layer sizes, input first")
-    parser.add_argument("--steps", type=int, default=1500, help="time steps (dt = 1 ms)")
-    parser.add_argument("--density", type=float, default=0.05, help="input spike probability per step")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--targets", default="numpy,cython,cpp_standalone", help="Brian2 targets to time")
-    parser.add_argument("--out", default=os.path.join(HERE, "results.json"))
-    args = parser.parse_args(argv)
-    sizes = [int(n) for n in args.sizes.split(",")]
-    params = VRParams(alpha=0.3)
-    rng = np.random.default_rng(0)
-    spikes = rng.random((1, args.steps, sizes[0])) < args.density
-    weight_sets = [make_weights(sizes, rng) for _ in range(args.repeats + 1)]
-    print(f"network {'-'.join(map(str, sizes))}, {args.steps} steps at dt = 1 ms, input density {args.density}, "
-          f"all voltages recorded; median of {args.repeats} runs with new weights each")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"numpy {np.__version__}")
-    warnings.simplefilter("ignore")
-
+def measure(args, sizes, params, spikes, weight_sets) -> tuple:
+    """(rows, reference time): the numpy reference and every Brian2 target, timed."""
     rows = []
     counter = iter(range(10**6))
     ref_time, _ = timed(lambda: forward(weight_sets[next(counter) % len(weight_sets)], spikes, params), args.repeats)
@@ -73,11 +57,42 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         first = network.run(weight_sets[0], spikes)  # the build (standalone: generate + compile) and one run
         build = time.perf_counter() - start
-        error = max(float(np.abs(a - b).max()) for a, b in zip(first.U, reference.U))
+        error = max(float(np.abs(a - b).max()) for a, b in zip(first.U, reference.U, strict=True))
         counter = iter(range(1, 10**6))
-        median, _ = timed(lambda: network.run(weight_sets[next(counter) % len(weight_sets)], spikes), args.repeats)
+        median, _ = timed(lambda: network.run(weight_sets[next(counter) % len(weight_sets)], spikes),  # noqa: B023 (timed now)
+                          args.repeats)
         network.close()
         rows.append(dict(backend=f"brian2 {target}", median_s=median, build_s=build, max_abs_dU_V=error))
+    return rows, ref_time
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="384,700,10", help="layer sizes, input first")
+    parser.add_argument("--steps", type=int, default=1500, help="time steps (dt = 1 ms)")
+    parser.add_argument("--density", type=float, default=0.05, help="input spike probability per step")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--targets", default="numpy,cython,cpp_standalone", help="Brian2 targets to time")
+    parser.add_argument("--out", default=None, help="results file (default: this study's results.json)")
+    args = parser.parse_args(argv)
+    if args.out is None:
+        try:
+            checkout_folder("studies", "--out", root=Path(HERE).parent.parent)
+        except ValueError as error:
+            parser.error(str(error))
+        args.out = os.path.join(HERE, "results.json")
+    sizes = [int(n) for n in args.sizes.split(",")]
+    params = VRParams(alpha=0.3)
+    rng = np.random.default_rng(0)
+    spikes = rng.random((1, args.steps, sizes[0])) < args.density
+    weight_sets = [make_weights(sizes, rng) for _ in range(args.repeats + 1)]
+    print(f"network {'-'.join(map(str, sizes))}, {args.steps} steps at dt = 1 ms, input density {args.density}, "
+          f"all voltages recorded; median of {args.repeats} runs with new weights each")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"numpy {np.__version__}")
+    with warnings.catch_warnings():   # R(t) warnings of random weights: counted once, not repeated per run
+        warnings.simplefilter("ignore")
+        rows, ref_time = measure(args, sizes, params, spikes, weight_sets)
 
     print(f"\n{'backend':<24}{'median run (s)':>16}{'x reference':>14}{'first run incl. build (s)':>28}")
     for row in rows:

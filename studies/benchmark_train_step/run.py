@@ -125,17 +125,6 @@ def torch_step(torch):
 UNCOMPILED = "numpy+scipy only"
 
 
-def without_compiled_loops(function, *args, **kwargs):
-    """``function(*args, **kwargs)`` with :data:`gradients.forward.COMPILED` off for the call."""
-    from gradients import forward
-
-    compiled, forward.COMPILED = forward.COMPILED, False
-    try:
-        return function(*args, **kwargs)
-    finally:
-        forward.COMPILED = compiled
-
-
 def numba_version():
     """numba's version when installed, else None."""
     try:
@@ -194,8 +183,7 @@ def benchmark_case(case: dict, repeats: int, use_torch: bool, uncompiled: bool) 
     if uncompiled and forward.COMPILED:
         # the same step without the compiled loops (numpy array operations and scipy products)
         typed = [w.astype(np.float32) for w in weights]
-        methods[f"{UNCOMPILED} float32"] = lambda: without_compiled_loops(
-            loss_and_grad, typed, spikes, targets, params, q=q)
+        methods[f"{UNCOMPILED} float32"] = lambda: loss_and_grad(typed, spikes, targets, params, q=q, compiled=False)
     if use_torch:
         import torch
 
@@ -213,7 +201,7 @@ def benchmark_case(case: dict, repeats: int, use_torch: bool, uncompiled: bool) 
         value, grads = run()
         agreement[name] = {"loss_rel": abs(value - reference_loss) / max(abs(reference_loss), 1e-30),
                            "grad_rel": [float(np.linalg.norm(g - r) / max(np.linalg.norm(r), 1e-30))
-                                        for g, r in zip(grads, reference)]}
+                                        for g, r in zip(grads, reference, strict=True)]}
     times = {name: [] for name in methods}
     cpu_times = {name: [] for name in methods}
     for _ in range(repeats):

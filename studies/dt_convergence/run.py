@@ -132,14 +132,15 @@ def observed_order(dts, errors) -> float:
 
 
 def plot(dts, errors, alphas, path):
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    fig = Figure(figsize=(13, 4))
+    axes = fig.subplots(1, 3)
     dts_ms = np.asarray(dts) * 1e3
     panels = [("free_mean_abs_U_V", "no threshold: mean |dU| over time (V)"),
               ("fire_mean_abs_U_V", "firing: mean |dU| over time (V)"),
               ("fire_spike_time_s", "firing: mean spike-time distance (ms)")]
-    for ax, (key, title) in zip(axes, panels):
+    for ax, (key, title) in zip(axes, panels, strict=True):
         for a, alpha in enumerate(alphas):
             scale = 1e3 if key.endswith("_s") else 1.0
             values = np.array([errors[a][k][key] for k in range(len(dts))]) * scale

@@ -38,7 +38,7 @@ def render_examples(quick: bool, cache_dir):
                                               banks=banks, test_bank=test_bank, seed=1, duration=1.5,
                                               hold=1.2), cache_dir)
     seconds = time.perf_counter() - start
-    examples = [(name, clip, instruments.sample_rate) for name, clip in zip(classes, instruments.audio)]
+    examples = [(name, clip, instruments.sample_rate) for name, clip in zip(classes, instruments.audio, strict=True)]
     keys = "+".join(chords.class_names[k] for k in np.flatnonzero(chords.targets[0]))
     examples.append((f"piano chord {keys}", chords.audio[0], chords.sample_rate))
     return examples, seconds, {"banks": banks, "test_bank": test_bank,
@@ -46,9 +46,9 @@ def render_examples(quick: bool, cache_dir):
 
 
 def main(argv=None) -> int:
+    from vr_brian.datasets import default_cache_dir
     from vr_brian.encoding import FilterbankEncoder, SpikegramEncoder, reconstruct, spike_raster
     from vr_brian.encoding.plot import plot_encodings
-    from vr_brian.datasets import default_cache_dir
 
     parser = study_parser(NAME, "Each encoder's spikes for a few real rendered clips, drawn for checking")
     parser.add_argument("--max-atoms", type=int, default=None, help="atoms per clip at most (default 1500; 200 quick)")

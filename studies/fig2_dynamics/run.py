@@ -85,14 +85,14 @@ def input_current(Dm: np.ndarray, params) -> np.ndarray:
 
 
 def plot(result: dict, spikes: np.ndarray, params, alphas, path):
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     steps = spikes.shape[0]
     t = np.arange(steps) * params.dt * 1e3
     colors = ["tab:blue", "tab:red", "tab:green", "tab:purple"]
     labels = [("C-LIF" if a == 0 else "VR-C-LIF") + f" (alpha={a:g})" for a in alphas]
-    fig, axes = plt.subplots(5, 1, figsize=(9, 10), sharex=True,
-                             gridspec_kw={"height_ratios": [1.2, 1.3, 1.3, 0.6, 1.6]})
+    fig = Figure(figsize=(9, 10))
+    axes = fig.subplots(5, 1, sharex=True, gridspec_kw={"height_ratios": [1.2, 1.3, 1.3, 0.6, 1.6]})
     step_index, channel = np.nonzero(spikes)
     axes[0].plot(t[step_index], channel, "|", color="k", ms=5)
     axes[0].set_ylabel("input\nneuron")

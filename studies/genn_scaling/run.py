@@ -51,7 +51,7 @@ def one_row(backend: str, neurons: int, fan_in: int, steps: int, directory: str,
     from brian2.devices import reinit_devices
 
     from vr_brian import VRParams
-    from vr_brian.genn import GeneratedConnection, _build, _default_dt
+    from vr_brian.genn import GeneratedConnection, build_genn_network, default_dt
 
     params = VRParams(alpha=0.3)
     sizes = layer_sizes(neurons)
@@ -66,8 +66,8 @@ def one_row(backend: str, neurons: int, fan_in: int, steps: int, directory: str,
         set_device("genn", directory=directory, compile=False, run=False, use_GPU=use_gpu, with_output=False)
     else:
         set_device("cpp_standalone", directory=directory, build_on_run=False)
-    with _default_dt(params.dt):
-        objects = _build(connections, params, rate=20.0, record=False)
+    with default_dt(params.dt):
+        objects = build_genn_network(connections, params, rate=20.0, record=False)
         objects["network"].run(steps * params.dt * second, namespace={})
     device = get_device()
     if backend == "cpp_standalone":
@@ -147,7 +147,7 @@ def main(argv=None) -> int:
     for neurons in sizes:
         row = {"backend": args.backend, "neurons": neurons, "fan_in": args.fan_in, "steps": steps,
                "expected_synapses": sum(n_post * min(args.fan_in, n_pre) for n_pre, n_post in
-                                        zip(layer_sizes(neurons)[:-1], layer_sizes(neurons)[1:]))}
+                                        zip(layer_sizes(neurons)[:-1], layer_sizes(neurons)[1:], strict=True))}
         left = deadline - time.monotonic()
         if row["expected_synapses"] * BYTES_PER_SYNAPSE > args.max_memory_gb * 2 ** 30:
             row["status"] = f"skipped: synapses need > {args.max_memory_gb:g} GB"

@@ -52,7 +52,7 @@ def compare(genn, reference, dt: float) -> dict:
     duration = steps * dt
     t = reference.t
     out = {"layers": []}
-    for n, (U_g, U_r) in enumerate(zip(genn.U, reference.U), start=1):
+    for n, (U_g, U_r) in enumerate(zip(genn.U, reference.U, strict=True), start=1):
         layer = {"layer": n, "rms_dU": float(np.sqrt(np.mean((U_g - U_r) ** 2)) / params.v_thr),
                  "max_abs_dU": float(np.abs(U_g - U_r).max() / params.v_thr)}
         if n < len(reference.U):

@@ -188,7 +188,7 @@ def _trace_figure(variant, inputs, hh, fits, config, path):
     fig, axes = plt.subplots(len(KINDS) + 1, 1, figsize=(10, 2.2 * (len(KINDS) + 1)), sharex=True,
                              gridspec_kw={"height_ratios": [1.6] * len(KINDS) + [1]})
     recordings = {}
-    for ax, kind in zip(axes, KINDS):
+    for ax, kind in zip(axes, KINDS, strict=False):   # the last axes: the input
         entry = fits[kind]
         theta = theta_from_params(kind, entry["params"])[None, :]
         recording = recordings[kind] = simulate_candidates(kind, theta, inputs[1], dt=config["dt_ms"] * ms,
@@ -226,7 +226,7 @@ def _gamma_figure(results, config, path):
         x = np.arange(len(variants)) + (j - 1) * width
         ax.bar(x, [e["gamma_mean"] for e in entries], width, yerr=[e["gamma_sd"] for e in entries], capsize=3,
                label=LABELS[kind], color=COLOURS[kind])
-        for xi, e in zip(x, entries):
+        for xi, e in zip(x, entries, strict=True):
             ax.plot([xi] * len(e["tests"]), [t["gamma"] for t in e["tests"]], "k.", ms=3)
     ax.axhline(0.8, color="k", ls="--", lw=0.8, label="target 0.8")
     ax.set_xticks(np.arange(len(variants)), variants)

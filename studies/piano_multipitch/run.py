@@ -37,8 +37,13 @@ def piano_encoder(dt: float):
 
 
 def main(argv=None) -> int:
-    from vr_brian.datasets import PianoSettings, ScoreSettings, build_piano_chords, build_score_excerpts
-    from vr_brian.datasets import default_cache_dir
+    from vr_brian.datasets import (
+        PianoSettings,
+        ScoreSettings,
+        build_piano_chords,
+        build_score_excerpts,
+        default_cache_dir,
+    )
 
     parser = study_parser(NAME, "Piano multi-pitch spike data (.npz) for vr-brian train")
     parser.add_argument("--dt", type=float, default=0.01, help="time step of the spike arrays, s (default 0.01)")

@@ -79,10 +79,12 @@ def measure(params, alphas, voltages, w: float, after: int = 80) -> dict:
 
 
 def plot(alphas, voltages, measured, params, w, path):
-    import matplotlib.pyplot as plt
+    import matplotlib
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(7, 4.8))
-    colors = plt.cm.viridis(np.linspace(0, 0.9, len(alphas)))
+    fig = Figure(figsize=(7, 4.8))
+    ax = fig.subplots()
+    colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, len(alphas)))
     fine = np.linspace(voltages.min(), voltages.max(), 200)
     for a, alpha in enumerate(alphas):
         ax.plot(fine, analytic_amplitude(w, fine, alpha, params) / w, color=colors[a], lw=1.2)

@@ -66,10 +66,12 @@ def rheobase(input_rates: np.ndarray, rates: np.ndarray, criterion: float) -> fl
 
 
 def plot(input_rates, alphas, rates, rheo, path):
-    import matplotlib.pyplot as plt
+    import matplotlib
+    from matplotlib.figure import Figure
 
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.5), gridspec_kw={"width_ratios": [1.6, 1]})
-    colors = plt.cm.coolwarm(np.linspace(0, 1, len(alphas)))
+    fig = Figure(figsize=(11, 4.5))
+    ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
+    colors = matplotlib.colormaps["coolwarm"](np.linspace(0, 1, len(alphas)))
     for a, alpha in enumerate(alphas):
         mean, sd = rates[a].mean(axis=0), rates[a].std(axis=0)
         ax.plot(input_rates, mean, color=colors[a], lw=1.5, label=f"alpha = {alpha:g}")

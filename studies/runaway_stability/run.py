@@ -62,14 +62,14 @@ def runaway_index(alpha, mu, sigma, p: float, params, fan_in: int = SIZES[0], n_
 def layer_indices(alpha, mu, sigma, rates, params) -> np.ndarray:
     """The index G of every layer, with ``rates`` the mean firing probability of each layer's inputs."""
     return np.array([runaway_index(alpha, mu, sigma, p, params, fan_in=n_pre, n_neurons=n_post)
-                     for p, n_pre, n_post in zip(rates, SIZES[:-1], SIZES[1:])])
+                     for p, n_pre, n_post in zip(rates, SIZES[:-1], SIZES[1:], strict=True)])
 
 
 def two_sided_indices(alpha, mu, sigma, rates, params) -> np.ndarray:
     """Per layer, alpha p N0 S (n |mu| + z sigma sqrt(n)) / v_thr: the drive of the most strongly driven
     neuron of either sign, which bounds both routes to the runaway (G > 1, and U above v_thr/alpha)."""
     out = []
-    for p, n_pre, n_post in zip(rates, SIZES[:-1], SIZES[1:]):
+    for p, n_pre, n_post in zip(rates, SIZES[:-1], SIZES[1:], strict=True):
         z = math.sqrt(2 * math.log(n_post))
         out.append(alpha * p * params.N0 * kernel_sum(params) * (n_pre * abs(mu) + z * sigma * math.sqrt(n_pre))
                    / params.v_thr)
@@ -106,7 +106,7 @@ def run_cell(alpha: float, mu: float, sigma: float, seeds, *, p_in: float, steps
     weights, spikes = [], []
     for seed in seeds:
         rng = np.random.default_rng(seed)
-        weights.append([rng.normal(mu, sigma, (n_post, n_pre)) for n_pre, n_post in zip(SIZES[:-1], SIZES[1:])])
+        weights.append([rng.normal(mu, sigma, (n_post, n_pre)) for n_pre, n_post in zip(SIZES[:-1], SIZES[1:], strict=True)])
         spikes.append(rng.random((steps, SIZES[0])) < p_in)
     network = [block_diagonal([w[layer] for w in weights]) for layer in range(len(SIZES) - 1)]
     with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
@@ -141,15 +141,16 @@ def run_cell(alpha: float, mu: float, sigma: float, seeds, *, p_in: float, steps
 
 
 def plot_map(alphas, mus, sigmas, fraction, G_layers, path):
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig, axes = plt.subplots(1, len(mus), figsize=(3.6 * len(mus) + 1.2, 3.8), sharey=True, squeeze=False)
+    fig = Figure(figsize=(3.6 * len(mus) + 1.2, 3.8))
+    axes = fig.subplots(1, len(mus), sharey=True, squeeze=False)
     axes = axes[0]
     a_step = np.diff(alphas).min() if len(alphas) > 1 else 0.1
     s_step = np.diff(sigmas).min() if len(sigmas) > 1 else 0.05
     extent = [alphas[0] - a_step / 2, alphas[-1] + a_step / 2, sigmas[0] - s_step / 2, sigmas[-1] + s_step / 2]
     G_max = G_layers.max(axis=-1)
-    for m, (ax, mu) in enumerate(zip(axes, mus)):
+    for m, (ax, mu) in enumerate(zip(axes, mus, strict=True)):
         image = ax.imshow(fraction[:, m, :].T, origin="lower", aspect="auto", extent=extent, cmap="Reds",
                           vmin=0, vmax=1)
         if len(alphas) > 1 and len(sigmas) > 1:
@@ -168,9 +169,10 @@ def plot_map(alphas, mus, sigmas, fraction, G_layers, path):
 
 
 def plot_collapse(G_max, mus, fraction, G_measured, runaway, path):
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    ax, bx = fig.subplots(1, 2)
     for m, mu in enumerate(mus):
         ax.plot(G_max[:, m, :].ravel(), fraction[:, m, :].ravel(), "o", ms=4, alpha=0.6, label=f"mu = {mu:g} V")
     ax.axvline(1, color="k", lw=0.8)

@@ -43,7 +43,7 @@ def train_and_score(q_over_v_thr: float, seed: int, sgd_steps: int, lr: float = 
     for _ in range(sgd_steps):
         pick = rng.integers(0, n_train, batch)
         value, grads = loss_and_grad(weights, spikes[pick], targets[pick], params, q=q_over_v_thr * params.v_thr)
-        weights = [W - lr * g for W, g in zip(weights, grads)]
+        weights = [W - lr * g for W, g in zip(weights, grads, strict=True)]
         losses.append(value)
     held_out = record_forward(weights, spikes[n_train:], params).traces
     exact = (predict(held_out, params.v_thr) == targets[n_train:]).all(axis=1)

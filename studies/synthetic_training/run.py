@@ -143,7 +143,7 @@ def _loss_axis(ax, title):
 
 
 def plot(runs, chances: dict, figures_dir, n_seeds: int) -> list:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     def pick(task, method, alpha):
@@ -152,9 +152,10 @@ def plot(runs, chances: dict, figures_dir, n_seeds: int) -> list:
     paths = []
     spread = f"mean of {n_seeds} seeds, band: min to max" if n_seeds > 1 else "one seed"
     tasks = list(chances)
-    fig, axes = plt.subplots(len(tasks), 3, figsize=(14, 3.7 * len(tasks)), constrained_layout=True, squeeze=False)
+    fig = Figure(figsize=(14, 3.7 * len(tasks)), constrained_layout=True)
+    axes = fig.subplots(len(tasks), 3, squeeze=False)
     arms = [("bptt", "tab:blue", "o", "bptt (exact gradient)"), ("paper", "tab:red", "s", "paper (literal eqs. 13-19)")]
-    for row, task in zip(axes, tasks):
+    for row, task in zip(axes, tasks, strict=True):
         for method, color, marker, label in arms:
             _band(row[0], pick(task, method, 0.3), "test_loss", label, color, marker)
             _band(row[1], pick(task, method, 0.3), "test_f", label, color, marker)
@@ -173,7 +174,8 @@ def plot(runs, chances: dict, figures_dir, n_seeds: int) -> list:
     paths.append(save_figure(fig, figures_dir / f"{NAME}_methods.png"))
 
     task = tasks[0]
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.7), constrained_layout=True)
+    fig = Figure(figsize=(9.5, 3.7), constrained_layout=True)
+    axes = fig.subplots(1, 2)
     for alpha, color, marker in ((0.0, "tab:green", "^"), (0.3, "tab:blue", "o")):
         label = f"alpha = {alpha:g}" + (" (C-LIF)" if alpha == 0 else "")
         _band(axes[0], pick(task, "bptt", alpha), "test_loss", label, color, marker)

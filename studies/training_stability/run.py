@@ -76,8 +76,6 @@ def remedy_config(name: str) -> dict:
 
 def run_job(job: dict) -> dict:
     """Train one network of a sweep and summarise it (plain data in, plain data out)."""
-    from brian2 import second
-
     from gradients.checkpoint import load_checkpoint
     from gradients.train import CHECKPOINT_NAME, TrainConfig, TrainingDiverged, evaluate, train
     from vr_brian.params import VRParams
@@ -85,8 +83,9 @@ def run_job(job: dict) -> dict:
     sets = load_split_data(job["data"])
     config = TrainConfig(**job["config"])
     neuron = job["neuron"]
-    params = VRParams(dt=neuron["dt"] * second, tau_m=neuron["tau_m"] * second, tau_s=neuron["tau_s"] * second,
-                      alpha=job["alpha"], **VARIANTS[job["variant"]])
+    # SI floats (no Brian2 in a worker: its import needs the main thread, which a Dask task is not on)
+    params = VRParams(dt=neuron["dt"], tau_m=neuron["tau_m"], tau_s=neuron["tau_s"], alpha=job["alpha"],
+                      **VARIANTS[job["variant"]])
     started = time.perf_counter()
     diverged_at = None
     with warnings.catch_warnings():
@@ -140,7 +139,8 @@ def plan(parts, tasks: dict, seeds: int, epochs: int, runs_dir, quick: bool) -> 
     for task, (data, neuron) in tasks.items():
         def add(part, alpha, hidden, remedy="none", variant="paper", seed_list=range(seeds), **overrides):
             job_epochs = overrides.pop("epochs", epochs)
-            jobs.extend(_job(part, task, data, neuron, alpha, hidden, remedy, variant, s, runs_dir, job_epochs,
+            jobs.extend(_job(part, task, data, neuron, alpha, hidden, remedy, variant, s, runs_dir,  # noqa: B023
+                             job_epochs,
                              **overrides) for s in seed_list)
 
         if "select" in parts:
@@ -278,7 +278,7 @@ def plot_routes(runs: list, path):
 def _runaway_onset(run: dict, share: float = 1e-3):
     """The first epoch in which some layer had more than ``share`` of its validation entries at R > 10."""
     return next((m["epoch"] for m in run["monitor"]
-                 if any(count > share * entries for count, entries in zip(m["runaway"], m["entries"]))), None)
+                 if any(count > share * entries for count, entries in zip(m["runaway"], m["entries"], strict=True))), None)
 
 
 def plot_divergence(runs: list, path):
@@ -304,7 +304,7 @@ def plot_divergence(runs: list, path):
                 x = [r["alpha"] + 0.008 * (k - 1) for r in rows]
                 values = [measure(r) for r in rows]
                 line = ax.plot(x, [v for v, _ in values], "-", lw=0.8, label=f"{hidden} hidden, lr 0.01")[0]
-                for xi, (v, happened) in zip(x, values):
+                for xi, (v, happened) in zip(x, values, strict=True):
                     ax.plot(xi, v, "o", color=line.get_color(), fillstyle="full" if happened else "none")
             for k, r in enumerate(others):
                 what = (f"lr {r['lr']:g}" if r["lr"] != 0.01 else f"initial gain {r['init_mean_gain']:g}"
@@ -326,7 +326,7 @@ def plot_width(rows: list, path):
     tasks = sorted({r["task"] for r in rows})
     figure = Figure(figsize=(4.5 * max(1, len(tasks)), 3.4), constrained_layout=True)
     axes = figure.subplots(1, max(1, len(tasks)), squeeze=False)[0]
-    for ax, task in zip(axes, tasks):
+    for ax, task in zip(axes, tasks, strict=False):
         for alpha, marker in ((0.0, "o"), (0.3, "s")):
             mine = sorted((r for r in rows if r["task"] == task and r["alpha"] == alpha and r["remedy"] == "default"
                            and r["variant"] == "paper" and len(r["hidden"]) == 1), key=lambda r: r["hidden"][0])

@@ -36,7 +36,7 @@ def piano_roll(notes, duration: float, frame: float) -> np.ndarray:
     keys = np.rint(notes[:, 2]).astype(int) - PIANO_LOW
     inside = (keys >= 0) & (keys < N_KEYS)
     on = (notes[inside, 0, None] <= centres) & (centres < notes[inside, 1, None])   # (notes, frames)
-    for key, frames in zip(keys[inside], on):
+    for key, frames in zip(keys[inside], on, strict=True):
         roll[frames, key] = True
     return roll
 
@@ -107,7 +107,7 @@ class ClipSet:
             out["frame_targets"] = self.frame_targets
         return out
 
-    def subset(self, index) -> "ClipSet":
+    def subset(self, index) -> ClipSet:
         """The clips selected by ``index`` (boolean mask or integer indices), events renumbered."""
         index = np.arange(len(self))[index]
         renumber = np.full(len(self), -1)
@@ -121,7 +121,7 @@ class ClipSet:
             test=self.test[index], events=events,
             frame_targets=None if self.frame_targets is None else self.frame_targets[index])
 
-    def split(self, which: str) -> "ClipSet":
+    def split(self, which: str) -> ClipSet:
         """``'train'`` or ``'test'`` clips."""
         if which not in ("train", "test"):
             raise ValueError(f"which must be 'train' or 'test', got {which!r}")

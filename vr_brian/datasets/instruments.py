@@ -130,7 +130,7 @@ def instrument_phrase(instrument: Instrument, rng: np.random.Generator,
     keys = instrument.keys
     low, high = np.log(settings.note_length)
     time = rng.uniform(0.0, 0.1)
-    events = []
+    events: list = []
     while time < settings.duration - 0.05 or not events:
         length = float(np.exp(rng.uniform(low, high)))
         events.append(NoteEvent(int(rng.choice(keys)),

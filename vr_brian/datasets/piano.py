@@ -90,7 +90,7 @@ def random_chord(polyphony: int, rng: np.random.Generator, settings: PianoSettin
     keys = np.sort(rng.choice(N_KEYS, size=polyphony, replace=False)) + PIANO_LOW
     velocities = rng.integers(settings.velocity[0], settings.velocity[1] + 1, size=polyphony)
     return [NoteEvent(int(k), int(v), 0.0, settings.hold, program=program)
-            for k, v in zip(keys, velocities)]
+            for k, v in zip(keys, velocities, strict=True)]
 
 
 def _chord_plan(settings: PianoSettings):

@@ -130,7 +130,8 @@ def medleydb_clips(root, classes, duration: float = 1.5, sample_rate: float = 16
     rng = np.random.default_rng(seed)
     test_tracks = set(rng.permutation(tracks)[:int(round(test_fraction * len(tracks)))].tolist())
     window = int(round(duration * sample_rate))
-    audio, labels, source = [], [], []
+    audio: list = []
+    labels, source = [], []
     for stem in stems:
         data = read_audio(stem.path, sample_rate)
         n = len(data) // window
@@ -279,7 +280,7 @@ def maps_music_clips(root, pianos=None, test_pianos=(), duration: float = 1.0,
             source.append(piano_names.index(recording.piano))
     frames = np.stack(frames)
     source = np.array(source, dtype=int)
-    return ClipSet(normalise_rms(np.stack(audio), target_rms), frames.any(axis=1).astype(np.uint8),
+    return ClipSet(normalise_rms(np.stack(audio), target_rms), np.asarray(frames.any(axis=1), np.uint8),
                    source, np.isin(np.array(piano_names)[source], list(test_pianos)),
                    float(sample_rate), KEY_NAMES, piano_names, frame_targets=frames, frame=frame,
                    manifest={"dataset": "maps_music", "root": str(root), "duration": duration,

@@ -28,9 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SoundBank", "NoteEvent", "Renderer", "BANK_FILES", "find_banks", "require_banks",
+__all__ = ["SoundBank", "NoteEvent", "Renderer", "BANK_FILES", "APT_PACKAGES", "find_banks", "require_banks",
            "fluidsynth_missing_reason", "normalise_rms", "events_array", "render_clips", "BLOCK",
            "DRUM_CHANNEL"]
+
+#: The Debian packages rendering needs: the FluidSynth library, then the sound banks. Listed once, in
+#: apt-packages.txt beside this module, which the Makefile and CI install from too.
+APT_PACKAGES = tuple(Path(__file__).with_name("apt-packages.txt").read_text(encoding="utf-8").split())
 
 #: FluidSynth's processing block (samples); events act at block boundaries.
 BLOCK = 64
@@ -111,12 +115,12 @@ def fluidsynth_missing_reason(banks=()) -> str | None:
         import fluidsynth  # noqa: F401  (loads libfluidsynth.so.3)
     except (ImportError, OSError) as error:
         return (f"pyfluidsynth/libfluidsynth unavailable ({error}); "
-                "install: apt-get install fluidsynth; pip install pyfluidsynth")
+                f"install: apt-get install {APT_PACKAGES[0]}; pip install pyfluidsynth")
     present = find_banks()
     missing = [b for b in banks if b not in present]
     if missing:
         return (f"sound banks {missing} not found under {[str(r) for r in _roots()]}; install: "
-                "apt-get install fluid-soundfont-gm musescore-general-soundfont-small timgm6mb-soundfont")
+                f"apt-get install {' '.join(APT_PACKAGES[1:])}")
     return None
 
 
@@ -260,7 +264,7 @@ class Renderer:
         n_samples = int(round(duration * self.sample_rate))
         n_blocks = -(-n_samples // BLOCK)
         self._reset_voices(sfid)
-        channels = {}
+        channels: dict = {}
         for e in events:
             if e.drum:
                 channels.setdefault(("drum", 0), DRUM_CHANNEL)

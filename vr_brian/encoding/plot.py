@@ -27,12 +27,12 @@ def plot_encodings(audio, sample_rate: float, levels_db, rasters: dict, dt: floa
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     audio = np.asarray(audio)
     centres = np.asarray(centres)
     n_panels = 2 + len(rasters)
-    figure = plt.figure(figsize=(9, 2.0 + 1.9 * n_panels))
+    figure = Figure(figsize=(9, 2.0 + 1.9 * n_panels))
     grid = figure.add_gridspec(n_panels, 2, width_ratios=[40, 1], wspace=0.03,
                                height_ratios=[0.6] + [1] * (n_panels - 1))
     axes = [figure.add_subplot(grid[0, 0])]
@@ -47,7 +47,7 @@ def plot_encodings(audio, sample_rate: float, levels_db, rasters: dict, dt: floa
                            origin="lower", extent=extent, cmap="magma", interpolation="nearest")
     figure.colorbar(image, cax=figure.add_subplot(grid[1, 1]), label="level (dB)")
     axes[1].set_title("gammatone envelope level", fontsize=9, loc="left")
-    for ax, (name, raster) in zip(axes[2:], rasters.items()):
+    for ax, (name, raster) in zip(axes[2:], rasters.items(), strict=True):
         steps, channels = np.nonzero(np.asarray(raster))
         ax.scatter((steps + 0.5) * dt, channels, s=3, marker="|", color="tab:blue", linewidths=0.8)
         ax.set_ylim(-0.5, n_channels - 0.5)

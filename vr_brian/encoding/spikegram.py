@@ -89,7 +89,7 @@ def matching_pursuit(signal, dictionary: GammatoneDictionary, max_atoms: int = 5
     remaining = energy
     channels, positions, amplitudes, snrs = [], [], [], []
     if energy == 0.0:
-        return Spikegram(*(np.zeros(0, dtype=t) for t in (int, int, float, float)), n)
+        return Spikegram(np.zeros(0, int), np.zeros(0, int), np.zeros(0, float), np.zeros(0, float), n)
     for _ in range(max_atoms):
         b = int(np.argmax(block_max))
         window = correlation[:, b * block:(b + 1) * block]
@@ -121,7 +121,7 @@ def reconstruct(spikegram: Spikegram, dictionary: GammatoneDictionary) -> np.nda
     kernels = dictionary.kernels
     length = kernels.shape[1]
     out = np.zeros(spikegram.n_samples + length - 1)
-    for c, tau, a in zip(spikegram.channel, spikegram.position, spikegram.amplitude):
+    for c, tau, a in zip(spikegram.channel, spikegram.position, spikegram.amplitude, strict=True):
         out[tau:tau + length] += a * kernels[c]
     return out[:spikegram.n_samples]
 

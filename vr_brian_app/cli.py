@@ -1,6 +1,9 @@
 """The ``vr-brian`` command: ``vr-brian COMMAND [ARGS]``; ``vr-brian COMMAND --help`` for each.
 
-Every command lives in its own module, which provides ``main(argv)``.
+Every command lives in its own module, which provides ``main(argv)``; a new command is one more
+entry of :data:`COMMANDS`. The modules are imported by name when their command runs, so that
+``vr-brian --help`` loads none of them (``study`` dispatches into the studies, which stand
+above the app: see ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ import sys
 
 #: command -> (module providing main(argv), one-line description)
 COMMANDS = {
-    "demo": ("vr_brian.demo", "run a small built-in network end to end and save its figure and numbers"),
-    "train": ("gradients.cli", "train a VR-C-LIF network on spike arrays with targets"),
+    "demo": ("vr_brian_app.demo", "run a small built-in network end to end and save its figure and numbers"),
+    "train": ("vr_brian_app.train", "train a VR-C-LIF network on spike arrays with targets"),
     "study": ("studies.cli", "run one study by name (vr-brian study --list)"),
-    "genn": ("vr_brian.genn", "generate (and, with GENN_PATH, build and run) GeNN code for a network"),
+    "genn": ("vr_brian_app.genn", "generate (and, with GENN_PATH, build and run) GeNN code for a network"),
 }
 
 

@@ -5,7 +5,9 @@
    the hidden spikes and voltages, and the output voltages; the numbers (firing rates, the
    largest Brian2-reference difference) go into a JSON file beside it.
 2. A 32-32-4 VR-C-LIF network is trained with spatio-temporal backpropagation on the built-in
-   spike-timing task (:func:`gradients.cli.demo`): checkpoint, metrics and learning curve.
+   spike-timing task (:func:`vr_brian_app.train.demo`): checkpoint, metrics and learning curve.
+
+By default the figure goes into the checkout's ``figures/`` and the run into ``runs/``.
 """
 
 from __future__ import annotations
@@ -16,14 +18,12 @@ import sys
 
 import numpy as np
 
-from .brian import BrianNetwork
-from .io import save_figure, write_json
-from .params import VRParams
-from .reference import forward
+from vr_brian.brian import BrianNetwork
+from vr_brian.io import save_figure, write_json
+from vr_brian.params import VRParams
+from vr_brian.reference import forward
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIGURES = os.path.join(ROOT, "figures")
-RUNS = os.path.join(ROOT, "runs")
+from .checkout import checkout_folder
 
 
 def built_in_network(seed: int = 1, steps: int = 200, sizes=(60, 40, 5)):
@@ -38,11 +38,10 @@ def built_in_network(seed: int = 1, steps: int = 200, sizes=(60, 40, 5)):
 
 
 def plot(results: dict, spikes: np.ndarray, path: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig, axes = plt.subplots(4, 1, figsize=(9, 10), sharex=True, gridspec_kw=dict(height_ratios=[1.2, 1.2, 1.4, 1.4]))
+    fig = Figure(figsize=(9, 10))
+    axes = fig.subplots(4, 1, sharex=True, gridspec_kw=dict(height_ratios=[1.2, 1.2, 1.4, 1.4]))
     t = np.arange(1, spikes.shape[1] + 1)
     step, channel = np.nonzero(spikes[0])
     axes[0].plot(t[step], channel, "|", color="0.3", ms=3)
@@ -67,11 +66,16 @@ def plot(results: dict, spikes: np.ndarray, path: str) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="vr-brian demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--out-dir", default=FIGURES, help="where the figure and numbers go (default: figures/)")
-    parser.add_argument("--train-dir", default=os.path.join(RUNS, "demo_training"),
+    parser.add_argument("--out-dir", default=None, help="where the figure and numbers go (default: figures/)")
+    parser.add_argument("--train-dir", default=None,
                         help="where the training run goes (default: runs/demo_training; an existing run resumes)")
     parser.add_argument("--quick", action="store_true", help="a 3-epoch training run on a smaller set")
     args = parser.parse_args(argv)
+    try:
+        out_dir = args.out_dir or str(checkout_folder("figures", "--out-dir"))
+        train_dir = args.train_dir or str(checkout_folder(os.path.join("runs", "demo_training"), "--train-dir"))
+    except ValueError as error:
+        parser.error(str(error))
     weights, spikes = built_in_network()
     results, numbers = {}, {}
     for label, alpha in (("C-LIF (alpha = 0)", 0.0), ("VR-C-LIF (alpha = 0.3)", 0.3)):
@@ -85,10 +89,10 @@ def main(argv=None) -> int:
             hidden_rate_per_step=float(traces.P[0].mean()),
             output_peak_V=[float(v) for v in traces.U[1][0].max(axis=0)],
             max_abs_difference_brian2_vs_reference_V=max(float(np.abs(a - b).max())
-                                                         for a, b in zip(traces.U, reference.U)),
+                                                         for a, b in zip(traces.U, reference.U, strict=True)),
         )
-    figure = os.path.join(args.out_dir, "demo_network.png")
-    numbers_path = os.path.join(args.out_dir, "demo_network.json")
+    figure = os.path.join(out_dir, "demo_network.png")
+    numbers_path = os.path.join(out_dir, "demo_network.json")
     plot(results, spikes, figure)
     write_json(numbers_path, numbers)
     for label, values in numbers.items():
@@ -96,10 +100,10 @@ def main(argv=None) -> int:
               f"Brian2 vs reference max |dU| = {values['max_abs_difference_brian2_vs_reference_V']:.1e} V")
     print(f"figure:  {figure}\nnumbers: {numbers_path}")
 
-    from gradients.cli import demo as training_demo
+    from .train import demo as training_demo
 
     print("training a 32-32-4 VR-C-LIF network on the built-in spike-timing task ...", flush=True)
-    trained = training_demo(args.train_dir, quick=args.quick)
+    trained = training_demo(train_dir, quick=args.quick)
     print(f"  {trained['epochs']} epochs: test loss {trained['initial_test_loss']:.3f} -> {trained['test_loss']:.3f} V, "
           f"test micro F {trained['test_f']:.3f} (chance {trained['chance_f']:.3f})")
     print(f"learning curve: {trained['learning_curve']}\nmetrics:        {trained['metrics']}\n"

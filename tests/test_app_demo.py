@@ -1,8 +1,11 @@
 import json
 
-from vr_brian.demo import main
+import pytest
+
+from vr_brian_app.demo import main
 
 
+@pytest.mark.long
 def test_demo_writes_figure_and_numbers(tmp_path, capsys):
     assert main(["--out-dir", str(tmp_path), "--train-dir", str(tmp_path / "training"), "--quick"]) == 0
     numbers = json.loads((tmp_path / "demo_network.json").read_text())

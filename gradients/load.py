@@ -8,8 +8,9 @@
     layers = trained.build(source)                        # or as groups of your own network:
     Network(source, *layers, StateMonitor(layers.output, "U", record=True, when="before_resets"))
 
-The checkpoint is read by :func:`gradients.checkpoint.load_checkpoint` (imported when called, so
-that :mod:`vr_brian` does not depend on :mod:`gradients`).
+The checkpoint is read by :func:`gradients.checkpoint.load_checkpoint`; Brian2 is imported when a
+network is built or simulated, not when this module is (the trainer stands on the library,
+:mod:`vr_brian`, which knows nothing of it).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import dataclasses
 import json
 from pathlib import Path
 
-from .brian import connect_layers, vr_neuron_group
-from .params import VRParams
-from .simulate import simulate
-from .traces import Traces
+from vr_brian.params import VRParams
+from vr_brian.traces import Traces
+
+from .checkpoint import CHECKPOINT_NAME, METRICS_NAME, load_checkpoint
+from .recipe import load_run_data
 
 __all__ = ["load_network", "TrainedNetwork", "TrainedLayers"]
 
@@ -90,13 +92,13 @@ class TrainedNetwork:
 
     def data(self) -> tuple:
         """The (train, test) :class:`gradients.data.SpikeData` of the run, rebuilt from its ``data.json``
-        (see :func:`gradients.cli.load_run_data`)."""
-        from gradients.cli import load_run_data
-
+        (see :func:`gradients.recipe.load_run_data`)."""
         return load_run_data(self.run_dir)
 
     def simulate(self, spikes, backend: str = "brian2", **kwargs) -> Traces:
         """:func:`vr_brian.simulate` of the trained network on ``spikes`` (batch, steps, n_in)."""
+        from vr_brian.simulation import simulate
+
         return simulate(self.weights, spikes, self.params, backend, **kwargs)
 
     def build(self, source, *, batch: int = 1) -> TrainedLayers:
@@ -114,6 +116,8 @@ class TrainedNetwork:
         TrainedLayers
             Every group and Synapses, to put into a Network with ``source`` and your monitors.
         """
+        from vr_brian.brian import connect_layers, vr_neuron_group
+
         groups, synapses, below = [], [], source
         for n, W in enumerate(self.weights, start=1):
             group = vr_neuron_group(batch * W.shape[0], self.params, fires=n < len(self.weights),
@@ -145,9 +149,6 @@ def load_network(run_dir) -> TrainedNetwork:
     ValueError
         If the file is not a checkpoint of this version.
     """
-    from gradients.checkpoint import load_checkpoint
-    from gradients.train import CHECKPOINT_NAME, METRICS_NAME
-
     path = Path(run_dir)
     if path.is_dir():
         path = path / CHECKPOINT_NAME

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from brian2 import second, volt
 
-from gradients.cli import main, parse_quantity
 from gradients.data import builtin_task, save_npz
-from vr_brian.cli import main as vr_brian_main
+from vr_brian_app.cli import main as vr_brian_main
+from vr_brian_app.train import main, parse_quantity
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +73,7 @@ def test_builtin_data_and_errors(tmp_path, capsys):
 
 
 def test_demo_writes_its_outputs_and_reruns_without_training(tmp_path):
-    from gradients.cli import demo
+    from vr_brian_app.train import demo
 
     first = demo(tmp_path, quick=True)
     for key in ("checkpoint", "metrics", "learning_curve"):
@@ -85,7 +85,7 @@ def test_demo_writes_its_outputs_and_reruns_without_training(tmp_path):
 
 
 def test_data_recipe_of_npz_files_rebuilds_the_split_and_notices_changes(tmp_path):
-    from gradients.cli import load_run_data
+    from gradients.recipe import load_run_data
 
     data = builtin_task(2, n_in=6, steps=20, n_train=30, n_test=1, seed=4)[0]
     path = save_npz(tmp_path / "data.npz", data)

@@ -14,25 +14,20 @@ Brian2 units ("20ms", "1 V", "500 mV"); a bare number is in SI units (s, V).
 ``--resume`` needs the same arguments as the interrupted run (``--epochs`` may grow).
 The output folder receives ``checkpoint.npz`` (after every epoch), ``metrics.json``,
 ``learning_curve.png`` and, once training ends, ``data.json``: the recipe that rebuilds the
-run's training and test data (:func:`load_run_data`; the built-in task's arguments, or the
-.npz files by path and SHA-256).
+run's training and test data (:func:`gradients.recipe.load_run_data`; the built-in task's arguments,
+or the .npz files by path and SHA-256).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import re
 import sys
 from pathlib import Path
 
-__all__ = ["main", "build_parser", "parse_quantity", "demo", "load_run_data", "LEARNING_CURVE_NAME",
-           "DATA_RECIPE_NAME"]
+__all__ = ["main", "build_parser", "parse_quantity", "demo", "LEARNING_CURVE_NAME"]
 
 LEARNING_CURVE_NAME = "learning_curve.png"
-#: The recipe of a run's data, in its output folder.
-DATA_RECIPE_NAME = "data.json"
 
 _NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*?\s*([A-Za-zµ]*)\s*$")
 
@@ -75,11 +70,10 @@ def parse_quantity(text: str, unit, name: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     from brian2 import second, volt
 
+    from gradients.optim import LR_DECAYS, OPTIMIZERS
+    from gradients.tempotron import LOSSES, METHODS
+    from gradients.train import DTYPES, FORWARDS, INITS, TrainConfig
     from vr_brian.params import VARIANTS
-
-    from .optim import LR_DECAYS, OPTIMIZERS
-    from .tempotron import LOSSES, METHODS
-    from .train import FORWARDS, INITS, TrainConfig
 
     defaults = TrainConfig()
 
@@ -150,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--readout-scale", type=quantity(volt, "readout_scale"), default=None,
                      help="voltage scale of the cross entropies (default: v_thr)")
     opt.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the shuffling")
-    opt.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    opt.add_argument("--dtype", choices=DTYPES, default=defaults.dtype)
     opt.add_argument("--forward", choices=FORWARDS, default=defaults.forward,
                      help="forward passes from the numpy reference or a compiled Brian2 network")
     opt.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -180,74 +174,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _file_entry(path) -> dict:
-    path = Path(path).resolve()
-    if not path.is_file():
-        raise FileNotFoundError(f"data file {str(path)!r} does not exist")
-    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-
-
 def _data_recipe(args) -> dict:
-    """How to rebuild the data of a run: the built-in task's arguments, or the .npz files with their SHA-256."""
+    """How to rebuild the data of a run (:mod:`gradients.recipe`): the built-in task's arguments, or the .npz
+    files with their SHA-256."""
+    from gradients.recipe import builtin_recipe, npz_recipe
+
     if args.data == "builtin":
-        return {"source": "builtin", "builtin_task": {
-            "n_classes": args.classes, "n_in": args.inputs, "steps": args.steps, "n_train": args.train_samples,
-            "n_test": args.test_samples, "multilabel": args.multilabel, "seed": args.data_seed}}
-    recipe = {"source": "npz", "data": _file_entry(args.data)}
-    if args.test is not None:
-        recipe["test"] = _file_entry(args.test)
-    else:
-        recipe["split"] = {"test_fraction": args.test_fraction, "seed": args.data_seed}
-    return recipe
-
-
-def _load_recorded(entry: dict):
-    from .data import load_npz
-
-    path = Path(entry["path"])
-    if not path.is_file():
-        raise FileNotFoundError(f"the run's data file {str(path)!r} does not exist any more")
-    if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
-        raise ValueError(f"the run's data file {str(path)!r} has changed since the run (its SHA-256 differs)")
-    return load_npz(path)
-
-
-def data_from_recipe(recipe: dict) -> tuple:
-    """The (train, test) SpikeData that ``recipe`` (:func:`_data_recipe`) describes."""
-    from .data import builtin_task
-
-    if recipe["source"] == "builtin":
-        return builtin_task(**recipe["builtin_task"])
-    data = _load_recorded(recipe["data"])
-    if "test" in recipe:
-        return data, _load_recorded(recipe["test"])
-    return data.split(**recipe["split"])
-
-
-def load_run_data(run_dir) -> tuple:
-    """The (train, test) SpikeData of a ``vr-brian train`` run, rebuilt from the recipe in ``run_dir``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``run_dir`` holds no recipe (only finished runs of ``vr-brian train`` write one), or a
-        data file it names is gone.
-    ValueError
-        If a data file it names has changed since the run.
-    """
-    path = Path(run_dir) / DATA_RECIPE_NAME
-    if not path.is_file():
-        raise FileNotFoundError(f"{str(path)!r} does not exist: runs of `vr-brian train` write it when training "
-                                f"ends; for a run trained otherwise, load its data yourself")
-    return data_from_recipe(json.loads(path.read_text()))
+        return builtin_recipe(n_classes=args.classes, n_in=args.inputs, steps=args.steps, n_train=args.train_samples,
+                              n_test=args.test_samples, multilabel=args.multilabel, seed=args.data_seed)
+    return npz_recipe(args.data, args.test, test_fraction=args.test_fraction, seed=args.data_seed)
 
 
 def run(args) -> dict:
     """Train as ``args`` (parsed by :func:`build_parser`) say; return the output paths and final numbers."""
+    from gradients.recipe import DATA_RECIPE_NAME, data_from_recipe
+    from gradients.train import TrainConfig, plot_history, train
     from vr_brian.io import write_json
     from vr_brian.params import VRParams
-
-    from .train import TrainConfig, plot_history, train
 
     recipe = _data_recipe(args)
     train_data, test_data = data_from_recipe(recipe)
@@ -277,7 +220,7 @@ def run(args) -> dict:
 
 def main(argv=None) -> int:
     """Entry point of ``vr-brian train``; returns the exit status."""
-    from .train import TrainingDiverged
+    from gradients.train import TrainingDiverged
 
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))

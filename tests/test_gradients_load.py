@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from brian2 import Network, SpikeGeneratorGroup, StateMonitor, second
 
+from gradients import load_network
 from gradients.checkpoint import load_checkpoint
-from gradients.cli import main as train_main
 from gradients.data import builtin_task
-from vr_brian import VRParams, forward, load_network
+from vr_brian import VRParams, forward
+from vr_brian_app.train import main as train_main
 
 TASK = dict(n_classes=3, n_in=12, steps=30, n_train=48, n_test=24, seed=2)
 
@@ -35,7 +36,7 @@ def test_loads_the_checkpoint_as_trained(run_dir):
     trained = load_network(run_dir)
     checkpoint = load_checkpoint(run_dir / "checkpoint.npz")
     assert trained.sizes == (12, 10, 3) and trained.epoch == 3
-    for W, W_saved in zip(trained.weights, checkpoint.weights):
+    for W, W_saved in zip(trained.weights, checkpoint.weights, strict=True):
         np.testing.assert_array_equal(W, W_saved)
     assert trained.params == VRParams(tau_m=15e-3, alpha=0.3) and trained.params == checkpoint.params
     assert trained.class_names == ("pattern 0", "pattern 1", "pattern 2")
@@ -66,7 +67,7 @@ def test_build_puts_the_trained_layers_into_ones_own_network(run_dir, numpy_targ
     """Three test samples side by side behind a SpikeGeneratorGroup of one's own equal the reference."""
     trained = load_network(run_dir)
     _, test = trained.data()
-    spikes, (n_in, n_hidden, n_out) = test.spikes[:3], trained.sizes
+    spikes, (n_in, _, n_out) = test.spikes[:3], trained.sizes
     sample, step, channel = np.nonzero(spikes)
     source = SpikeGeneratorGroup(3 * n_in, sample * n_in + channel, step * trained.params.dt * second,
                                  dt=trained.params.dt * second)

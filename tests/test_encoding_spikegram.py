@@ -90,6 +90,8 @@ def test_stops_at_the_snr_target_and_on_silence():
     assert len(matching_pursuit(np.zeros(100), DICTIONARY)) == 0
     with pytest.raises(ValueError, match="max_atoms"):
         matching_pursuit(np.ones(10), DICTIONARY, max_atoms=0)
+    with pytest.raises(ValueError, match="finite"):
+        matching_pursuit(np.array([0.0, np.nan, 1.0]), DICTIONARY)
 
 
 def test_spike_raster_bins_atom_starts():
@@ -275,3 +277,12 @@ def test_bad_encoder_settings_are_named():
         SpikegramEncoder(mapping="levels").expand(random_atoms(np.random.default_rng(0)))
     with pytest.raises(ValueError, match="n_jobs"):
         SpikegramEncoder().atoms(np.ones((1, 100)), n_jobs=0)
+
+
+def test_cached_atoms_can_be_looked_up_without_building(tmp_path):
+    audio = np.random.default_rng(6).normal(size=(1, 800))
+    encoder = SpikegramEncoder(n_channels=4, f_low=300.0, f_high=3000.0, max_atoms=5, snr_db=None)
+    assert atoms_cached(encoder, audio, tmp_path, build=False) is None
+    built = atoms_cached(encoder, audio, tmp_path)
+    found = atoms_cached(encoder, audio, tmp_path, build=False)
+    assert found.manifest["reused"] and np.array_equal(found.position, built.position)

@@ -61,3 +61,29 @@ def test_quick_paper_spikegram_run_splits_one_pool_of_both_banks(tmp_path):
     assert spikes_per_clip["mean"] == pytest.approx(train.spikes.sum(axis=(1, 2)).mean())
     assert 0 < spikes_per_clip["max"] <= encoder["max_atoms"]
     assert build["parts"]["train"]["density"] == pytest.approx(train.spikes.mean())
+
+
+def test_validation_clips_are_carved_from_the_training_part_only():
+    from studies.instrument_recognition.mapping_choice import carve
+    from vr_brian.datasets import per_class_split
+
+    labels = np.repeat(np.arange(10), 240)
+    fit, val, test = carve(labels, 160, 80, 40, val_seed=1)
+    assert len(fit) == 1200 and len(val) == 400 and len(test) == 800
+    assert not set(fit) & set(val) and not set(fit) & set(test) and not set(val) & set(test)
+    np.testing.assert_array_equal(test, per_class_split(labels, 160, 80, seed=0)[1])
+    np.testing.assert_array_equal(np.bincount(labels[val]), [40] * 10)
+
+
+@pytest.mark.skipif(missing is not None, reason=f"needs FluidSynth and sound banks: {missing}")
+def test_quick_mapping_choice_trains_every_mapping(tmp_path):
+    from studies.instrument_recognition.mapping_choice import MAPPINGS, main
+
+    out = tmp_path / "mapping.json"
+    assert main(["--quick", "--out", str(out)]) == 0
+    results = json.loads(out.read_text())
+    assert set(results["mappings"]) == set(MAPPINGS) and results["best"] in MAPPINGS
+    for mapping, row in results["mappings"].items():
+        assert row["encoder"]["mapping"] == mapping and len(row["runs"]) == 1
+        assert 0 <= row["val_f"]["mean"] <= 1 and row["density"] > 0
+    assert results["config"]["fit_clips"] == 4 and results["config"]["val_clips"] == 2

@@ -41,6 +41,17 @@ def _spread(values) -> dict:
             "values": values.tolist()}
 
 
+def carve(labels, train_per_class: int, test_per_class: int, val_per_class: int, val_seed: int) -> tuple:
+    """(fit, validation, test) indices into the pool: the paper split (seed 0) and its training part
+    split again per class into ``train_per_class - val_per_class`` fitting and ``val_per_class``
+    validation clips; disjoint, and the test part is the one the data study writes."""
+    from vr_brian.datasets import per_class_split
+
+    training, test = per_class_split(labels, train_per_class, test_per_class, seed=0)
+    fit, val = per_class_split(np.asarray(labels)[training], train_per_class - val_per_class, val_per_class, val_seed)
+    return training[fit], training[val], test
+
+
 def main(argv=None) -> int:
     from brian2 import ms
 
@@ -48,12 +59,13 @@ def main(argv=None) -> int:
     from gradients.train import TrainConfig, evaluate, train
     from studies.instrument_recognition.run import (PAPER_TEST_PER_CLASS, PAPER_TRAIN_PER_CLASS, paper_pool_settings,
                                                     spikegram_encoder)
-    from vr_brian.datasets import build_instruments, default_cache_dir, per_class_split
+    from vr_brian.datasets import build_instruments, default_cache_dir
     from vr_brian.encoding import atoms_cached
     from vr_brian.params import VRParams
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny run for tests (seconds), into a temporary folder")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny run for tests (2 classes, 48 inputs, 1 epoch), into a temporary folder")
     parser.add_argument("--out", type=Path, default=None, help="results JSON (default results_mapping.json here)")
     parser.add_argument("--mappings", default=",".join(MAPPINGS), help="comma-separated mappings to compare")
     parser.add_argument("--seeds", type=int, default=3)
@@ -79,28 +91,35 @@ def main(argv=None) -> int:
     if args.quick:
         banks, test_bank, train_per_class, test_per_class, val_per_class = ("fluidr3", "timgm6mb"), "timgm6mb", 3, 1, 1
         cache_dir, atoms_per_second, epochs, hidden, seeds = out.parent / "cache", 100.0, 1, 8, 1
-        classes = {"classes": ("flute", "drum kit")}
+        classes, n_inputs = {"classes": ("flute", "drum kit")}, 48
     else:
         banks, test_bank = ("fluidr3", "musescore", "timgm6mb"), "musescore"
         train_per_class, test_per_class, val_per_class = PAPER_TRAIN_PER_CLASS, PAPER_TEST_PER_CLASS, args.val_per_class
         cache_dir, atoms_per_second, epochs, hidden, seeds = default_cache_dir(), None, args.epochs, args.hidden, args.seeds
-        classes = {}
+        classes, n_inputs = {}, 384
     settings = paper_pool_settings(train_per_class, test_per_class, banks, test_bank, seed=0, **classes)
     clips = build_instruments(settings, cache_dir)
-    training, _ = per_class_split(clips.labels, train_per_class, test_per_class, seed=0)     # the test part: unused
-    fit, val = per_class_split(clips.labels[training], train_per_class - val_per_class, val_per_class, args.val_seed)
-    fit, val = training[fit], training[val]
+    fit, val, _ = carve(clips.labels, train_per_class, test_per_class, val_per_class, args.val_seed)  # test: unused
     params = VRParams(tau_m=30 * ms, tau_s=7.5 * ms, dt=3 * ms, alpha=0.0)
     rows = {}
     for mapping in mappings:
         options = {"atoms_per_second": atoms_per_second} if atoms_per_second else {}
-        encoder = spikegram_encoder(float(params.dt), settings.duration, mapping, **options)
+        encoder = spikegram_encoder(float(params.dt), settings.duration, mapping, n_inputs, **options)
         start = time.perf_counter()
-        atoms = atoms_cached(encoder, clips.audio, cache_dir, progress=not args.quick, n_jobs=args.n_jobs)
+        # the pool's atoms when the data study pursued them, else the fitting and validation clips' only
+        atoms = atoms_cached(encoder, clips.audio, cache_dir, build=False)
+        if atoms is None:
+            used = np.concatenate([fit, val])
+            atoms = atoms_cached(encoder, clips.audio[used], cache_dir, progress=not args.quick, n_jobs=args.n_jobs)
+            position = np.full(len(clips), -1)
+            position[used] = np.arange(len(used))
+            fit_atoms, val_atoms = atoms.subset(position[fit]), atoms.subset(position[val])
+        else:
+            fit_atoms, val_atoms = atoms.subset(fit), atoms.subset(val)
         if mapping == "levels":
-            encoder = encoder.fit_levels(atoms.subset(fit))
-        fit_data, val_data = (SpikeData(encoder.expand(atoms.subset(index)), clips.targets[index], clips.class_names)
-                              for index in (fit, val))
+            encoder = encoder.fit_levels(fit_atoms)
+        fit_data, val_data = (SpikeData(encoder.expand(part), clips.targets[index], clips.class_names)
+                              for part, index in ((fit_atoms, fit), (val_atoms, val)))
         encode_seconds = time.perf_counter() - start
         runs = []
         for seed in range(seeds):
@@ -128,7 +147,7 @@ def main(argv=None) -> int:
                          "fit_f": _spread([r["fit_f"] for r in runs]),
                          "spikes_per_clip": float(per_clip.mean()), "density": float(fit_data.spikes.mean()),
                          "pursuit_build_seconds": atoms.manifest["build_seconds"],
-                         "pursuit_seconds_per_clip": atoms.manifest["build_seconds"] / len(clips),
+                         "pursuit_seconds_per_clip": atoms.manifest["build_seconds"] / len(atoms),
                          "expand_seconds": encode_seconds, "runs": runs}
     best = max(rows, key=lambda m: rows[m]["val_f"]["mean"])
     write_json(out, {

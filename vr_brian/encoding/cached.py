@@ -13,7 +13,7 @@ def _audio_key(audio) -> dict:
     return {"audio_sha256": arrays_hash({"audio": audio}), "audio_shape": list(audio.shape)}
 
 
-def atoms_cached(encoder, audio, cache_dir=None, progress: bool = False, n_jobs: int = 1):
+def atoms_cached(encoder, audio, cache_dir=None, progress: bool = False, n_jobs: int = 1, build: bool = True):
     """``encoder.atoms(audio)`` (:class:`~vr_brian.encoding.SpikegramEncoder`), read back from the
     cache when the same pursuit settings (:meth:`~vr_brian.encoding.SpikegramEncoder.pursuit_settings`)
     were already applied to the same audio.
@@ -21,13 +21,17 @@ def atoms_cached(encoder, audio, cache_dir=None, progress: bool = False, n_jobs:
     The atoms do not depend on the mapping, the time step or the level edges, so every expansion
     of them shares one entry. Returns an :class:`~vr_brian.encoding.spikegram.AtomSet` whose
     ``manifest`` holds the entry's manifest (``build_seconds``: the pursuit's wall time) and
-    ``reused``.
+    ``reused``; with ``build=False``, None when there is no entry yet.
     """
     from .spikegram import AtomSet
 
     audio = np.ascontiguousarray(audio)
     settings = {**encoder.pursuit_settings(), **_audio_key(audio)}
-    result = ArrayCache(cache_dir).load_or_build(
+    cache = ArrayCache(cache_dir)
+    if not build:
+        result = cache.load("atoms_spikegram", settings)
+        return None if result is None else AtomSet.from_arrays(result.arrays, {**result.manifest, "reused": True})
+    result = cache.load_or_build(
         "atoms_spikegram", settings, lambda: encoder.atoms(audio, progress=progress, n_jobs=n_jobs).arrays())
     return AtomSet.from_arrays(result.arrays, {**result.manifest, "reused": result.reused})
 

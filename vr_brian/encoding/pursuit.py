@@ -74,6 +74,7 @@ def _subtract_maximum(row, lo, hi, a, values, base):
 
 def _pursue(correlation, n, supports, xc_values, xc_offsets, max_atoms, energy, snr_db, block,
             channels, positions, amplitudes, remaining_energy):
+    """The loop of :func:`pursue`; writes the atoms into the four output arrays, returns their number."""
     n_channels, padded = correlation.shape
     n_blocks = padded // block
     channel_max = np.empty((n_channels, n_blocks), dtype=correlation.dtype)

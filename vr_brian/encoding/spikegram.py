@@ -89,6 +89,8 @@ def matching_pursuit(signal, dictionary: GammatoneDictionary, max_atoms: int = 5
     x = np.asarray(signal, dtype=np.float64)
     if x.ndim != 1 or len(x) == 0:
         raise ValueError(f"signal must be a non-empty 1-D array, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("signal must be finite (it holds NaN or infinity)")
     if max_atoms < 1:
         raise ValueError(f"max_atoms must be >= 1, got {max_atoms}")
     if precision not in PRECISIONS:
@@ -142,7 +144,7 @@ _KERNEL_SPECTRA: dict = {}
 def _kernel_spectra(dictionary: GammatoneDictionary, size: int, precision: str) -> np.ndarray:
     import scipy.fft
 
-    key = (dictionary.n_channels, dictionary.f_low, dictionary.f_high, dictionary.sample_rate, size, precision)
+    key = (*_key(dictionary), size, precision)
     if key not in _KERNEL_SPECTRA:
         _KERNEL_SPECTRA[key] = np.conj(scipy.fft.rfft(dictionary.kernels.astype(precision), size, axis=1))
     return _KERNEL_SPECTRA[key]
@@ -188,7 +190,7 @@ _SUPPORT_TABLES: dict = {}
 
 
 def _support_tables(dictionary: GammatoneDictionary, precision: str) -> tuple:
-    key = (dictionary.n_channels, dictionary.f_low, dictionary.f_high, dictionary.sample_rate, precision)
+    key = (*_key(dictionary), precision)
     if key not in _SUPPORT_TABLES:      # seconds for hundreds of channels: once per process
         _SUPPORT_TABLES[key] = dictionary.support_cross_correlations(precision)
     return _SUPPORT_TABLES[key]
@@ -487,6 +489,11 @@ class SpikegramEncoder:
 
     def settings(self) -> dict:
         return {"encoder": "spikegram", **dataclasses.asdict(self), "n_inputs": self.n_inputs}
+
+
+def _key(dictionary: GammatoneDictionary) -> tuple:
+    """What identifies a dictionary in the per-process stores of its derived arrays."""
+    return dictionary.n_channels, dictionary.f_low, dictionary.f_high, dictionary.sample_rate
 
 
 _DICTIONARIES: dict = {}

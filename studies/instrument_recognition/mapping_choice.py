@@ -56,7 +56,8 @@ def main(argv=None) -> int:
     from brian2 import ms
 
     from gradients.data import SpikeData
-    from gradients.train import TrainConfig, evaluate, train
+    from gradients.checkpoint import load_checkpoint
+    from gradients.train import CHECKPOINT_NAME, TrainConfig, TrainingDiverged, evaluate, train
     from studies.instrument_recognition.run import (PAPER_TEST_PER_CLASS, PAPER_TRAIN_PER_CLASS, paper_pool_settings,
                                                     spikegram_encoder)
     from vr_brian.datasets import build_instruments, default_cache_dir
@@ -76,6 +77,7 @@ def main(argv=None) -> int:
     parser.add_argument("--margin", type=float, default=0.3, help="volts (v_thr = 1 V)")
     parser.add_argument("--init-mean-gain", type=float, default=2.0, help="g_mu of gradients.train.init_weights")
     parser.add_argument("--init-std-gain", type=float, default=1.0, help="g_sigma of gradients.train.init_weights")
+    parser.add_argument("--alpha", type=float, default=0.0, help="variable-resistance coefficient (default 0)")
     parser.add_argument("--val-per-class", type=int, default=40, help="validation clips per class, of the 160")
     parser.add_argument("--val-seed", type=int, default=1)
     parser.add_argument("--n-jobs", type=int, default=1, help="worker processes for matching pursuit")
@@ -100,7 +102,7 @@ def main(argv=None) -> int:
     settings = paper_pool_settings(train_per_class, test_per_class, banks, test_bank, seed=0, **classes)
     clips = build_instruments(settings, cache_dir)
     fit, val, _ = carve(clips.labels, train_per_class, test_per_class, val_per_class, args.val_seed)  # test: unused
-    params = VRParams(tau_m=30 * ms, tau_s=7.5 * ms, dt=3 * ms, alpha=0.0)
+    params = VRParams(tau_m=30 * ms, tau_s=7.5 * ms, dt=3 * ms, alpha=args.alpha)
     rows = {}
     for mapping in mappings:
         options = {"atoms_per_second": atoms_per_second} if atoms_per_second else {}
@@ -127,16 +129,24 @@ def main(argv=None) -> int:
                                  lr=args.lr, margin=args.margin, positive_weight=1.0, seed=seed,
                                  init_mean_gain=args.init_mean_gain, init_std_gain=args.init_std_gain)
             start = time.perf_counter()
-            with warnings.catch_warnings():
+            diverged = None
+            with warnings.catch_warnings(), tempfile.TemporaryDirectory() as run_dir:
                 warnings.simplefilter("ignore")       # negative-R counts are kept by evaluate()
-                result = train(fit_data, val_data, config, params, progress=False)
-                argmax = evaluate(result.weights, val_data, params, config.margin, single_label=True)["micro"]
-                fitted = evaluate(result.weights, fit_data, params, config.margin)["micro"]
-            last = result.history[-1]["test"]
+                try:
+                    result = train(fit_data, val_data, config, params, out_dir=run_dir, progress=False)
+                    weights, history = result.weights, result.history
+                except TrainingDiverged as error:     # the numbers of the last finite epoch
+                    saved = load_checkpoint(Path(run_dir) / CHECKPOINT_NAME)
+                    diverged, weights, history = str(error), saved.weights, saved.history
+                argmax = evaluate(weights, val_data, params, config.margin, single_label=True)["micro"]
+                fitted = evaluate(weights, fit_data, params, config.margin)["micro"]
+            last = history[-1]["test"]
             runs.append({"seed": seed, "val_f": last["micro"]["f"], "val_argmax_f": argmax["f"],
                          "fit_f": fitted["f"], "hidden_rate": last["hidden_rate"],
-                         "initial_hidden_rate": result.history[0]["test"]["hidden_rate"],
-                         "curve_val_f": [r["test"]["micro"]["f"] for r in result.history],
+                         "initial_hidden_rate": history[0]["test"]["hidden_rate"],
+                         "negative_R": last["negative_R"], "runaway": last["runaway"], "diverged": diverged,
+                         "epochs": history[-1]["epoch"],
+                         "curve_val_f": [r["test"]["micro"]["f"] for r in history],
                          "seconds": time.perf_counter() - start})
             print(f"{mapping:8s} seed {seed}: validation F {runs[-1]['val_f']:.3f} (argmax {argmax['f']:.3f}), "
                   f"fit F {fitted['f']:.3f}, hidden rate {last['hidden_rate']:.3f}, {runs[-1]['seconds']:.0f} s",

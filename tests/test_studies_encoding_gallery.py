@@ -21,3 +21,10 @@ def test_quick_run_writes_results_and_figures(tmp_path):
         assert abs(row["spikegram_snr_db"] - row["spikegram_snr_db_pursuit"]) < 1.0
     for name in results["figures"]:
         assert (tmp_path / name).stat().st_size > 10_000
+    expansions = results["spikegram_384"]
+    assert "encoding_gallery_spikegram384.png" in results["figures"]
+    for row in expansions["clips"]:
+        # one spike per atom at most (levels), three (delays: copies past the clip's end dropped)
+        assert row["spikes"]["levels"] <= row["atoms"] and row["spikes"]["levels"] < row["spikes"]["delays"]
+        assert row["spikes"]["delays"] <= 3 * row["atoms"]
+        assert row["density"]["levels"] == pytest.approx(row["spikes"]["levels"] / (500 * 384))

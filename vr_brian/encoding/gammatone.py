@@ -159,5 +159,44 @@ class GammatoneDictionary:
         return np.stack([fftconvolve(k[j][None, :], k[:, ::-1], mode="full", axes=1)
                          for j in range(len(k))])
 
+    @functools.cached_property
+    def supports(self) -> np.ndarray:
+        """(n_channels,) int: the number of leading samples of each kernel that can be nonzero
+        (the kernels are cut where their envelope falls below ``1e-3`` of its peak, and
+        padded with zeros to the common :attr:`length`)."""
+        k = self.kernels
+        nonzero = k != 0
+        return np.where(nonzero.any(axis=1), k.shape[1] - np.argmax(nonzero[:, ::-1], axis=1), 1)
+
+    def support_cross_correlations(self, dtype="float64") -> tuple:
+        r"""The cross-correlations restricted to the lags where they can be nonzero, packed flat.
+
+        For a selected kernel :math:`s` and a channel :math:`c` with supports :math:`L_s, L_c`
+        (:attr:`supports`), :math:`X_{s,c}(d) = \sum_u k_c[u]\,k_s[u + d]` vanishes outside
+        :math:`-(L_c - 1) \le d \le L_s - 1`; those :math:`L_s + L_c - 1` values are stored at
+        ``values[offsets[s, c] + d + L_c - 1]``. Nothing is dropped, and the storage is the mean
+        support over ``length`` of the dense :attr:`cross_correlations` (0.29 for 128 channels
+        from 20 Hz at 16 kHz), which is also what an update of matching pursuit then costs.
+
+        Returns
+        -------
+        values : (total,) array of ``dtype``
+        offsets : (n_channels, n_channels) int64
+        """
+        k, supports = self.kernels, self.supports
+        n, length = k.shape
+        sizes = supports[:, None] + supports[None, :] - 1                 # (selected s, channel c)
+        offsets = np.zeros((n, n), dtype=np.int64)
+        offsets.flat[1:] = np.cumsum(sizes.ravel())[:-1]
+        values = np.empty(int(sizes.sum()), dtype=dtype)
+        reversed_kernels = k[:, ::-1]
+        for s in range(n):
+            # full[c, j] is X_{s,c}(d) at d = j - (length - 1)
+            full = fftconvolve(k[s, :supports[s]][None, :], reversed_kernels, mode="full", axes=1)
+            for c in range(n):
+                start = length - supports[c]
+                values[offsets[s, c]:offsets[s, c] + sizes[s, c]] = full[c, start:start + sizes[s, c]]
+        return values, offsets
+
     def settings(self) -> dict:
         return dataclasses.asdict(self)

@@ -14,6 +14,7 @@ COMMANDS = {
     "train": ("gradients.cli", "train a VR-C-LIF network on spike arrays with targets"),
     "study": ("studies.cli", "run one study by name (vr-brian study --list)"),
     "genn": ("vr_brian.genn", "generate (and, with GENN_PATH, build and run) GeNN code for a network"),
+    "fit": ("vr_brian.fit_recording", "fit VR-C-LIF, C-LIF or AdEx to a recording file, scored on held-out data"),
 }
 
 

@@ -303,8 +303,8 @@ class CandidateSimulator:
             if self.form == "current":
                 model = VR_CLIF_CURRENT + Equations("I_inj = drive(t) + I_hold : amp\nI_hold : amp (constant)")
             else:
-                model = VR_CLIF + Equations("I = weight_scale*drive(t) + I_hold : volt\nweight_scale : volt (constant)\n"
-                                            "I_hold : volt (constant)")
+                model = VR_CLIF + Equations("I = weight_scale*drive(t) + I_hold : volt\n"
+                                            "weight_scale : volt (constant)\nI_hold : volt (constant)")
             group = NeuronGroup(self.n, model, threshold=THRESHOLD, reset=RESET, method="exact", dt=dt,
                                 namespace=namespace, name="candidates")
             group.run_regularly("U_prev = U", when="before_resets", name="candidates_uprev")
@@ -503,7 +503,8 @@ def fit(kind: str, inputs, reference: Recording, *, dt=0.1 * ms, tau_syn=5 * ms,
     for p in spec:
         low, high = bounds.get(p.name, (p.low, p.high))
         if not low < high or (p.log and not low > 0):
-            raise ValueError(f"bounds of {p.name} must satisfy {'0 < ' if p.log else ''}low < high, got ({low}, {high})")
+            raise ValueError(f"bounds of {p.name} must satisfy {'0 < ' if p.log else ''}low < high, "
+                             f"got ({low}, {high})")
         box.append((np.log10(low), np.log10(high)) if p.log else (low, high))
     n = int(popsize) * len(spec)
     own = simulator is None

@@ -33,9 +33,9 @@ so that, through the membrane's own time constant, a PSP has the two-time-consta
 :math:`e^{-t/\tau_m} - e^{-t/\tau_s}` of the VR-C-LIF kernel (``tau_syn`` plays ``tau_s``).
 ``J`` (A/m^2) is a per-neuron constant, so one group holds neurons with different drive.
 
-The equations are integrated by rk4 (see :func:`hh_group`). Spikes are upward crossings of -20 mV (``threshold``, with ``refractory`` holding while
-the voltage stays above it). Voltages are returned relative to the model's resting
-potential, the coordinate the reduced models use.
+The equations are integrated by rk4 (see :func:`hh_group`). Spikes are upward crossings of -20
+mV (``threshold``, with ``refractory`` holding while the voltage stays above it). Voltages are
+returned relative to the model's resting potential, the coordinate the reduced models use.
 """
 
 from __future__ import annotations

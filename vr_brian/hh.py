@@ -158,11 +158,18 @@ TRAUB_MILES = HHModel(
 
 _PHI = 5.0  # Wang-Buzsaki's speed-up of the h and n kinetics
 
+
+def _instantaneous(currents: str, gate: str) -> str:
+    """``currents`` with the kinetic equation of ``gate`` replaced by its steady state."""
+    kinetic = f"d{gate}/dt = alpha_{gate}*(1 - {gate}) - beta_{gate}*{gate} : 1"
+    if kinetic not in currents:
+        raise ValueError(f"no kinetic equation of {gate} in the currents")
+    return currents.replace(kinetic, f"{gate} = alpha_{gate}/(alpha_{gate} + beta_{gate}) : 1")
+
+
 WANG_BUZSAKI = HHModel(
     name="wang_buzsaki",
-    # sodium activation is instantaneous: the m equation of the shared currents becomes m = m_inf(v)
-    ionic=_GATED_CURRENTS.replace("dm/dt = alpha_m*(1 - m) - beta_m*m : 1", "m = alpha_m/(alpha_m + beta_m) : 1")
-    + """
+    ionic=_instantaneous(_GATED_CURRENTS, "m") + """
     alpha_m = 1/exprel(-(v/mV + 35)/10)/ms : Hz
     beta_m = 4*exp(-(v/mV + 60)/18)/ms : Hz
     alpha_h = phi*0.07*exp(-(v/mV + 58)/20)/ms : Hz
@@ -491,7 +498,9 @@ def measure_input_resistance(model: HHModel, v_hold, *, step=0.01 * uA / cm**2, 
     says holds it there, for ``settle``; then the current rises by ``step`` for another ``settle``.
     The resistance is the change of the final voltage over the step (a chord over ``step``, which
     is small). Returns the holding currents (A), the voltages reached before and after the step (V)
-    and the resistances (ohm), as arrays; a neuron that fired is marked in ``fired``."""
+    and the resistances (ohm), as arrays; a neuron that fired during the step (so that its
+    resistance is not a small-signal one: near a saddle-node the step crosses it) is marked in
+    ``fired``."""
     v_hold = np.atleast_1d(np.asarray(v_hold, float))
     step_density = to_si(step, amp / meter**2, "step", bare=False)
     settle_s = to_si(settle, second, "settle", bare=False)
@@ -506,4 +515,4 @@ def measure_input_resistance(model: HHModel, v_hold, *, step=0.01 * uA / cm**2, 
     before, after = traces.v[:, steps - 1] + v_rest, traces.v[:, -1] + v_rest
     return {"v_hold": v_hold, "holding_current": holding * area_m2, "v_before": before, "v_after": after,
             "resistance": (after - before) / (step_density * area_m2),
-            "fired": np.array([len(s) > 0 for s in traces.spikes])}
+            "fired": np.array([np.any(s >= settle_s) for s in traces.spikes])}

@@ -227,8 +227,8 @@ def test_standalone_reruns_equal_numpy():
     simulator = CandidateSimulator("vrclif", 3, 500, "current", hold=True, dt=0.2 * ms, target="cpp_standalone")
     try:
         for k, steps in enumerate((500, 320)):
-            theta = np.array([[rng.uniform(p.low, min(p.high, 2 * p.low + 0.5 * (p.high - p.low))) if not p.log
-                               else 10 ** rng.uniform(7.5, 8.3) for p in spec] for _ in range(3)])
+            theta = np.array([[p.low + (p.high - p.low) * rng.uniform(0.25, 0.75) if not p.log
+                               else 10 ** rng.uniform(7.5, 8.3) for p in spec] for _ in range(3)])  # mid-box
             inputs = ou_current(0.2 * nA, 0.2 * nA, 3 * ms, steps * 0.2 * ms, grid=0.2 * ms, seed=k)
             compiled = simulator.run(theta, inputs)
             runtime = simulate_candidates("vrclif", theta, inputs, dt=0.2 * ms)

@@ -177,7 +177,7 @@ def test_input_resistance_by_steps_equals_the_iv_slope():
     v_rest = resting_potential(TRAUB_MILES)
     assert input_resistance(TRAUB_MILES, v_rest, AREA) == pytest.approx(1 / (0.05e-3 * 1e4 * 20000e-12), rel=0.01)
     holds = v_rest + np.array([-8e-3, 0.0, 4e-3])
-    measured = measure_input_resistance(TRAUB_MILES, holds, settle=100 * ms, dt=DT)
+    measured = measure_input_resistance(TRAUB_MILES, holds, settle=150 * ms, dt=0.1 * ms)  # subthreshold: 0.1 ms is fine
     np.testing.assert_allclose(measured["v_before"], holds, atol=0.1e-3)
     np.testing.assert_allclose(measured["resistance"], input_resistance(TRAUB_MILES, measured["v_before"], AREA),
                                rtol=0.03)

@@ -11,13 +11,28 @@ Literature relied on:
 - Traub-Miles as in Brian2's COBAHH (Brette et al. 2007): a class-I neuron whose onset is
   the saddle-node where the steady-state current stops having a zero, computed here from
   the rate functions written out independently of the package.
+- Wang-Buzsaki (1996): its equations written out again here and integrated by scipy's
+  solve_ivp (a different integrator, adaptive step), against Brian2's rk4.
 """
 
 import numpy as np
 import pytest
 from brian2 import Network, SpikeMonitor, StateMonitor, cm, ms, prefs, second, uA
 
-from vr_brian.hh import SQUID, TRAUB_MILES, hh_group, poisson_input, resting_potential, run_hh
+from vr_brian.hh import (
+    AREA,
+    SQUID,
+    TRAUB_MILES,
+    WANG_BUZSAKI,
+    CurrentInput,
+    hh_group,
+    input_resistance,
+    measure_input_resistance,
+    ou_current,
+    poisson_input,
+    resting_potential,
+    run_hh,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -128,3 +143,73 @@ def test_bad_input():
     inputs = poisson_input(2, 0, duration=10 * ms)
     with pytest.raises(ValueError, match="record_dt"):
         run_hh(SQUID, inputs, 1 * uA / cm**2, dt=0.03 * ms)
+
+
+def _wang_buzsaki_rhs(t, y, current):
+    """Wang and Buzsaki (1996), J. Neurosci. 16:6402, eqs. 1-4 with their constants (mV, ms, uA/cm^2)."""
+    v, h, n = y
+    a_m = 0.1 * (v + 35) / (1 - np.exp(-(v + 35) / 10))
+    b_m = 4 * np.exp(-(v + 60) / 18)
+    m = a_m / (a_m + b_m)
+    a_h, b_h = 0.07 * np.exp(-(v + 58) / 20), 1 / (1 + np.exp(-(v + 28) / 10))
+    a_n, b_n = 0.01 * (v + 34) / (1 - np.exp(-(v + 34) / 10)), 0.125 * np.exp(-(v + 44) / 80)
+    dv = -35 * m**3 * h * (v - 55) - 9 * n**4 * (v + 90) - 0.1 * (v + 65) + current
+    return [dv, 5 * (a_h * (1 - h) - b_h * h), 5 * (a_n * (1 - n) - b_n * n)]
+
+
+def test_wang_buzsaki_against_an_independent_integration():
+    """Rest from the written-out equations' steady state; a 1 uA/cm^2 step fires tonically with spike times
+    within 0.1 ms of solve_ivp's (rtol 1e-8) over 120 ms."""
+    from scipy.integrate import solve_ivp
+    from scipy.optimize import brentq
+
+    def steady(v):
+        dv, _, _ = _wang_buzsaki_rhs(0, [v, 0, 0], 0.0)
+        a_h, b_h = 0.07 * np.exp(-(v + 58) / 20), 1 / (1 + np.exp(-(v + 28) / 10))
+        a_n, b_n = 0.01 * (v + 34) / (1 - np.exp(-(v + 34) / 10)), 0.125 * np.exp(-(v + 44) / 80)
+        return _wang_buzsaki_rhs(0, [v, a_h / (a_h + b_h), a_n / (a_n + b_n)], 0.0)[0]
+
+    rest = brentq(steady, -70, -60)
+    assert resting_potential(WANG_BUZSAKI) * 1e3 == pytest.approx(rest, abs=0.01)
+    v, spikes, dt = _step_responses(WANG_BUZSAKI, [1.0], 120 * ms)
+    state = WANG_BUZSAKI.steady_state(rest * 1e-3)
+    solution = solve_ivp(_wang_buzsaki_rhs, (0, 120), [rest, state["h"], state["n"]], args=(1.0,), rtol=1e-8,
+                         atol=1e-10, max_step=0.05, dense_output=True)
+    t = np.arange(0, 120, 0.005)
+    trace = solution.sol(t)[0]
+    crossings = t[1:][(trace[1:] > -20) & (trace[:-1] <= -20)] * 1e-3
+    brian = np.asarray(spikes[0] / second)
+    assert len(crossings) >= 4 and len(brian) == len(crossings)
+    np.testing.assert_allclose(brian, crossings, atol=0.1e-3)
+
+
+def test_input_resistance_by_steps_equals_the_iv_slope():
+    """Small current steps in Brian2 at three holding voltages give the inverse slope of the steady-state
+    I-V curve (to 3%); at the Traub-Miles rest, where the gated currents are negligible, it is
+    1/(g_L * area) = 100 Mohm (to 1%)."""
+    v_rest = resting_potential(TRAUB_MILES)
+    assert input_resistance(TRAUB_MILES, v_rest, AREA) == pytest.approx(1 / (0.05e-3 * 1e4 * 20000e-12), rel=0.01)
+    holds = v_rest + np.array([-8e-3, 0.0, 4e-3])
+    measured = measure_input_resistance(TRAUB_MILES, holds, settle=150 * ms, dt=0.1 * ms)  # subthreshold: 0.1 ms is fine
+    np.testing.assert_allclose(measured["v_before"], holds, atol=0.1e-3)
+    np.testing.assert_allclose(measured["resistance"], input_resistance(TRAUB_MILES, measured["v_before"], AREA),
+                               rtol=0.03)
+    assert not measured["fired"].any()
+    assert measured["resistance"][2] > 1.05 * measured["resistance"][0]  # rises towards the saddle-node
+
+
+def test_ou_current_statistics_and_units():
+    """Mean, standard deviation and the autocorrelation at one correlation time (e^-1) of a long
+    Ornstein-Uhlenbeck current; a bare number for a current is refused."""
+    from brian2 import nA
+
+    x = ou_current(0.3 * nA, 0.1 * nA, 5 * ms, 200 * second, grid=0.5 * ms, seed=0).current
+    assert x.mean() == pytest.approx(0.3e-9, abs=0.004e-9)
+    assert x.std() == pytest.approx(0.1e-9, rel=0.02)
+    lag = 10  # 5 ms at 0.5 ms
+    centred = x - x.mean()
+    assert np.mean(centred[:-lag] * centred[lag:]) / centred.var() == pytest.approx(np.exp(-1), abs=0.02)
+    with pytest.raises(TypeError, match="mean needs a Brian2 unit of amp"):
+        ou_current(0.3, 0.1 * nA)
+    with pytest.raises(ValueError, match="current contains NaN"):
+        CurrentInput(np.array([0.0, np.nan]), 1e-4)

@@ -28,7 +28,7 @@ from brian2.utils.stringtools import get_identifiers, word_substitute
 
 __all__ = ["VR_CLIF", "CLIF", "VR_CLIF_X", "VR_CLIF_BOUNDED", "VR_CLIF_SPLIT", "ON_PRE", "ON_PRE_X", "ON_PRE_SPLIT",
            "RESET", "THRESHOLD", "U_PREV_UPDATE", "U_WHEN", "PARAMETER_UNITS", "FORMS", "neuron_model",
-           "synaptic_statement", "set_parameters"]
+           "synaptic_statement", "set_parameters", "ON_STEP", "VR_CLIF_CURRENT"]
 
 _DYNAMICS = """
 dDm/dt = -Dm/tau_m : volt                       # membrane trace of the input current
@@ -191,3 +191,22 @@ def set_parameters(group, params) -> None:
 #: Brian2 unit of each per-neuron parameter of VR_CLIF.
 PARAMETER_UNITS = {"tau_m": "second", "tau_s": "second", "v_thr": "volt", "alpha": "1", "R_max": "1",
                    "E_inh": "volt"}
+
+
+# -- current injection: an input form of VR_CLIF ---------------------------------------------------
+#: The input of one step, ``I`` (volts: the weight of a synapse that fired in this step), scaled by R
+#: and added to Dm and Ds: ON_PRE with the neuron's own variables, T(t) = N0*I(t)*R(t) of MODEL.md.
+#: It runs in the 'thresholds' slot before the threshold test, where synaptic input arrives.
+ON_STEP = word_substitute(ON_PRE.replace("_post", ""), {"w": "I"})
+
+#: VR_CLIF driven by an injected current ``I_inj`` (amp), which the caller defines, e.g.
+#: ``Equations("I_inj = injected(t) : amp")`` with ``injected`` a TimedArray. The charge of a step,
+#: I_inj*dt, enters as the weight R_in*I_inj*dt/(N0*(tau_m - tau_s)): at alpha = 0 a constant current
+#: then settles at U = R_in*I_inj (to a relative 1 - dt**2/(12*tau_m*tau_s), since the iterative
+#: sums 1/(1 - gamma) = tau/dt + 1/2 + dt/(12*tau) + ... cancel to that order), so R_in is the input
+#: resistance at rest and R_in*R(t) = R_in*(1 - alpha*U_prev/v_thr) the effective one: the paper's
+#: voltage-dependent resistance, in ohms.
+VR_CLIF_CURRENT = VR_CLIF + Equations("""
+I = R_in*I_inj*dt/(N0*(tau_m - tau_s)) : volt   # the step's injected charge as a synaptic weight
+R_in : ohm (constant)                           # input resistance at rest
+""")

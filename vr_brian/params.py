@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import sys
 from numbers import Real
 
 import numpy as np
 
-__all__ = ["VRParams", "to_si", "is_quantity", "VARIANTS", "DEFAULT_R_MAX"]
+__all__ = ["VRParams", "to_si", "parse_quantity", "is_quantity", "VARIANTS", "DEFAULT_R_MAX"]
 
 
 def is_quantity(value) -> bool:
@@ -32,17 +33,22 @@ def _unit(unit):
     return unit
 
 
+def _dimensionless(unit) -> bool:
+    return isinstance(unit, Real) or (not isinstance(unit, str) and unit.dim.is_dimensionless)
+
+
 def _unit_name(unit) -> str:
     return unit if isinstance(unit, str) else repr(unit)
 
 
-def to_si(value, unit, name: str) -> float:
+def to_si(value, unit, name: str, *, bare: bool = True) -> float:
     """Return ``value`` as a plain float in the SI unit of ``unit``.
 
     A Brian2 quantity must have the dimensions of ``unit``; a plain number is
-    taken to be in SI already (seconds, volts). ``unit`` is a Brian2 unit, the name of
-    one (``"volt"``, ``"second"``: no Brian2 import unless ``value`` is a quantity), or 1
-    for a dimensionless value.
+    taken to be in SI already (seconds, volts), unless ``bare`` is False and ``unit``
+    has a dimension: then it is refused, naming the unit expected. ``unit`` is a Brian2
+    unit, the name of one (``"volt"``, ``"second"``: no Brian2 import unless ``value`` is
+    a quantity or a bare number is refused), or 1 for a dimensionless value.
 
     Raises
     ------
@@ -69,11 +75,51 @@ def to_si(value, unit, name: str) -> float:
                 f"{name} must be in units of {_unit_name(unit)}, got {value!r} (dimension {value.dim})"
             )
         return float(np.asarray(value).reshape(()))
-    if isinstance(value, Real) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, np.ndarray) and value.shape == () and np.issubdtype(value.dtype, np.number):
+    number = (isinstance(value, Real) and not isinstance(value, bool)) or (
+        isinstance(value, np.ndarray) and value.shape == () and np.issubdtype(value.dtype, np.number))
+    if number and not bare and not _dimensionless(unit):
+        shown = _unit_name(unit)
+        raise TypeError(f"{name} needs a Brian2 unit of {shown} (e.g. {float(value)!r}*{shown}), "
+                        f"got the bare number {value!r}")
+    if number:
         return float(value)
     raise TypeError(f"{name} must be a number or a Brian2 quantity in {_unit_name(unit)}, got {value!r}")
+
+
+_NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*?\s*([A-Za-zµ0-9^/*]*)\s*$")
+
+
+def unit_by_name(text: str, name: str):
+    """The Brian2 unit written ``text`` ("mV", "nA", "Mohm", "um2"; "µ" as "u"), or raise naming ``name``."""
+    from brian2.units.allunits import all_units
+
+    text = text.strip().replace("µ", "u")
+    for unit in all_units:
+        if text in (unit.name, unit.dispname):
+            return unit
+    raise ValueError(f"{name}: unknown unit {text!r} (use Brian2's names, e.g. s, ms, V, mV, A, nA, ohm, Mohm)")
+
+
+def parse_quantity(text: str, unit, name: str, *, bare: bool = True) -> float:
+    """Parse ``"20ms"``, ``"1 V"``, ``"-65*mV"`` or (if ``bare``) a bare SI number into an SI float.
+
+    Parameters
+    ----------
+    text : str
+    unit : brian2 Unit
+        The expected dimension (``second``, ``volt``).
+    name : str
+        Named in errors.
+    bare : bool
+        Whether a number without a unit is accepted (as SI); if not, it is refused naming ``unit``.
+    """
+    match = _NUMBER_UNIT.match(str(text))
+    if not match:
+        raise ValueError(f"{name}: cannot read {text!r}; write a number with a unit, e.g. '20ms' or '-65 mV'")
+    value, unit_name = float(match.group(1)), match.group(2)
+    if not unit_name:
+        return to_si(value, unit, name, bare=bare)
+    return to_si(value * unit_by_name(unit_name, name), unit, name)
 
 
 def _shown(value: float, unit: str) -> str:

@@ -17,6 +17,7 @@ COMMANDS = {
     "train": ("vr_brian_app.train", "train a VR-C-LIF network on spike arrays with targets"),
     "study": ("studies.cli", "run one study by name (vr-brian study --list)"),
     "genn": ("vr_brian_app.genn", "generate (and, with GENN_PATH, build and run) GeNN code for a network"),
+    "fit": ("vr_brian_app.fit", "fit VR-C-LIF, C-LIF or AdEx to a recording file, scored on held-out data"),
 }
 
 

@@ -21,50 +21,14 @@ or the .npz files by path and SHA-256).
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
+
+from vr_brian.params import parse_quantity
 
 __all__ = ["main", "build_parser", "parse_quantity", "demo", "LEARNING_CURVE_NAME"]
 
 LEARNING_CURVE_NAME = "learning_curve.png"
-
-_NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*?\s*([A-Za-zµ]*)\s*$")
-
-
-def _unit_table() -> dict:
-    from brian2.units.allunits import all_units
-
-    table = {}
-    for unit in all_units:
-        for name in (unit.name, unit.dispname):
-            table.setdefault(name, unit)
-    return table
-
-
-def parse_quantity(text: str, unit, name: str) -> float:
-    """Parse ``"20ms"``, ``"1 V"``, ``"5e-3 s"`` or a bare SI number into an SI float.
-
-    Parameters
-    ----------
-    text : str
-    unit : brian2 Unit
-        The expected dimension (``second``, ``volt``).
-    name : str
-        Named in errors.
-    """
-    from vr_brian.params import to_si
-
-    match = _NUMBER_UNIT.match(str(text))
-    if not match:
-        raise ValueError(f"{name}: cannot read {text!r}; write a number with an optional unit, e.g. '20ms' or '1V'")
-    value, unit_name = float(match.group(1)), match.group(2).replace("µ", "u")
-    if not unit_name:
-        return value
-    table = _unit_table()
-    if unit_name not in table:
-        raise ValueError(f"{name}: unknown unit {unit_name!r} in {text!r} (use e.g. s, ms, us, V, mV)")
-    return to_si(value * table[unit_name], unit, name)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -42,12 +42,16 @@ def generate_code(directory: Path, quick: bool = False, alpha: float = 0.3):
     try:
         import brian2genn  # noqa: F401
     except ImportError:
-        print("brian2genn is not installed in this environment (it needs brian2 2.5: make genn-env); "
-              "code generation skipped")
+        print(
+            "brian2genn is not installed in this environment (it needs brian2 2.5: make genn-env); "
+            "code generation skipped"
+        )
         return None
     project = generate(str(directory), weights=weights, spikes=spikes, params=VRParams(alpha=alpha), build=None)
-    print(f"GeNN project of {project.neurons} neurons and {sum(project.synapses)} synapses in {project.directory}"
-          + (" (built and run)" if project.built else " (code only: set GENN_PATH to build and run it)"))
+    print(
+        f"GeNN project of {project.neurons} neurons and {sum(project.synapses)} synapses in {project.directory}"
+        + (" (built and run)" if project.built else " (code only: set GENN_PATH to build and run it)")
+    )
     return project
 
 
@@ -61,10 +65,16 @@ def compare_schedules(quick: bool = False) -> dict:
             params = VRParams(alpha=alpha)
             result["model"].append(simulate(weights, spikes, params))
             result["genn"].append(run_genn_schedule(weights, spikes, params))
-    result["max_abs_dU"] = [max(float(np.abs(a - b).max()) for a, b in zip(m.U, g.U, strict=True))
-                            for m, g in zip(result["model"], result["genn"], strict=True)]
-    result["spikes_shared"] = [int(np.sum(m.P[0] & g.P[0])) for m, g in zip(result["model"], result["genn"], strict=True)]
-    result["hidden_spikes"] = [(int(m.P[0].sum()), int(g.P[0].sum())) for m, g in zip(result["model"], result["genn"], strict=True)]
+    result["max_abs_dU"] = [
+        max(float(np.abs(a - b).max()) for a, b in zip(m.U, g.U, strict=True))
+        for m, g in zip(result["model"], result["genn"], strict=True)
+    ]
+    result["spikes_shared"] = [
+        int(np.sum(m.P[0] & g.P[0])) for m, g in zip(result["model"], result["genn"], strict=True)
+    ]
+    result["hidden_spikes"] = [
+        (int(m.P[0].sum()), int(g.P[0].sum())) for m, g in zip(result["model"], result["genn"], strict=True)
+    ]
     return result
 
 
@@ -78,17 +88,28 @@ def plot(result: dict, path) -> Path:
     for a, alpha in enumerate(ALPHAS):
         model, genn = result["model"][a], result["genn"][a]
         t = model.t * 1e3
-        for traces, marker, colour, label in ((model, "o", "k", "iterative model"),
-                                              (genn, "x", "tab:red", "GeNN's schedule")):
+        for traces, marker, colour, label in (
+            (model, "o", "k", "iterative model"),
+            (genn, "x", "tab:red", "GeNN's schedule"),
+        ):
             step, unit = np.nonzero(traces.P[0][0])
             axes[0, a].plot(t[step], unit, marker, color=colour, ms=4, mfc="none", label=label)
-            axes[1, a].plot(t, traces.output[0, :, 0], color=colour, lw=1.2 if colour == "k" else 0.9,
-                            ls="-" if colour == "k" else "--", label=f"{label}, output neuron 0")
+            axes[1, a].plot(
+                t,
+                traces.output[0, :, 0],
+                color=colour,
+                lw=1.2 if colour == "k" else 0.9,
+                ls="-" if colour == "k" else "--",
+                label=f"{label}, output neuron 0",
+            )
         counts = result["hidden_spikes"][a]
         axes[0, a].set_ylabel("hidden neuron")
-        axes[0, a].set_title(f"alpha = {alpha:g}: hidden spikes {counts[0]} (model), {counts[1]} (GeNN), "
-                             f"{result['spikes_shared'][a]} in the same step\n"
-                             f"max |dU| = {result['max_abs_dU'][a]:.1e} V (any layer)", fontsize=9)
+        axes[0, a].set_title(
+            f"alpha = {alpha:g}: hidden spikes {counts[0]} (model), {counts[1]} (GeNN), "
+            f"{result['spikes_shared'][a]} in the same step\n"
+            f"max |dU| = {result['max_abs_dU'][a]:.1e} V (any layer)",
+            fontsize=9,
+        )
         axes[0, a].legend(fontsize=7, loc="upper right")
         axes[1, a].set(xlabel="time (ms)", ylabel="U (V)")
         axes[1, a].legend(fontsize=7, loc="upper right")
@@ -100,16 +121,22 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller network (for the tests)")
     parser.add_argument("--out-dir", type=Path, default=FIGURES, help="where the figure goes")
-    parser.add_argument("--project-dir", type=Path, default=None, help="where the GeNN project goes (default: a "
-                        "temporary folder, deleted at the end)")
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=None,
+        help="where the GeNN project goes (default: a temporary folder, deleted at the end)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="vr_brian_genn_") as scratch:
         project = generate_code(args.project_dir or Path(scratch) / "genn_project", args.quick)
     result = compare_schedules(args.quick)
     result["project"] = project
     result["figure"] = plot(result, args.out_dir / "example_genn_code.png")
-    print(f"GeNN's schedule against the model: max |dU| {result['max_abs_dU'][0]:.1e} V at alpha 0, "
-          f"{result['max_abs_dU'][1]:.2f} V at alpha 0.3\nfigure: {result['figure']}")
+    print(
+        f"GeNN's schedule against the model: max |dU| {result['max_abs_dU'][0]:.1e} V at alpha 0, "
+        f"{result['max_abs_dU'][1]:.2f} V at alpha 0.3\nfigure: {result['figure']}"
+    )
     return result
 
 

@@ -55,13 +55,21 @@ def run_network(quick: bool = False) -> dict:
     spikes = spike_array(input_spikes, 1, steps, n_in, params.dt)
     reference = forward([W, readout_W], spikes, params, check=True)
     fired = spike_array(hidden_spikes, 1, steps, n_hidden, params.dt)
-    return {"params": params, "t": np.asarray(hidden_U.t_), "input": (np.asarray(input_spikes.t_),
-            np.asarray(input_spikes.i)), "hidden": (np.asarray(hidden_spikes.t_), np.asarray(hidden_spikes.i)),
-            "hidden_U": np.asarray(hidden_U.U_), "output_U": np.asarray(output_U.U_),
-            "hidden_spike_count": int(hidden_spikes.num_spikes), "reference_spike_count": int(reference.P[0].sum()),
-            "spikes_equal_reference": bool(np.array_equal(fired, reference.P[0])),
-            "max_abs_dU_vs_reference": max(float(np.abs(hidden_U.U_.T - reference.U[0][0]).max()),
-                                           float(np.abs(output_U.U_.T - reference.U[1][0]).max()))}
+    return {
+        "params": params,
+        "t": np.asarray(hidden_U.t_),
+        "input": (np.asarray(input_spikes.t_), np.asarray(input_spikes.i)),
+        "hidden": (np.asarray(hidden_spikes.t_), np.asarray(hidden_spikes.i)),
+        "hidden_U": np.asarray(hidden_U.U_),
+        "output_U": np.asarray(output_U.U_),
+        "hidden_spike_count": int(hidden_spikes.num_spikes),
+        "reference_spike_count": int(reference.P[0].sum()),
+        "spikes_equal_reference": bool(np.array_equal(fired, reference.P[0])),
+        "max_abs_dU_vs_reference": max(
+            float(np.abs(hidden_U.U_.T - reference.U[0][0]).max()),
+            float(np.abs(output_U.U_.T - reference.U[1][0]).max()),
+        ),
+    }
 
 
 def plot(result: dict, path) -> Path:
@@ -70,8 +78,10 @@ def plot(result: dict, path) -> Path:
     t = result["t"] * 1e3
     fig = Figure(figsize=(9, 9), constrained_layout=True)
     axes = fig.subplots(4, 1, sharex=True, gridspec_kw=dict(height_ratios=[1, 1.2, 1.2, 1]))
-    for ax, (times, index), title in ((axes[0], result["input"], "input: PoissonGroup, 15 Hz"),
-                                      (axes[1], result["hidden"], "hidden layer: VR-C-LIF, alpha = 0.3")):
+    for ax, (times, index), title in (
+        (axes[0], result["input"], "input: PoissonGroup, 15 Hz"),
+        (axes[1], result["hidden"], "hidden layer: VR-C-LIF, alpha = 0.3"),
+    ):
         ax.plot(times * 1e3, index, "|", color="0.2", ms=3)
         ax.set(ylabel="neuron", title=title)
     for j, colour in zip(range(3), ("tab:blue", "tab:orange", "tab:green"), strict=True):
@@ -83,9 +93,11 @@ def plot(result: dict, path) -> Path:
         axes[3].plot(t, U, lw=0.8, label=f"output {j}")
     axes[3].set(xlabel="time (ms)", ylabel="U (V)", title="readout layer (connect_layers; it neither fires nor resets)")
     axes[3].legend(fontsize=7, loc="upper right", ncol=5)
-    fig.suptitle(f"Brian2 {result['hidden_spike_count']} hidden spikes, numpy reference "
-                 f"{result['reference_spike_count']}; max |dU| = {result['max_abs_dU_vs_reference']:.1e} V",
-                 fontsize=10)
+    fig.suptitle(
+        f"Brian2 {result['hidden_spike_count']} hidden spikes, numpy reference "
+        f"{result['reference_spike_count']}; max |dU| = {result['max_abs_dU_vs_reference']:.1e} V",
+        fontsize=10,
+    )
     return save_figure(fig, path)
 
 
@@ -100,9 +112,11 @@ def main(argv=None) -> dict:
     finally:
         prefs.codegen.target = previous
     result["figure"] = plot(result, args.out_dir / "example_own_network.png")
-    print(f"hidden spikes: Brian2 {result['hidden_spike_count']}, reference {result['reference_spike_count']} "
-          f"(identical: {result['spikes_equal_reference']}); max |dU| {result['max_abs_dU_vs_reference']:.1e} V\n"
-          f"figure: {result['figure']}")
+    print(
+        f"hidden spikes: Brian2 {result['hidden_spike_count']}, reference {result['reference_spike_count']} "
+        f"(identical: {result['spikes_equal_reference']}); max |dU| {result['max_abs_dU_vs_reference']:.1e} V\n"
+        f"figure: {result['figure']}"
+    )
     return result
 
 

@@ -42,8 +42,9 @@ def run(quick: bool = False) -> dict:
     source = SpikeGeneratorGroup(2, [0, 1], [t_cond, t_probe] * second, dt=params.dt * second)
     synapses = vr_synapses(source, neurons)
     probed = np.flatnonzero(probe_of)
-    synapses.connect(i=np.r_[np.zeros(len(neurons), int), np.ones(len(probed), int)],
-                     j=np.r_[np.arange(len(neurons)), probed])
+    synapses.connect(
+        i=np.r_[np.zeros(len(neurons), int), np.ones(len(probed), int)], j=np.r_[np.arange(len(neurons)), probed]
+    )
     synapses.w = np.r_[conditioning[cond_of], np.full(len(probed), PROBE)] * volt
     monitor = StateMonitor(neurons, ["U", "R"], record=True, when="before_resets")
     previous, prefs.codegen.target = prefs.codegen.target, "numpy"
@@ -56,9 +57,17 @@ def run(quick: bool = False) -> dict:
     psp = U[:, :, 1] - U[:, :, 0]
     # the PSP at rest at alpha = 0 is w times the unit kernel, sampled as every other PSP is
     kernel_peak = psp[0][np.argmin(np.abs(conditioning))].max() / PROBE
-    return {"params": params, "conditioning": conditioning, "t": (np.arange(steps) + 1) * params.dt,
-            "t_probe": t_probe, "U": U, "R": R, "U_at_probe": U[:, :, 0, k_probe - 1],
-            "R_at_probe": R[:, :, 1, k_probe], "psp_amplitude": psp.max(axis=2) / kernel_peak}
+    return {
+        "params": params,
+        "conditioning": conditioning,
+        "t": (np.arange(steps) + 1) * params.dt,
+        "t_probe": t_probe,
+        "U": U,
+        "R": R,
+        "U_at_probe": U[:, :, 0, k_probe - 1],
+        "R_at_probe": R[:, :, 1, k_probe],
+        "psp_amplitude": psp.max(axis=2) / kernel_peak,
+    }
 
 
 def plot(result: dict, path) -> Path:
@@ -83,12 +92,21 @@ def plot(result: dict, path) -> Path:
     ax_r.legend(fontsize=7)
     U_line = np.linspace(result["U_at_probe"].min(), result["U_at_probe"].max(), 50)
     for a, (alpha, colour) in enumerate(zip(ALPHAS, ("tab:blue", "tab:red"), strict=True)):
-        ax_psp.plot(result["U_at_probe"][a], result["psp_amplitude"][a] / PROBE, "o", color=colour,
-                    label=f"measured, alpha = {alpha:g}")
-        ax_psp.plot(U_line, 1 - alpha * U_line / params.v_thr, "-", color=colour, lw=0.8,
-                    label=f"1 - {alpha:g} U / v_thr")
-    ax_psp.set(xlabel="U when the probe arrives (V)", ylabel="PSP amplitude / w",
-               title=f"probe PSP (w = {PROBE:g} V) against the voltage it meets")
+        ax_psp.plot(
+            result["U_at_probe"][a],
+            result["psp_amplitude"][a] / PROBE,
+            "o",
+            color=colour,
+            label=f"measured, alpha = {alpha:g}",
+        )
+        ax_psp.plot(
+            U_line, 1 - alpha * U_line / params.v_thr, "-", color=colour, lw=0.8, label=f"1 - {alpha:g} U / v_thr"
+        )
+    ax_psp.set(
+        xlabel="U when the probe arrives (V)",
+        ylabel="PSP amplitude / w",
+        title=f"probe PSP (w = {PROBE:g} V) against the voltage it meets",
+    )
     ax_psp.legend(fontsize=7)
     return save_figure(fig, path)
 
@@ -100,10 +118,12 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     result = run(args.quick)
     result["figure"] = plot(result, args.out_dir / "example_single_neuron.png")
-    print(f"PSP amplitude / w at U from {result['U_at_probe'].min():+.2f} V to {result['U_at_probe'].max():+.2f} V: "
-          f"{result['psp_amplitude'][1].min() / PROBE:.2f} .. {result['psp_amplitude'][1].max() / PROBE:.2f} "
-          f"(alpha = 0.3), {result['psp_amplitude'][0].min() / PROBE:.2f} .. "
-          f"{result['psp_amplitude'][0].max() / PROBE:.2f} (alpha = 0)\nfigure: {result['figure']}")
+    print(
+        f"PSP amplitude / w at U from {result['U_at_probe'].min():+.2f} V to {result['U_at_probe'].max():+.2f} V: "
+        f"{result['psp_amplitude'][1].min() / PROBE:.2f} .. {result['psp_amplitude'][1].max() / PROBE:.2f} "
+        f"(alpha = 0.3), {result['psp_amplitude'][0].min() / PROBE:.2f} .. "
+        f"{result['psp_amplitude'][0].max() / PROBE:.2f} (alpha = 0)\nfigure: {result['figure']}"
+    )
     return result
 
 

@@ -76,13 +76,20 @@ def run(run_dir: Path, quick: bool = False) -> dict:
         warnings.simplefilter("ignore", RuntimeWarning)
         traces = trained.simulate(test.spikes, backend="brian2")
     predicted = traces.output.max(axis=1) > params.v_thr
-    return {"params": params, "class_names": trained.class_names, "spikes": spikes, "shown": shown,
-            "targets": test.targets[shown].astype(bool), "predicted": predicted[shown],
-            "hidden": spike_array(hidden_spikes, SHOWN, test.steps, n_hidden, params.dt),
-            "output_U": output_U.U_.reshape(SHOWN, n_out, test.steps),
-            "brian2_test_f": micro_f(predicted, test.targets.astype(bool)),
-            "training_test_f": trained.history[-1]["test"]["micro"]["f"], "epochs": trained.epoch,
-            "chance_f": trained.history[-1]["test"]["chance_f"]}
+    return {
+        "params": params,
+        "class_names": trained.class_names,
+        "spikes": spikes,
+        "shown": shown,
+        "targets": test.targets[shown].astype(bool),
+        "predicted": predicted[shown],
+        "hidden": spike_array(hidden_spikes, SHOWN, test.steps, n_hidden, params.dt),
+        "output_U": output_U.U_.reshape(SHOWN, n_out, test.steps),
+        "brian2_test_f": micro_f(predicted, test.targets.astype(bool)),
+        "training_test_f": trained.history[-1]["test"]["micro"]["f"],
+        "epochs": trained.epoch,
+        "chance_f": trained.history[-1]["test"]["chance_f"],
+    }
 
 
 def plot(result: dict, path) -> Path:
@@ -109,9 +116,12 @@ def plot(result: dict, path) -> Path:
     axes[1, 0].set_ylabel("hidden neuron")
     axes[2, 0].set_ylabel("output U (V)")
     axes[2, -1].legend(fontsize=7, loc="upper left")
-    fig.suptitle(f"trained {result['epochs']} epochs with vr-brian train, loaded into Brian2: test F "
-                 f"{result['brian2_test_f']:.3f} in Brian2, {result['training_test_f']:.3f} measured in training "
-                 f"(chance {result['chance_f']:.2f})", fontsize=10)
+    fig.suptitle(
+        f"trained {result['epochs']} epochs with vr-brian train, loaded into Brian2: test F "
+        f"{result['brian2_test_f']:.3f} in Brian2, {result['training_test_f']:.3f} measured in training "
+        f"(chance {result['chance_f']:.2f})",
+        fontsize=10,
+    )
     return save_figure(fig, path)
 
 
@@ -119,15 +129,21 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 epochs on a smaller set (for the tests)")
     parser.add_argument("--out-dir", type=Path, default=FIGURES, help="where the figure goes")
-    parser.add_argument("--run-dir", type=Path, default=None,
-                        help="the training run's folder (default: a temporary one); an existing run resumes")
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        default=None,
+        help="the training run's folder (default: a temporary one); an existing run resumes",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="vr_brian_example_run_") as scratch:
         run_dir = args.run_dir or Path(scratch) / "run"
         result = run(run_dir, args.quick)
     result["figure"] = plot(result, args.out_dir / "example_train_and_load.png")
-    print(f"test F: {result['brian2_test_f']:.3f} in Brian2, {result['training_test_f']:.3f} in training\n"
-          f"figure: {result['figure']}")
+    print(
+        f"test F: {result['brian2_test_f']:.3f} in Brian2, {result['training_test_f']:.3f} in training\n"
+        f"figure: {result['figure']}"
+    )
     return result
 
 

@@ -16,5 +16,14 @@ from .load import TrainedNetwork, load_network
 from .surrogate import DEFAULT_Q_OVER_V_THR, surrogate
 from .tempotron import METHODS, loss, loss_and_grad, predict, tempotron_loss
 
-__all__ = ["loss_and_grad", "loss", "predict", "tempotron_loss", "surrogate", "METHODS", "DEFAULT_Q_OVER_V_THR",
-           "load_network", "TrainedNetwork"]
+__all__ = [
+    "loss_and_grad",
+    "loss",
+    "predict",
+    "tempotron_loss",
+    "surrogate",
+    "METHODS",
+    "DEFAULT_Q_OVER_V_THR",
+    "load_network",
+    "TrainedNetwork",
+]

@@ -62,8 +62,16 @@ def resistance_slope(currents: tuple, U: np.ndarray, params: VRParams) -> np.nda
     return slope
 
 
-def sweep_layer(U: np.ndarray, slope: np.ndarray | None, params: VRParams, q: float, fires: bool, t_end: int,
-                voltage_source: np.ndarray | None = None, spike_source: np.ndarray | None = None) -> np.ndarray:
+def sweep_layer(
+    U: np.ndarray,
+    slope: np.ndarray | None,
+    params: VRParams,
+    q: float,
+    fires: bool,
+    t_end: int,
+    voltage_source: np.ndarray | None = None,
+    spike_source: np.ndarray | None = None,
+) -> np.ndarray:
     r"""Run one layer's adjoint recursion from step ``t_end`` down to 0.
 
     Parameters
@@ -95,7 +103,7 @@ def sweep_layer(U: np.ndarray, slope: np.ndarray | None, params: VRParams, q: fl
     _, batch, units = U.shape
     gamma_m, gamma_s = dtype.type(params.gamma_m), dtype.type(params.gamma_s)
     steps_used = t_end + 1
-    dT = np.empty((steps_used + 1, batch, units), dtype)   # one zero step past the end
+    dT = np.empty((steps_used + 1, batch, units), dtype)  # one zero step past the end
     dT[steps_used] = 0
     dDm = np.zeros((batch, units), dtype)
     scratch = np.empty((batch, units), dtype)
@@ -114,19 +122,19 @@ def sweep_layer(U: np.ndarray, slope: np.ndarray | None, params: VRParams, q: fl
         np.multiply(dT_next, gamma_s, out=scratch)
         dT_t += scratch
         if fires:
-            surrogate(U[t], params.v_thr, q, out=g)             # g(U(t)), eq. 12
+            surrogate(U[t], params.v_thr, q, out=g)  # g(U(t)), eq. 12
             np.multiply(g, minus_v_thr, out=decay)
             decay += gamma_m
             dDm *= decay
             if spike_source is not None:
-                np.multiply(g, spike_source[t], out=source)      # g(U(t)) times the layer above at t
+                np.multiply(g, spike_source[t], out=source)  # g(U(t)) times the layer above at t
                 dDm += source
         else:
             dDm *= gamma_m
         if voltage_source is not None:
             dDm += voltage_source[t]
         if slope is not None and t < t_end:
-            np.multiply(slope[t + 1], dT_next, out=scratch)      # through R(t+1), eqs. 18-19
+            np.multiply(slope[t + 1], dT_next, out=scratch)  # through R(t+1), eqs. 18-19
             dDm -= scratch
     return dT[:steps_used]
 
@@ -136,7 +144,7 @@ def current_adjoints(dT: np.ndarray, U: np.ndarray, params: VRParams) -> tuple:
     (R of excitatory and of inhibitory input in "split"), for t = 0..len(dT)-1."""
     if not params.resistive:
         return (dT,)
-    U_prev = previous_voltage(U[:dT.shape[0]])
+    U_prev = previous_voltage(U[: dT.shape[0]])
     if params.variant == "split":
         return (dT * resistance_factor(U_prev, params.k_exc), dT * resistance_factor(U_prev, params.k_inh))
     return (dT * resistance_factor(U_prev, params.k_exc, params.r_max),)
@@ -156,8 +164,16 @@ def loss_horizon(dL_dVmax: np.ndarray, t_star: np.ndarray) -> int:
     return int(t_star[active].max()) if active.any() else -1
 
 
-def backward(weights, recording: Recording, dL_dVmax: np.ndarray, t_star: np.ndarray, params: VRParams, q: float,
-             keep_adjoints: bool = False, compiled: bool | None = None):
+def backward(
+    weights,
+    recording: Recording,
+    dL_dVmax: np.ndarray,
+    t_star: np.ndarray,
+    params: VRParams,
+    q: float,
+    keep_adjoints: bool = False,
+    compiled: bool | None = None,
+):
     r"""Gradients of the loss with respect to every weight matrix.
 
     Parameters
@@ -206,12 +222,12 @@ def backward(weights, recording: Recording, dL_dVmax: np.ndarray, t_star: np.nda
         fires = n < len(weights) - 1
         U = recording.U[n]
         slope = resistance_slope(recording.currents(n, weights, params), U, params)
-        dT = sweep_layer(U, slope, params, q, fires, t_end, voltage_source=None if fires else source,
-                         spike_source=spike_source)
+        dT = sweep_layer(
+            U, slope, params, q, fires, t_end, voltage_source=None if fires else source, spike_source=spike_source
+        )
         adjoints[n] = dT
         parts = current_adjoints(dT, U, params)
-        grads[n] = combine_parts(weights[n], tuple(recording.inputs[n].weight_gradient(dI, params.N0)
-                                                   for dI in parts))
+        grads[n] = combine_parts(weights[n], tuple(recording.inputs[n].weight_gradient(dI, params.N0) for dI in parts))
         if n > 0:
             spike_source = sum(dI @ W for dI, W in zip(parts, weight_parts(weights[n], params), strict=True))
             spike_source *= N0

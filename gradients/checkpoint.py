@@ -25,8 +25,16 @@ from vr_brian.params import VRParams
 
 from .optim import state_from_arrays, state_to_arrays
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "atomic_write", "write_json", "FORMAT_VERSION",
-           "CHECKPOINT_NAME", "METRICS_NAME"]
+__all__ = [
+    "Checkpoint",
+    "save_checkpoint",
+    "load_checkpoint",
+    "atomic_write",
+    "write_json",
+    "FORMAT_VERSION",
+    "CHECKPOINT_NAME",
+    "METRICS_NAME",
+]
 
 FORMAT_VERSION = 1
 
@@ -69,10 +77,16 @@ def save_checkpoint(path, checkpoint: Checkpoint) -> Path:
     """Write ``checkpoint`` to ``path`` atomically; return the path."""
     arrays: dict[str, Any] = {f"weights_{k}": np.asarray(W) for k, W in enumerate(checkpoint.weights)}
     arrays.update({f"optimizer_{name}": a for name, a in state_to_arrays(checkpoint.optimizer_state).items()})
-    meta = {"format": FORMAT_VERSION, "epoch": int(checkpoint.epoch), "config": checkpoint.config,
-            "params": {f.name: getattr(checkpoint.params, f.name) for f in dataclasses.fields(VRParams)},
-            "history": checkpoint.history, "rng_state": checkpoint.rng_state,
-            "optimizer_state": type(checkpoint.optimizer_state).__name__, "n_layers": len(checkpoint.weights)}
+    meta = {
+        "format": FORMAT_VERSION,
+        "epoch": int(checkpoint.epoch),
+        "config": checkpoint.config,
+        "params": {f.name: getattr(checkpoint.params, f.name) for f in dataclasses.fields(VRParams)},
+        "history": checkpoint.history,
+        "rng_state": checkpoint.rng_state,
+        "optimizer_state": type(checkpoint.optimizer_state).__name__,
+        "n_layers": len(checkpoint.weights),
+    }
     arrays["meta"] = np.array(json.dumps(plain(meta)))
     return atomic_write(path, lambda file: np.savez(file, **arrays))
 
@@ -89,10 +103,17 @@ def load_checkpoint(path) -> Checkpoint:
     except (KeyError, ValueError, OSError) as error:
         raise ValueError(f"{str(path)!r} is not a vr_brian checkpoint: {error}") from None
     if meta.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{str(path)!r} has checkpoint format {meta.get('format')!r}; "
-                         f"this version reads format {FORMAT_VERSION}")
+        raise ValueError(
+            f"{str(path)!r} has checkpoint format {meta.get('format')!r}; this version reads format {FORMAT_VERSION}"
+        )
     weights = tuple(arrays[f"weights_{k}"] for k in range(meta["n_layers"]))
-    optimizer = {name[len("optimizer_"):]: a for name, a in arrays.items() if name.startswith("optimizer_")}
-    return Checkpoint(weights=weights, optimizer_state=state_from_arrays(meta["optimizer_state"], optimizer),
-                      epoch=int(meta["epoch"]), config=meta["config"], params=VRParams(**meta["params"]),
-                      history=meta["history"], rng_state=meta["rng_state"])
+    optimizer = {name[len("optimizer_") :]: a for name, a in arrays.items() if name.startswith("optimizer_")}
+    return Checkpoint(
+        weights=weights,
+        optimizer_state=state_from_arrays(meta["optimizer_state"], optimizer),
+        epoch=int(meta["epoch"]),
+        config=meta["config"],
+        params=VRParams(**meta["params"]),
+        history=meta["history"],
+        rng_state=meta["rng_state"],
+    )

@@ -15,7 +15,7 @@ _njit = numba.njit(cache=True, nogil=True)
 
 
 @_njit
-def csr_structure(flat):                                          # pragma: no cover (compiled)
+def csr_structure(flat):  # pragma: no cover (compiled)
     """(column indices, row pointers) of the ones of a bool matrix, int32, without branches."""
     rows, units = flat.shape
     indptr = np.empty(rows + 1, np.int32)
@@ -26,7 +26,7 @@ def csr_structure(flat):                                          # pragma: no c
         for u in range(units):
             count += row[u]
         indptr[r + 1] = count
-    cols = np.empty(count + 1, np.int32)          # one spare slot: every unit is written, ones advance
+    cols = np.empty(count + 1, np.int32)  # one spare slot: every unit is written, ones advance
     i = 0
     for r in range(rows):
         row = flat[r]
@@ -37,7 +37,7 @@ def csr_structure(flat):                                          # pragma: no c
 
 
 @_njit
-def csr_times_dense(cols, indptr, dense, out):                    # pragma: no cover (compiled)
+def csr_times_dense(cols, indptr, dense, out):  # pragma: no cover (compiled)
     """out[r] = sum of dense[c] over the spikes (r, c), in CSR order (scipy's order)."""
     rows, width = out.shape
     for r in range(rows):
@@ -50,7 +50,7 @@ def csr_times_dense(cols, indptr, dense, out):                    # pragma: no c
 
 
 @_njit
-def csr_transposed_times_dense(cols, indptr, dense, out):         # pragma: no cover (compiled)
+def csr_transposed_times_dense(cols, indptr, dense, out):  # pragma: no cover (compiled)
     """out[c] = sum of dense[r] over the spikes (r, c), r < len(dense), in CSR order."""
     out[:] = 0
     width = out.shape[1]

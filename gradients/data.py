@@ -110,10 +110,21 @@ def _render(rng, times: np.ndarray, steps: int, jitter: float, dropout: float) -
     return out
 
 
-def builtin_task(n_classes: int = 4, *, n_in: int = 32, steps: int = 60, n_train: int = 256, n_test: int = 128,
-                 patterns_per_class: int = 1, multilabel: bool = False, max_labels: int = 3,
-                 jitter: float = 1.0, dropout: float = 0.05, noise_rate: float = 0.005,
-                 seed: int = 0) -> tuple:
+def builtin_task(
+    n_classes: int = 4,
+    *,
+    n_in: int = 32,
+    steps: int = 60,
+    n_train: int = 256,
+    n_test: int = 128,
+    patterns_per_class: int = 1,
+    multilabel: bool = False,
+    max_labels: int = 3,
+    jitter: float = 1.0,
+    dropout: float = 0.05,
+    noise_rate: float = 0.005,
+    seed: int = 0,
+) -> tuple:
     """A precise-timing spike pattern task, deterministic from ``seed``.
 
     Parameters
@@ -145,9 +156,15 @@ def builtin_task(n_classes: int = 4, *, n_in: int = 32, steps: int = 60, n_train
     -------
     (train, test) : SpikeData, SpikeData
     """
-    for name, value, low in (("n_classes", n_classes, 2), ("n_in", n_in, 1), ("steps", steps, 2),
-                             ("n_train", n_train, 1), ("n_test", n_test, 1),
-                             ("patterns_per_class", patterns_per_class, 1), ("max_labels", max_labels, 1)):
+    for name, value, low in (
+        ("n_classes", n_classes, 2),
+        ("n_in", n_in, 1),
+        ("steps", steps, 2),
+        ("n_train", n_train, 1),
+        ("n_test", n_test, 1),
+        ("patterns_per_class", patterns_per_class, 1),
+        ("max_labels", max_labels, 1),
+    ):
         if int(value) != value or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if multilabel and max_labels > n_classes:
@@ -197,8 +214,10 @@ def load_npz(path) -> SpikeData:
     with archive:
         missing = [key for key in ("spikes", "targets") if key not in archive.files]
         if missing:
-            raise ValueError(f"{str(path)!r} lacks the array(s) {missing}; it holds {sorted(archive.files)}. "
-                             "Save spikes (n, steps, n_in) and targets (n, n_classes) under those names.")
+            raise ValueError(
+                f"{str(path)!r} lacks the array(s) {missing}; it holds {sorted(archive.files)}. "
+                "Save spikes (n, steps, n_in) and targets (n, n_classes) under those names."
+            )
         try:
             spikes, targets = archive["spikes"], archive["targets"]
             names = tuple(archive["class_names"].tolist()) if "class_names" in archive.files else ()
@@ -212,5 +231,9 @@ def load_npz(path) -> SpikeData:
 
 def save_npz(path, data: SpikeData) -> Path:
     """Write ``data`` to ``path`` (.npz, compressed) atomically; return the path."""
-    arrays: dict[str, Any] = {"spikes": data.spikes, "targets": data.targets, "class_names": np.array(data.class_names, dtype=str)}
+    arrays: dict[str, Any] = {
+        "spikes": data.spikes,
+        "targets": data.targets,
+        "class_names": np.array(data.class_names, dtype=str),
+    }
     return atomic_write(path, lambda file: np.savez_compressed(file, **arrays))

@@ -38,8 +38,20 @@ from vr_brian.params import VRParams
 from vr_brian.resistance import resistance_factor, split_weights
 from vr_brian.traces import Traces
 
-__all__ = ["Recording", "SpikeMatrix", "SPARSE_BELOW", "COMPILED", "use_compiled", "record_forward", "replay",
-           "input_currents", "weight_parts", "layer_currents", "previous_voltage", "transmitted"]
+__all__ = [
+    "Recording",
+    "SpikeMatrix",
+    "SPARSE_BELOW",
+    "COMPILED",
+    "use_compiled",
+    "record_forward",
+    "replay",
+    "input_currents",
+    "weight_parts",
+    "layer_currents",
+    "previous_voltage",
+    "transmitted",
+]
 
 
 #: Whether numba is installed (known without importing it).
@@ -159,8 +171,9 @@ class SpikeMatrix:
 
         cols, indptr = self.csr
         end = indptr[rows]
-        return scipy.sparse.csr_matrix((self._cache[dtype][:end], cols[:end], indptr[:rows + 1]),
-                                       shape=(rows, self._flat.shape[1]))
+        return scipy.sparse.csr_matrix(
+            (self._cache[dtype][:end], cols[:end], indptr[: rows + 1]), shape=(rows, self._flat.shape[1])
+        )
 
     def currents(self, W: np.ndarray, N0: float) -> np.ndarray:
         """:math:`N_0 W P(t)` for all steps, (steps, batch, n_post), dtype of ``W``."""
@@ -217,8 +230,9 @@ def previous_voltage(U: np.ndarray) -> np.ndarray:
 def transmitted(currents: tuple, U_prev: np.ndarray, params: VRParams) -> np.ndarray:
     """T = I R, or I_exc R + I_inh R_inh in variant "split" (:mod:`vr_brian.resistance`), for any shape."""
     if params.variant == "split":
-        return (currents[0] * resistance_factor(U_prev, params.k_exc)
-                + currents[1] * resistance_factor(U_prev, params.k_inh))
+        return currents[0] * resistance_factor(U_prev, params.k_exc) + currents[1] * resistance_factor(
+            U_prev, params.k_inh
+        )
     if not params.resistive:
         return currents[0]
     return currents[0] * resistance_factor(U_prev, params.k_exc, params.r_max)
@@ -233,7 +247,7 @@ def _layer(currents: tuple, params: VRParams, fires: bool):
     v_thr = dtype.type(params.v_thr)
     U = np.empty((steps, batch, units), dtype)
     P = np.empty((steps, batch, units), bool) if fires else np.empty((0, 0, 0), bool)
-    state = np.zeros((2, batch, units), dtype)   # M = Dm - Re and Ds, decayed together
+    state = np.zeros((2, batch, units), dtype)  # M = Dm - Re and Ds, decayed together
     M, Ds = state
     reset = np.zeros((batch, units), dtype)
     U_prev = np.zeros((batch, units), dtype)
@@ -254,8 +268,9 @@ def _layer(currents: tuple, params: VRParams, fires: bool):
 
 
 def _traces(U, P, spikes, params) -> Traces:
-    return Traces(U=tuple(u.transpose(1, 0, 2) for u in U), P=tuple(p.transpose(1, 0, 2) for p in P),
-                  spikes=spikes, params=params)
+    return Traces(
+        U=tuple(u.transpose(1, 0, 2) for u in U), P=tuple(p.transpose(1, 0, 2) for p in P), spikes=spikes, params=params
+    )
 
 
 def record_forward(weights, spikes: np.ndarray, params: VRParams, compiled: bool | None = None) -> Recording:
@@ -297,8 +312,15 @@ def record_forward(weights, spikes: np.ndarray, params: VRParams, compiled: bool
         if fires:
             P.append(P_n)
             below = P_n
-    return Recording(U=tuple(U), P=tuple(P), inputs=tuple(inputs), spikes_tm=spikes_tm,
-                     traces=_traces(U, P, spikes, params), I=tuple(I), compiled=compiled)
+    return Recording(
+        U=tuple(U),
+        P=tuple(P),
+        inputs=tuple(inputs),
+        spikes_tm=spikes_tm,
+        traces=_traces(U, P, spikes, params),
+        I=tuple(I),
+        compiled=compiled,
+    )
 
 
 def replay(weights, traces: Traces, compiled: bool | None = None) -> Recording:

@@ -63,18 +63,19 @@ def _scaled_transposed(W: np.ndarray, params: VRParams) -> tuple:
 
 
 @_kernel
-def _forward_kernel(cols, indptr, Wt_exc, Wt_inh, U, P, gamma_m, gamma_s, v_thr, k_exc, k_inh, r_max, mode,
-                    fires):  # pragma: no cover (compiled)
+def _forward_kernel(
+    cols, indptr, Wt_exc, Wt_inh, U, P, gamma_m, gamma_s, v_thr, k_exc, k_inh, r_max, mode, fires
+):  # pragma: no cover (compiled)
     steps, batch, units = U.shape
-    zero = v_thr - v_thr                       # constants in the arrays' dtype
+    zero = v_thr - v_thr  # constants in the arrays' dtype
     one = v_thr / v_thr
     # every loop over units is branch free inside, so that it vectorises; the branches on the
     # (loop-invariant) mode and layer kind stay outside
     for b in numba.prange(batch):
-        M = np.zeros(units, U.dtype)           # Dm - Re
+        M = np.zeros(units, U.dtype)  # Dm - Re
         Ds = np.zeros(units, U.dtype)
         U_prev = np.zeros(units, U.dtype)
-        reset = np.zeros(units, U.dtype)       # v_thr P(t-1)
+        reset = np.zeros(units, U.dtype)  # v_thr P(t-1)
         I = np.empty(units, U.dtype)
         I_inh = np.empty(units, U.dtype)
         T = np.empty(units, U.dtype)
@@ -128,15 +129,55 @@ def layer_forward(inputs: SpikeMatrix, W: np.ndarray, params: VRParams, fires: b
     U = np.empty((steps, batch, W.shape[0]), dtype)
     P = np.empty((steps, batch, W.shape[0]), bool) if fires else np.empty((0, 0, 0), bool)
     f = dtype.type
-    _forward_kernel(*inputs.csr, Wt_exc, Wt_inh, U, P, f(params.gamma_m), f(params.gamma_s), f(params.v_thr),
-                    f(params.k_exc), f(params.k_inh), f(params.r_max or 0), _mode(params), fires)
+    _forward_kernel(
+        *inputs.csr,
+        Wt_exc,
+        Wt_inh,
+        U,
+        P,
+        f(params.gamma_m),
+        f(params.gamma_s),
+        f(params.v_thr),
+        f(params.k_exc),
+        f(params.k_inh),
+        f(params.r_max or 0),
+        _mode(params),
+        fires,
+    )
     return U, P if fires else None
 
 
 @_kernel
-def _backward_kernel(U, cols, indptr, Wt_exc, Wt_inh, t_end, out_time, out_value, dI_above_exc, dI_above_inh,
-                     W_above_exc, W_above_inh, dI_exc, dI_inh, grad_exc, grad_inh, gamma_m, gamma_s, v_thr, half_q,
-                     inv_q, k_exc, k_inh, r_max, N0, mode, fires, keep):  # pragma: no cover (compiled)
+def _backward_kernel(
+    U,
+    cols,
+    indptr,
+    Wt_exc,
+    Wt_inh,
+    t_end,
+    out_time,
+    out_value,
+    dI_above_exc,
+    dI_above_inh,
+    W_above_exc,
+    W_above_inh,
+    dI_exc,
+    dI_inh,
+    grad_exc,
+    grad_inh,
+    gamma_m,
+    gamma_s,
+    v_thr,
+    half_q,
+    inv_q,
+    k_exc,
+    k_inh,
+    r_max,
+    N0,
+    mode,
+    fires,
+    keep,
+):  # pragma: no cover (compiled)
     steps, batch, units = U.shape
     chunks = grad_exc.shape[0]
     zero = v_thr - v_thr
@@ -148,16 +189,16 @@ def _backward_kernel(U, cols, indptr, Wt_exc, Wt_inh, t_end, out_time, out_value
         g_exc[:] = zero
         if mode == 3:
             g_inh[:] = zero
-        dDm = np.empty(units, U.dtype)         # dL/dM(t+1), M = Dm - Re
-        dT_next = np.empty(units, U.dtype)     # dL/dT(t+1)
+        dDm = np.empty(units, U.dtype)  # dL/dM(t+1), M = Dm - Re
+        dT_next = np.empty(units, U.dtype)  # dL/dT(t+1)
         dT = np.empty(units, U.dtype)
-        g = np.empty(units, U.dtype)           # the surrogate g(U(t))
-        window = np.empty(units, np.int64)     # units with g != 0
-        I_next = np.empty(units, U.dtype)      # I(t+1), recomputed from the spikes
+        g = np.empty(units, U.dtype)  # the surrogate g(U(t))
+        window = np.empty(units, np.int64)  # units with g != 0
+        I_next = np.empty(units, U.dtype)  # I(t+1), recomputed from the spikes
         I_inh_next = np.empty(units, U.dtype)
-        d_exc = np.empty(units, U.dtype)       # dL/dI(t) of each part
+        d_exc = np.empty(units, U.dtype)  # dL/dI(t) of each part
         d_inh = np.empty(units, U.dtype)
-        U_zero = np.zeros(units, U.dtype)      # U(-1)
+        U_zero = np.zeros(units, U.dtype)  # U(-1)
         for b in range(c * batch // chunks, (c + 1) * batch // chunks):
             dDm[:] = zero
             dT_next[:] = zero
@@ -196,7 +237,7 @@ def _backward_kernel(U, cols, indptr, Wt_exc, Wt_inh, t_end, out_time, out_value
                     for e in range(units):
                         if out_time[b, e] == t:
                             dDm[e] += out_value[b, e]
-                if t < t_end[b]:                       # through R(t+1), which U(t) sets
+                if t < t_end[b]:  # through R(t+1), which U(t) sets
                     if mode == 1:
                         for e in range(units):
                             dDm[e] -= k_exc * I_next[e] * dT_next[e]
@@ -262,8 +303,18 @@ def backward(weights, recording, dL_dVmax: np.ndarray, t_star: np.ndarray, param
     out_value = np.ascontiguousarray(dL_dVmax, dtype=dtype)
     mode = _mode(params)
     chunks = max(1, min(batch, GRADIENT_CHUNKS))
-    constants = (f(params.gamma_m), f(params.gamma_s), f(params.v_thr), f(q / 2), f(1 / q), f(params.k_exc),
-                 f(params.k_inh), f(params.r_max or 0), f(params.N0), mode)
+    constants = (
+        f(params.gamma_m),
+        f(params.gamma_s),
+        f(params.v_thr),
+        f(q / 2),
+        f(1 / q),
+        f(params.k_exc),
+        f(params.k_inh),
+        f(params.r_max or 0),
+        f(params.N0),
+        mode,
+    )
     empty3 = np.zeros((0, 0, 0), dtype)
     above = (empty3, empty3, np.zeros((0, 0), dtype), np.zeros((0, 0), dtype))
     grads: list = [None] * len(weights)
@@ -280,10 +331,23 @@ def backward(weights, recording, dL_dVmax: np.ndarray, t_star: np.ndarray, param
         n_pre = W.shape[1]
         grad_exc = np.empty((chunks, n_pre, units), dtype)
         grad_inh = np.empty((chunks, n_pre, units), dtype) if split else np.zeros((chunks, 0, 0), dtype)
-        _backward_kernel(U, *recording.inputs[n].csr, Wt_exc, Wt_inh, t_end,
-                         out_time if not fires else np.zeros((0, 0), np.int64),
-                         out_value if not fires else np.zeros((0, 0), dtype), *above,
-                         dI_exc, dI_inh, grad_exc, grad_inh, *constants, fires, keep)
+        _backward_kernel(
+            U,
+            *recording.inputs[n].csr,
+            Wt_exc,
+            Wt_inh,
+            t_end,
+            out_time if not fires else np.zeros((0, 0), np.int64),
+            out_value if not fires else np.zeros((0, 0), dtype),
+            *above,
+            dI_exc,
+            dI_inh,
+            grad_exc,
+            grad_inh,
+            *constants,
+            fires,
+            keep,
+        )
         parts = [grad_exc.sum(axis=0).T * f(params.N0)]
         if split:
             parts.append(grad_inh.sum(axis=0).T * f(params.N0))
@@ -291,6 +355,10 @@ def backward(weights, recording, dL_dVmax: np.ndarray, t_star: np.ndarray, param
         if keep:
             # what the layer below needs: this layer's current adjoints and its weights, (n_pre, n_post) rows
             W_parts = weight_parts(W, params)
-            above = (dI_exc, dI_inh, np.ascontiguousarray(W_parts[0].T),
-                     np.ascontiguousarray(W_parts[1].T) if split else np.zeros((0, 0), dtype))
+            above = (
+                dI_exc,
+                dI_inh,
+                np.ascontiguousarray(W_parts[0].T),
+                np.ascontiguousarray(W_parts[1].T) if split else np.zeros((0, 0), dtype),
+            )
     return grads

@@ -120,8 +120,9 @@ class TrainedNetwork:
 
         groups, synapses, below = [], [], source
         for n, W in enumerate(self.weights, start=1):
-            group = vr_neuron_group(batch * W.shape[0], self.params, fires=n < len(self.weights),
-                                    name=f"trained_layer{n}*")
+            group = vr_neuron_group(
+                batch * W.shape[0], self.params, fires=n < len(self.weights), name=f"trained_layer{n}*"
+            )
             synapses.append(connect_layers(below, group, W, batch=batch, name=f"trained_weights{n}*"))
             groups.append(group)
             below = group
@@ -157,5 +158,11 @@ def load_network(run_dir) -> TrainedNetwork:
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     n_out = checkpoint.weights[-1].shape[0]
     class_names = tuple(metrics.get("class_names") or (f"class {k}" for k in range(n_out)))
-    return TrainedNetwork(weights=tuple(checkpoint.weights), params=checkpoint.params, class_names=class_names,
-                          epoch=checkpoint.epoch, history=list(checkpoint.history), run_dir=path.parent)
+    return TrainedNetwork(
+        weights=tuple(checkpoint.weights),
+        params=checkpoint.params,
+        class_names=class_names,
+        epoch=checkpoint.epoch,
+        history=list(checkpoint.history),
+        run_dir=path.parent,
+    )

@@ -53,8 +53,11 @@ def _ratio(numerator, denominator, zero_division: float):
 
 
 def _prf(tp, fp, fn, zero_division: float) -> tuple:
-    return (_ratio(tp, tp + fp, zero_division), _ratio(tp, tp + fn, zero_division),
-            _ratio(2 * tp, 2 * tp + fp + fn, zero_division))
+    return (
+        _ratio(tp, tp + fp, zero_division),
+        _ratio(tp, tp + fn, zero_division),
+        _ratio(2 * tp, 2 * tp + fp + fn, zero_division),
+    )
 
 
 def precision_recall_f(predictions, targets, average: str | None = "micro", zero_division: float = 0.0) -> tuple:
@@ -99,8 +102,7 @@ def classification_report(predictions, targets, zero_division: float = 0.0) -> d
     return {
         "micro": dict(zip(("precision", "recall", "f"), (float(x) for x in micro), strict=True)),
         "macro": {"precision": float(P.mean()), "recall": float(R.mean()), "f": float(F.mean())},
-        "per_class": {"precision": P.tolist(), "recall": R.tolist(), "f": F.tolist(),
-                      "support": c["support"].tolist()},
+        "per_class": {"precision": P.tolist(), "recall": R.tolist(), "f": F.tolist(), "support": c["support"].tolist()},
         "exact_match": float(np.mean(np.all(pred == true, axis=1))),
         "chance_f": chance_f_measure(true),
     }

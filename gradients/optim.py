@@ -25,8 +25,19 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SGD", "Adam", "SGDState", "AdamState", "make_optimizer", "state_to_arrays", "state_from_arrays",
-           "OPTIMIZERS", "LR_DECAYS", "clip_by_global_norm", "learning_rate_factor"]
+__all__ = [
+    "SGD",
+    "Adam",
+    "SGDState",
+    "AdamState",
+    "make_optimizer",
+    "state_to_arrays",
+    "state_from_arrays",
+    "OPTIMIZERS",
+    "LR_DECAYS",
+    "clip_by_global_norm",
+    "learning_rate_factor",
+]
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -71,7 +82,7 @@ def clip_by_global_norm(grads, max_norm: float) -> tuple:
         :math:`\|g\|` before clipping.
     """
     norm = math.sqrt(sum(float(np.dot(g.ravel().astype(float), g.ravel().astype(float))) for g in grads))
-    if not norm > max_norm:             # also leaves non-finite gradients to the caller's check
+    if not norm > max_norm:  # also leaves non-finite gradients to the caller's check
         return list(grads), norm
     factor = max_norm / norm
     return [g * g.dtype.type(factor) for g in grads], norm
@@ -185,8 +196,7 @@ class Adam:
 
     def init(self, params) -> AdamState:
         params = _arrays(params, "params")
-        return AdamState(count=0, m=tuple(np.zeros_like(p) for p in params),
-                         v=tuple(np.zeros_like(p) for p in params))
+        return AdamState(count=0, m=tuple(np.zeros_like(p) for p in params), v=tuple(np.zeros_like(p) for p in params))
 
     def step(self, params, grads, state: AdamState, scale=1.0) -> tuple:
         """One update with learning rate ``lr * scale`` (``scale``: a number or one per array)."""
@@ -199,16 +209,17 @@ class Adam:
             g = g.astype(p.dtype, copy=False)
             m = f(self.beta1) * m + f(1 - self.beta1) * g
             v = f(self.beta2) * v + f(1 - self.beta2) * (g * g)
-            m_hat = m / f(1 - self.beta1 ** count)
-            v_hat = v / f(1 - self.beta2 ** count)
+            m_hat = m / f(1 - self.beta1**count)
+            v_hat = v / f(1 - self.beta2**count)
             new_params.append(p - f(self.lr * s) * m_hat / (np.sqrt(v_hat) + f(self.eps)))
             ms.append(m)
             vs.append(v)
         return new_params, AdamState(count=count, m=tuple(ms), v=tuple(vs))
 
 
-def make_optimizer(name: str, lr: float, momentum: float = 0.0, beta1: float = 0.9, beta2: float = 0.999,
-                   eps: float = 1e-8):
+def make_optimizer(
+    name: str, lr: float, momentum: float = 0.0, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+):
     """The optimiser record named ``name`` ("sgd" or "adam")."""
     if name == "sgd":
         return SGD(lr=lr, momentum=momentum)

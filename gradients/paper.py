@@ -55,8 +55,10 @@ __all__ = ["paper_correction", "check_variant"]
 def check_variant(params: VRParams) -> None:
     """The literal reading exists for the paper's R(t) only: an error naming the variant otherwise."""
     if params.variant != "paper":
-        raise ValueError(f"method='paper' is the literal reading of the paper's equations for the paper's R(t); "
-                         f"variant={params.variant!r} has the exact gradient only (method='bptt')")
+        raise ValueError(
+            f"method='paper' is the literal reading of the paper's equations for the paper's R(t); "
+            f"variant={params.variant!r} has the exact gradient only (method='bptt')"
+        )
 
 
 def paper_correction(weights, recording: Recording, adjoints, params: VRParams, q: float) -> list:
@@ -92,7 +94,7 @@ def paper_correction(weights, recording: Recording, adjoints, params: VRParams, 
         slope = resistance_slope(recording.currents(n, weights, params), recording.U[n], params)
         assert slope is not None  # alpha != 0: the resistance varies
         source = np.zeros_like(dT)
-        source[:-1] = -slope[1:t_end + 1] * dT[1:]
+        source[:-1] = -slope[1 : t_end + 1] * dT[1:]
         fires = n < len(weights) - 1
         dT_extra = sweep_layer(recording.U[n], slope, params, q, fires, t_end, voltage_source=source)
         (dI,) = current_adjoints(dT_extra, recording.U[n], params)

@@ -44,7 +44,7 @@ def bce_loss(output_U: np.ndarray, targets: np.ndarray, v_thr: float, scale: flo
     z = (V_max.astype(float) - v_thr) / scale
     y = targets.astype(float)
     value = float((positive_weight * y * _softplus(-z) + (1 - y) * _softplus(z)).sum() / batch)
-    sigma = 0.5 * (1 + np.tanh(z / 2))             # the logistic function, without overflow
+    sigma = 0.5 * (1 + np.tanh(z / 2))  # the logistic function, without overflow
     slope = ((1 - y) * sigma - positive_weight * y * (1 - sigma)) / (scale * batch)
     return value, slope.astype(output_U.dtype), t_star
 

@@ -75,6 +75,8 @@ def load_run_data(run_dir) -> tuple:
     """
     path = Path(run_dir) / DATA_RECIPE_NAME
     if not path.is_file():
-        raise FileNotFoundError(f"{str(path)!r} does not exist: runs of `vr-brian train` write it when training "
-                                f"ends; for a run trained otherwise, load its data yourself")
+        raise FileNotFoundError(
+            f"{str(path)!r} does not exist: runs of `vr-brian train` write it when training "
+            f"ends; for a run trained otherwise, load its data yourself"
+        )
     return data_from_recipe(json.loads(path.read_text()))

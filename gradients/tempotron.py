@@ -41,8 +41,18 @@ from .paper import check_variant, paper_correction
 from .readouts import bce_loss, cross_entropy_loss
 from .surrogate import surrogate_width
 
-__all__ = ["METHODS", "LOSSES", "tempotron_loss", "output_loss", "loss", "loss_and_grad", "predict", "check_margin",
-           "check_positive_weight", "check_readout"]
+__all__ = [
+    "METHODS",
+    "LOSSES",
+    "tempotron_loss",
+    "output_loss",
+    "loss",
+    "loss_and_grad",
+    "predict",
+    "check_margin",
+    "check_positive_weight",
+    "check_readout",
+]
 
 #: Gradient methods of :func:`loss_and_grad`.
 METHODS = ("bptt", "paper")
@@ -102,8 +112,9 @@ def check_positive_weight(positive_weight) -> float:
     return value
 
 
-def tempotron_loss(output_U: np.ndarray, targets: np.ndarray, v_thr: float, margin: float = 0.0,
-                   positive_weight: float = 1.0):
+def tempotron_loss(
+    output_U: np.ndarray, targets: np.ndarray, v_thr: float, margin: float = 0.0, positive_weight: float = 1.0
+):
     r"""Loss of eq. 10 and its derivative with respect to each :math:`V_{max}`.
 
     Parameters
@@ -133,15 +144,23 @@ def tempotron_loss(output_U: np.ndarray, targets: np.ndarray, v_thr: float, marg
     V_max = np.take_along_axis(output_U, t_star[:, None, :], axis=1)[:, 0, :]
     too_low = targets & (V_max < v_thr + margin)
     too_high = ~targets & (V_max > v_thr - margin)
-    per_neuron = (positive_weight * np.where(too_low, (v_thr + margin) - V_max, 0.0)
-                  + np.where(too_high, V_max - (v_thr - margin), 0.0))
+    per_neuron = positive_weight * np.where(too_low, (v_thr + margin) - V_max, 0.0) + np.where(
+        too_high, V_max - (v_thr - margin), 0.0
+    )
     dtype = output_U.dtype
     dL_dVmax = (too_high.astype(dtype) - dtype.type(positive_weight) * too_low.astype(dtype)) / dtype.type(batch)
     return float(per_neuron.sum(dtype=float) / batch), dL_dVmax, t_star
 
 
-def output_loss(output_U: np.ndarray, targets: np.ndarray, v_thr: float, loss: str = "tempotron", margin: float = 0.0,
-                positive_weight: float = 1.0, scale: float | None = None):
+def output_loss(
+    output_U: np.ndarray,
+    targets: np.ndarray,
+    v_thr: float,
+    loss: str = "tempotron",
+    margin: float = 0.0,
+    positive_weight: float = 1.0,
+    scale: float | None = None,
+):
     """The loss named ``loss`` of the output voltage (batch, steps, n_out): (value, dL/dV_max, t*).
 
     ``margin`` is the tempotron's, ``positive_weight`` that of the tempotron and of ``bce``,
@@ -167,8 +186,10 @@ def check_readout(loss: str, scale, targets=None):
         if not (math.isfinite(scale) and scale > 0):
             raise ValueError(f"readout_scale must be a finite voltage > 0 (or None: v_thr), got {scale!r} V")
     if targets is not None and loss == "cross_entropy" and not np.all(np.asarray(targets).sum(axis=1) == 1):
-        raise ValueError("loss='cross_entropy' needs exactly one target per sample (single-label data); "
-                         "use 'bce' or 'tempotron' for multi-label targets")
+        raise ValueError(
+            "loss='cross_entropy' needs exactly one target per sample (single-label data); "
+            "use 'bce' or 'tempotron' for multi-label targets"
+        )
     return scale
 
 
@@ -199,14 +220,18 @@ def _check_traces(traces, weights, spikes, params):
     if traces.params != params:
         raise ValueError(f"traces were made with {traces.params!r}, not with params={params!r}")
     if len(traces.U) != len(weights) or len(traces.P) != len(weights) - 1:
-        raise ValueError(f"traces hold {len(traces.U)} voltage and {len(traces.P)} spike records, but weights "
-                         f"describe {len(weights)} layers ({len(weights) - 1} hidden)")
+        raise ValueError(
+            f"traces hold {len(traces.U)} voltage and {len(traces.P)} spike records, but weights "
+            f"describe {len(weights)} layers ({len(weights) - 1} hidden)"
+        )
     batch, steps, _ = spikes.shape
     for n, W in enumerate(weights):
         expected = (batch, steps, W.shape[0])
         if traces.U[n].shape != expected:
-            raise ValueError(f"traces.U[{n}] has shape {traces.U[n].shape}, expected {expected} (batch, steps, "
-                             f"units of layer {n + 1})")
+            raise ValueError(
+                f"traces.U[{n}] has shape {traces.U[n].shape}, expected {expected} (batch, steps, "
+                f"units of layer {n + 1})"
+            )
         if n < len(weights) - 1 and traces.P[n].shape != expected:
             raise ValueError(f"traces.P[{n}] has shape {traces.P[n].shape}, expected {expected}")
     if traces.spikes.shape != spikes.shape or not np.array_equal(traces.spikes, spikes):
@@ -220,9 +245,18 @@ def _recording(weights, spikes, params: VRParams, traces: Traces | None, compile
     return record_forward(weights, spikes, params, compiled)
 
 
-def loss(weights, spikes, targets, params: VRParams, traces: Traces | None = None, margin=0.0,
-         positive_weight: float = 1.0, loss: str = "tempotron", readout_scale=None,
-         compiled: bool | None = None) -> float:
+def loss(
+    weights,
+    spikes,
+    targets,
+    params: VRParams,
+    traces: Traces | None = None,
+    margin=0.0,
+    positive_weight: float = 1.0,
+    loss: str = "tempotron",
+    readout_scale=None,
+    compiled: bool | None = None,
+) -> float:
     """The batch loss alone (no gradient); arguments as :func:`loss_and_grad`."""
     weights, spikes, targets, _, margin = _validate(weights, spikes, targets, params, None, traces, "bptt", margin)
     positive_weight = check_positive_weight(positive_weight)
@@ -232,9 +266,21 @@ def loss(weights, spikes, targets, params: VRParams, traces: Traces | None = Non
     return output_loss(output, targets, params.v_thr, loss, margin, positive_weight, scale)[0]
 
 
-def loss_and_grad(weights, spikes, targets, params: VRParams, q=None, traces: Traces | None = None,
-                  method: str = "bptt", margin=0.0, positive_weight: float = 1.0, return_traces: bool = False,
-                  loss: str = "tempotron", readout_scale=None, compiled: bool | None = None):
+def loss_and_grad(
+    weights,
+    spikes,
+    targets,
+    params: VRParams,
+    q=None,
+    traces: Traces | None = None,
+    method: str = "bptt",
+    margin=0.0,
+    positive_weight: float = 1.0,
+    return_traces: bool = False,
+    loss: str = "tempotron",
+    readout_scale=None,
+    compiled: bool | None = None,
+):
     r"""The tempotron-like loss of a batch and its gradient with respect to every weight matrix.
 
     Parameters

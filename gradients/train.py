@@ -91,8 +91,21 @@ from .tempotron import (
     predict,
 )
 
-__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "init_weights", "initial_weights", "evaluate", "train",
-           "plot_history", "FORWARDS", "INITS", "DTYPES", "CHECKPOINT_NAME", "METRICS_NAME"]
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "TrainingDiverged",
+    "init_weights",
+    "initial_weights",
+    "evaluate",
+    "train",
+    "plot_history",
+    "FORWARDS",
+    "INITS",
+    "DTYPES",
+    "CHECKPOINT_NAME",
+    "METRICS_NAME",
+]
 
 #: Where the forward passes of training run (:class:`TrainConfig` ``forward``).
 FORWARDS = ("numpy", "brian2")
@@ -108,8 +121,9 @@ DTYPES = ("float32", "float64")
 DEFAULT_STABILITY_BOUND = 0.5
 
 
-def _check_number(value, name: str, low: float, high: float = math.inf, low_closed: bool = True,
-                  optional: bool = False):
+def _check_number(
+    value, name: str, low: float, high: float = math.inf, low_closed: bool = True, optional: bool = False
+):
     """``value`` as a float in the range, None when ``optional`` and None, or a ValueError naming it."""
     if value is None and optional:
         return None
@@ -223,8 +237,15 @@ class TrainConfig:
             if int(value) != value or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
             object.__setattr__(self, name, int(value))
-        choices = {"optimizer": OPTIMIZERS, "method": METHODS, "dtype": DTYPES, "forward": FORWARDS, "init": INITS,
-                   "lr_decay": LR_DECAYS, "loss": LOSSES}
+        choices = {
+            "optimizer": OPTIMIZERS,
+            "method": METHODS,
+            "dtype": DTYPES,
+            "forward": FORWARDS,
+            "init": INITS,
+            "lr_decay": LR_DECAYS,
+            "loss": LOSSES,
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
@@ -234,11 +255,16 @@ class TrainConfig:
         object.__setattr__(self, "positive_weight", check_positive_weight(self.positive_weight))
         object.__setattr__(self, "readout_scale", check_readout(self.loss, self.readout_scale))
         if not (math.isfinite(self.init_std_gain) and self.init_std_gain >= 0 and math.isfinite(self.init_mean_gain)):
-            raise ValueError(f"init_std_gain must be >= 0 and both gains finite, got {self.init_mean_gain!r}, "
-                             f"{self.init_std_gain!r}")
-        numbers = {"stability_target": (0, math.inf, False, False), "clip_grad_norm": (0, math.inf, False, True),
-                   "warmup_epochs": (0, self.epochs, True, False), "stability_bound": (0, math.inf, False, True),
-                   "recover_factor": (0, 1, False, False)}
+            raise ValueError(
+                f"init_std_gain must be >= 0 and both gains finite, got {self.init_mean_gain!r}, {self.init_std_gain!r}"
+            )
+        numbers = {
+            "stability_target": (0, math.inf, False, False),
+            "clip_grad_norm": (0, math.inf, False, True),
+            "warmup_epochs": (0, self.epochs, True, False),
+            "stability_bound": (0, math.inf, False, True),
+            "recover_factor": (0, 1, False, False),
+        }
         for name, (low, high, closed, optional) in numbers.items():
             object.__setattr__(self, name, _check_number(getattr(self, name), name, low, high, closed, optional))
         if self.recover_factor == 1:
@@ -254,8 +280,12 @@ class TrainConfig:
 
     def objective(self) -> dict:
         """The loss settings, as keyword arguments of :func:`gradients.loss_and_grad` and :func:`evaluate`."""
-        return {"margin": self.margin, "positive_weight": self.positive_weight, "loss": self.loss,
-                "readout_scale": self.readout_scale}
+        return {
+            "margin": self.margin,
+            "positive_weight": self.positive_weight,
+            "loss": self.loss,
+            "readout_scale": self.readout_scale,
+        }
 
     def layer_lr_scales(self, sizes) -> tuple:
         """The factor on the learning rate of each layer (``lr_fan_in / n_pre``, or 1)."""
@@ -265,8 +295,9 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def as_dict(self) -> dict:
-        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
-                for f in dataclasses.fields(self)}
+        return {
+            f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in dataclasses.fields(self)
+        }
 
 
 class TrainingDiverged(FloatingPointError):
@@ -301,8 +332,9 @@ class TrainResult:
     metrics: Path | None = None
 
 
-def init_weights(sizes, params: VRParams, rng: np.random.Generator, dtype="float32", mean_gain: float = 2.0,
-                 std_gain: float = 1.0) -> list:
+def init_weights(
+    sizes, params: VRParams, rng: np.random.Generator, dtype="float32", mean_gain: float = 2.0, std_gain: float = 1.0
+) -> list:
     r"""Initial weights :math:`W_n \sim \mathcal N(g_\mu v_{thr}/n_{pre},\ (g_\sigma v_{thr}/\sqrt{n_{pre}})^2)`.
 
     Parameters
@@ -334,8 +366,9 @@ def init_weights(sizes, params: VRParams, rng: np.random.Generator, dtype="float
 STABLE_INIT_SAMPLES = 256
 
 
-def initial_weights(config: TrainConfig, sizes, params: VRParams, rng: np.random.Generator,
-                    train_data: SpikeData) -> list:
+def initial_weights(
+    config: TrainConfig, sizes, params: VRParams, rng: np.random.Generator, train_data: SpikeData
+) -> list:
     """The weights a run starts from: :func:`init_weights`, or with ``config.init == "stable"`` layer by
     layer with :math:`g_\\sigma` lowered (:func:`vr_brian.stability.stable_std_gain`) to the
     ``stability_target`` for the firing rate of the layer's inputs on the first
@@ -345,15 +378,23 @@ def initial_weights(config: TrainConfig, sizes, params: VRParams, rng: np.random
     sample = np.asarray(train_data.spikes[:STABLE_INIT_SAMPLES], bool)
     weights, below = [], sample
     for n, (n_pre, n_post) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        std_gain = stable_std_gain(params, float(below.mean()), n_pre, n_post, config.init_mean_gain,
-                                   config.init_std_gain, config.stability_target)
+        std_gain = stable_std_gain(
+            params,
+            float(below.mean()),
+            n_pre,
+            n_post,
+            config.init_mean_gain,
+            config.init_std_gain,
+            config.stability_target,
+        )
         weights += init_weights((n_pre, n_post), params, rng, config.dtype, config.init_mean_gain, std_gain)
-        if n < len(sizes) - 2:   # the spikes of the new layer drive the next one
+        if n < len(sizes) - 2:  # the spikes of the new layer drive the next one
             below = record_forward(weights + [np.zeros((1, n_post), config.dtype)], sample, params).traces.P[-1]
     return weights
 
 
 # -- forward passes ------------------------------------------------------------------------------
+
 
 class _NumpyForward:
     """Forward passes of :func:`gradients.forward.record_forward` (the event-driven kernels when
@@ -387,16 +428,20 @@ class _BrianForward:
         if n < self.batch:  # empty samples fill the batch; their traces are dropped below
             padded = np.concatenate([spikes, np.zeros((self.batch - n,) + spikes.shape[1:], bool)])
         traces = self.network.run([np.asarray(W, float) for W in weights], padded)
-        return Traces(U=tuple(u[:n] for u in traces.U), P=tuple(p[:n] for p in traces.P), spikes=spikes,
-                      params=self.params)
+        return Traces(
+            U=tuple(u[:n] for u in traces.U), P=tuple(p[:n] for p in traces.P), spikes=spikes, params=self.params
+        )
 
     def traces(self, weights, spikes) -> Traces:
-        parts = [self._run_padded(weights, spikes[i:i + self.batch]) for i in range(0, len(spikes), self.batch)]
+        parts = [self._run_padded(weights, spikes[i : i + self.batch]) for i in range(0, len(spikes), self.batch)]
         if len(parts) == 1:
             return parts[0]
-        return Traces(U=tuple(np.concatenate(layer) for layer in zip(*(p.U for p in parts), strict=True)),
-                      P=tuple(np.concatenate(layer) for layer in zip(*(p.P for p in parts), strict=True)),
-                      spikes=spikes, params=self.params)
+        return Traces(
+            U=tuple(np.concatenate(layer) for layer in zip(*(p.U for p in parts), strict=True)),
+            P=tuple(np.concatenate(layer) for layer in zip(*(p.P for p in parts), strict=True)),
+            spikes=spikes,
+            params=self.params,
+        )
 
     traces_for_grad = traces
 
@@ -412,9 +457,20 @@ def _make_forward(config: TrainConfig, sizes, params: VRParams, steps: int):
 
 # -- evaluation ----------------------------------------------------------------------------------
 
-def evaluate(weights, data: SpikeData, params: VRParams, margin: float = 0.0, chunk: int = 256,
-             runner=None, return_predictions: bool = False, positive_weight: float = 1.0,
-             single_label: bool | None = None, loss: str = "tempotron", readout_scale=None) -> dict:
+
+def evaluate(
+    weights,
+    data: SpikeData,
+    params: VRParams,
+    margin: float = 0.0,
+    chunk: int = 256,
+    runner=None,
+    return_predictions: bool = False,
+    positive_weight: float = 1.0,
+    single_label: bool | None = None,
+    loss: str = "tempotron",
+    readout_scale=None,
+) -> dict:
     """Loss and precision / recall / F-measure of ``weights`` on ``data``.
 
     Parameters
@@ -457,7 +513,7 @@ def evaluate(weights, data: SpikeData, params: VRParams, margin: float = 0.0, ch
     total_loss, predictions, spikes_fired, hidden_steps = 0.0, [], 0, 0
     n_layers = None
     for start in range(0, len(data), chunk):
-        spikes, targets = data.spikes[start:start + chunk], data.targets[start:start + chunk].astype(bool)
+        spikes, targets = data.spikes[start : start + chunk], data.targets[start : start + chunk].astype(bool)
         traces = run.traces(weights, spikes)
         value = output_loss(traces.output, targets, params.v_thr, loss, margin, positive_weight, readout_scale)[0]
         total_loss += value * len(spikes)
@@ -470,20 +526,25 @@ def evaluate(weights, data: SpikeData, params: VRParams, margin: float = 0.0, ch
         for layer, U in enumerate(traces.U):
             negative[layer] += counts["negative"].get(layer + 1, 0)
             runaway[layer] += counts["runaway"].get(layer + 1, 0)
-            lowest[layer] = float(np.min([lowest[layer], np.min(U)]))       # NaN, where there is one, stays
+            lowest[layer] = float(np.min([lowest[layer], np.min(U)]))  # NaN, where there is one, stays
             highest[layer] = float(np.max([highest[layer], np.max(U)]))
         spikes_fired += sum(int(p.sum()) for p in traces.P)
         hidden_steps += sum(p.size for p in traces.P)
     report = classification_report(np.concatenate(predictions), data.targets)
-    report.update(loss=total_loss / len(data), negative_R=sum(negative), runaway=sum(runaway),
-                  hidden_rate=spikes_fired / hidden_steps if hidden_steps else 0.0,
-                  by_layer={"negative_R": negative, "runaway": runaway, "lowest_U": lowest, "highest_U": highest})
+    report.update(
+        loss=total_loss / len(data),
+        negative_R=sum(negative),
+        runaway=sum(runaway),
+        hidden_rate=spikes_fired / hidden_steps if hidden_steps else 0.0,
+        by_layer={"negative_R": negative, "runaway": runaway, "lowest_U": lowest, "highest_U": highest},
+    )
     if return_predictions:
         report["predictions"] = np.concatenate(predictions)
     return report
 
 
 # -- the loop ------------------------------------------------------------------------------------
+
 
 def _fingerprint(data: SpikeData) -> str:
     digest = hashlib.sha256()
@@ -501,13 +562,17 @@ def _check_resume(checkpoint: Checkpoint, config: TrainConfig, params: VRParams,
     saved = {**TrainConfig().as_dict(), **saved}
     different = sorted(k for k in current if k != "epochs" and saved.get(k) != current[k])
     if different:
-        raise ValueError(f"cannot resume from {str(path)!r}: it was made with a different configuration "
-                         f"({', '.join(f'{k}: {saved.get(k)!r} there, {current[k]!r} now' for k in different)})")
+        raise ValueError(
+            f"cannot resume from {str(path)!r}: it was made with a different configuration "
+            f"({', '.join(f'{k}: {saved.get(k)!r} there, {current[k]!r} now' for k in different)})"
+        )
     if checkpoint.params != params:
         raise ValueError(f"cannot resume from {str(path)!r}: it was made with {checkpoint.params!r}, not {params!r}")
     if saved_fingerprint != fingerprint:
-        raise ValueError(f"cannot resume from {str(path)!r}: it was made with other data "
-                         f"({saved_fingerprint} there, {fingerprint} now)")
+        raise ValueError(
+            f"cannot resume from {str(path)!r}: it was made with other data "
+            f"({saved_fingerprint} there, {fingerprint} now)"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -519,7 +584,7 @@ class _RunState:
     epoch: int
     history: list
     rng_state: Mapping[str, Any]
-    lr_scale: float = 1.0        # the product of the recoveries' factors
+    lr_scale: float = 1.0  # the product of the recoveries' factors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -535,22 +600,43 @@ class _Paths:
         return cls(out_dir / CHECKPOINT_NAME, out_dir / METRICS_NAME)
 
 
-def _save(paths: _Paths, state: _RunState, config: TrainConfig, params: VRParams, fingerprint: dict, sizes,
-          class_names) -> None:
+def _save(
+    paths: _Paths, state: _RunState, config: TrainConfig, params: VRParams, fingerprint: dict, sizes, class_names
+) -> None:
     if paths.checkpoint is None:
         return
     meta = dict(config.as_dict(), data=fingerprint, lr_scale=state.lr_scale)
-    save_checkpoint(paths.checkpoint, Checkpoint(weights=tuple(state.weights), optimizer_state=state.optimizer_state,
-                                                 epoch=state.epoch, config=meta, params=params,
-                                                 history=state.history, rng_state=state.rng_state))
-    write_json(paths.metrics, {"config": config.as_dict(), "params": repr(params), "sizes": list(sizes),
-                               "class_names": list(class_names), "history": state.history})
+    save_checkpoint(
+        paths.checkpoint,
+        Checkpoint(
+            weights=tuple(state.weights),
+            optimizer_state=state.optimizer_state,
+            epoch=state.epoch,
+            config=meta,
+            params=params,
+            history=state.history,
+            rng_state=state.rng_state,
+        ),
+    )
+    write_json(
+        paths.metrics,
+        {
+            "config": config.as_dict(),
+            "params": repr(params),
+            "sizes": list(sizes),
+            "class_names": list(class_names),
+            "history": state.history,
+        },
+    )
 
 
 def _evaluation_record(epoch: int, train_loss: float, weights, test_data, params, config, forward, started) -> dict:
-    return {"epoch": epoch, "train_loss": train_loss,
-            "test": evaluate(weights, test_data, params, runner=forward, **config.objective()),
-            "seconds": time.perf_counter() - started}
+    return {
+        "epoch": epoch,
+        "train_loss": train_loss,
+        "test": evaluate(weights, test_data, params, runner=forward, **config.objective()),
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def _input_rates(spikes: np.ndarray, traces: Traces) -> list:
@@ -558,8 +644,16 @@ def _input_rates(spikes: np.ndarray, traces: Traces) -> list:
     return [np.count_nonzero(below, axis=1) / below.shape[1] for below in (spikes,) + tuple(traces.P)]
 
 
-def _train_epoch(state: _RunState, train_data: SpikeData, config: TrainConfig, params: VRParams, optimizer,
-                 forward, layer_scales: tuple, bar) -> tuple | _NonFinite:
+def _train_epoch(
+    state: _RunState,
+    train_data: SpikeData,
+    config: TrainConfig,
+    params: VRParams,
+    optimizer,
+    forward,
+    layer_scales: tuple,
+    bar,
+) -> tuple | _NonFinite:
     """One pass over the shuffled training set from ``state``: (weights, optimizer state, rng state, mean loss,
     remedy counts), or a :class:`_NonFinite` naming the minibatch whose loss or gradient was not finite."""
     rng = np.random.default_rng()
@@ -572,11 +666,19 @@ def _train_epoch(state: _RunState, train_data: SpikeData, config: TrainConfig, p
     weights, optimizer_state = state.weights, state.optimizer_state
     loss_sum, clipped, projected = 0.0, 0, 0
     for b in range(batches):
-        index = np.sort(order[b * config.batch_size:(b + 1) * config.batch_size])
+        index = np.sort(order[b * config.batch_size : (b + 1) * config.batch_size])
         spikes, targets = train_data.spikes[index], train_data.targets[index]
-        value, grads, traces = loss_and_grad(weights, spikes, targets, params, q=config.q,
-                                             traces=forward.traces_for_grad(weights, spikes), method=config.method,
-                                             return_traces=True, **config.objective())
+        value, grads, traces = loss_and_grad(
+            weights,
+            spikes,
+            targets,
+            params,
+            q=config.q,
+            traces=forward.traces_for_grad(weights, spikes),
+            method=config.method,
+            return_traces=True,
+            **config.objective(),
+        )
         if not (math.isfinite(value) and all(np.isfinite(g).all() for g in grads)):
             return _NonFinite(epoch=state.epoch + 1, minibatch=b + 1, batches=batches)
         if config.clip_grad_norm is not None:
@@ -584,8 +686,9 @@ def _train_epoch(state: _RunState, train_data: SpikeData, config: TrainConfig, p
             clipped += norm > config.clip_grad_norm
         step = state.epoch * batches + b
         factor = state.lr_scale * learning_rate_factor(step, total_steps, warmup_steps, config.lr_decay)
-        weights, optimizer_state = optimizer.step(weights, grads, optimizer_state,
-                                                  scale=[factor * s for s in layer_scales])
+        weights, optimizer_state = optimizer.step(
+            weights, grads, optimizer_state, scale=[factor * s for s in layer_scales]
+        )
         if config.stability_bound is not None:
             for layer, rates in enumerate(_input_rates(np.asarray(spikes, bool), traces)):
                 weights[layer], moved = project_to_bound(weights[layer], rates, params, config.stability_bound)
@@ -604,8 +707,17 @@ class _NonFinite:
     batches: int
 
 
-def train(train_data: SpikeData, test_data: SpikeData, config: TrainConfig, params: VRParams, *,
-          out_dir=None, resume: bool = False, progress: bool = True, on_epoch=None) -> TrainResult:
+def train(
+    train_data: SpikeData,
+    test_data: SpikeData,
+    config: TrainConfig,
+    params: VRParams,
+    *,
+    out_dir=None,
+    resume: bool = False,
+    progress: bool = True,
+    on_epoch=None,
+) -> TrainResult:
     """Train a network and evaluate it after every epoch.
 
     Parameters
@@ -654,29 +766,51 @@ def train(train_data: SpikeData, test_data: SpikeData, config: TrainConfig, para
     if resume and paths.checkpoint is None:
         raise ValueError("resume=True needs out_dir, the folder of the run to resume")
     if paths.checkpoint is not None and paths.checkpoint.exists() and not resume:
-        raise FileExistsError(f"{str(paths.checkpoint)!r} exists: resume it (resume=True, --resume) "
-                              "or choose another output folder")
-    run = _Run(train_data, test_data, config, params, config.make_optimizer(),
-               _make_forward(config, sizes, params, train_data.steps), sizes, fingerprint, paths)
+        raise FileExistsError(
+            f"{str(paths.checkpoint)!r} exists: resume it (resume=True, --resume) or choose another output folder"
+        )
+    run = _Run(
+        train_data,
+        test_data,
+        config,
+        params,
+        config.make_optimizer(),
+        _make_forward(config, sizes, params, train_data.steps),
+        sizes,
+        fingerprint,
+        paths,
+    )
     try:
         state = run.first_state(resume)
         layer_scales = config.layer_lr_scales(sizes)
         batches = math.ceil(len(train_data) / config.batch_size)
         recoveries_used = sum(len(r.get("recoveries", ())) for r in state.history)
-        with tqdm(total=batches * max(0, config.epochs - state.epoch), disable=not progress, desc="training",
-                  unit="batch", dynamic_ncols=True) as bar:
+        with tqdm(
+            total=batches * max(0, config.epochs - state.epoch),
+            disable=not progress,
+            desc="training",
+            unit="batch",
+            dynamic_ncols=True,
+        ) as bar:
             while state.epoch < config.epochs:
                 state, record, recoveries_used = run.next_epoch(state, layer_scales, bar, recoveries_used)
-                bar.set_postfix(epoch=state.epoch, loss=f"{record['train_loss']:.3f}",
-                                test_F=f"{record['test']['micro']['f']:.3f}")
+                bar.set_postfix(
+                    epoch=state.epoch, loss=f"{record['train_loss']:.3f}", test_F=f"{record['test']['micro']['f']:.3f}"
+                )
                 run.save(state)
                 if on_epoch is not None:
                     on_epoch(record)
     finally:
         run.forward.close()
-    return TrainResult(weights=[np.asarray(W) for W in state.weights], history=state.history, config=config,
-                       params=params, optimizer_state=state.optimizer_state, checkpoint=paths.checkpoint,
-                       metrics=paths.metrics)
+    return TrainResult(
+        weights=[np.asarray(W) for W in state.weights],
+        history=state.history,
+        config=config,
+        params=params,
+        optimizer_state=state.optimizer_state,
+        checkpoint=paths.checkpoint,
+        metrics=paths.metrics,
+    )
 
 
 def _check_train_inputs(train_data, test_data, config: TrainConfig, params) -> None:
@@ -685,11 +819,16 @@ def _check_train_inputs(train_data, test_data, config: TrainConfig, params) -> N
         raise TypeError(f"params must be a VRParams, got {type(params).__name__}")
     if not isinstance(train_data, SpikeData) or not isinstance(test_data, SpikeData):
         raise TypeError("train_data and test_data must be gradients.data.SpikeData")
-    if (train_data.steps, train_data.n_in, train_data.n_classes) != (test_data.steps, test_data.n_in,
-                                                                     test_data.n_classes):
-        raise ValueError(f"train and test data differ in (steps, n_in, n_classes): "
-                         f"{(train_data.steps, train_data.n_in, train_data.n_classes)} vs "
-                         f"{(test_data.steps, test_data.n_in, test_data.n_classes)}")
+    if (train_data.steps, train_data.n_in, train_data.n_classes) != (
+        test_data.steps,
+        test_data.n_in,
+        test_data.n_classes,
+    ):
+        raise ValueError(
+            f"train and test data differ in (steps, n_in, n_classes): "
+            f"{(train_data.steps, train_data.n_in, train_data.n_classes)} vs "
+            f"{(test_data.steps, test_data.n_in, test_data.n_classes)}"
+        )
     if config.method == "paper":
         check_variant(params)
     check_readout(config.loss, config.readout_scale, train_data.targets)
@@ -716,15 +855,19 @@ class _Run:
         """The run resumed from its checkpoint, or a new one: initial weights, evaluated and saved as epoch 0."""
         config, params, paths = self.config, self.params, self.paths
         if resume and paths.checkpoint is not None and paths.checkpoint.exists():
-            return _resumed_state(load_checkpoint(paths.checkpoint), config, params, self.fingerprint,
-                                  paths.checkpoint)
+            return _resumed_state(load_checkpoint(paths.checkpoint), config, params, self.fingerprint, paths.checkpoint)
         rng = np.random.default_rng(config.seed)
         weights = initial_weights(config, self.sizes, params, rng, self.train_data)
         started = time.perf_counter()
         train_loss = evaluate(weights, self.train_data, params, runner=self.forward, **config.objective())["loss"]
         initial = _evaluation_record(0, train_loss, weights, self.test_data, params, config, self.forward, started)
-        state = _RunState(weights=weights, optimizer_state=self.optimizer.init(weights), epoch=0, history=[initial],
-                          rng_state=rng.bit_generator.state)
+        state = _RunState(
+            weights=weights,
+            optimizer_state=self.optimizer.init(weights),
+            epoch=0,
+            history=[initial],
+            rng_state=rng.bit_generator.state,
+        )
         self.save(state)
         return state
 
@@ -734,8 +877,9 @@ class _Run:
         config, params = self.config, self.params
         started, recoveries = time.perf_counter(), []
         while True:
-            outcome = _train_epoch(state, self.train_data, config, params, self.optimizer, self.forward,
-                                   layer_scales, bar)
+            outcome = _train_epoch(
+                state, self.train_data, config, params, self.optimizer, self.forward, layer_scales, bar
+            )
             if not isinstance(outcome, _NonFinite):
                 break
             if recoveries_used >= config.recover:
@@ -744,26 +888,39 @@ class _Run:
                     f"gradient is not finite (alpha={params.alpha:g}: a voltage ran away through R(t), see "
                     f"MODEL.md), after {recoveries_used} recoveries of {config.recover} allowed; the "
                     f"checkpoint of epoch {state.epoch} is kept. Try a smaller lr, smaller alpha, sparser "
-                    f"input, a stability_bound or a bounded variant of R(t)")
+                    f"input, a stability_bound or a bounded variant of R(t)"
+                )
             recoveries_used += 1
             state = dataclasses.replace(state, lr_scale=state.lr_scale * config.recover_factor)
             recoveries.append({"minibatch": outcome.minibatch, "lr_scale": state.lr_scale})
-            bar.total += outcome.minibatch - 1       # the restarted epoch's minibatches come again
+            bar.total += outcome.minibatch - 1  # the restarted epoch's minibatches come again
             bar.refresh()
         weights, optimizer_state, rng_state, train_loss, remedies = outcome
-        record = _evaluation_record(state.epoch + 1, train_loss, weights, self.test_data, params, config,
-                                    self.forward, started)
+        record = _evaluation_record(
+            state.epoch + 1, train_loss, weights, self.test_data, params, config, self.forward, started
+        )
         record.update(remedies=remedies, recoveries=recoveries, lr_scale=state.lr_scale)
-        state = _RunState(weights=weights, optimizer_state=optimizer_state, epoch=state.epoch + 1,
-                          history=state.history + [record], rng_state=rng_state, lr_scale=state.lr_scale)
+        state = _RunState(
+            weights=weights,
+            optimizer_state=optimizer_state,
+            epoch=state.epoch + 1,
+            history=state.history + [record],
+            rng_state=rng_state,
+            lr_scale=state.lr_scale,
+        )
         return state, record, recoveries_used
 
 
 def _resumed_state(saved: Checkpoint, config: TrainConfig, params: VRParams, fingerprint: dict, path: Path):
     _check_resume(saved, config, params, fingerprint, path)
-    return _RunState(weights=[np.asarray(W, config.dtype) for W in saved.weights],
-                     optimizer_state=saved.optimizer_state, epoch=saved.epoch, history=list(saved.history),
-                     rng_state=saved.rng_state, lr_scale=float(saved.config.get("lr_scale", 1.0)))
+    return _RunState(
+        weights=[np.asarray(W, config.dtype) for W in saved.weights],
+        optimizer_state=saved.optimizer_state,
+        epoch=saved.epoch,
+        history=list(saved.history),
+        rng_state=saved.rng_state,
+        lr_scale=float(saved.config.get("lr_scale", 1.0)),
+    )
 
 
 def plot_history(history, path, title: str = "") -> Path:

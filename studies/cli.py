@@ -31,11 +31,23 @@ from pathlib import Path
 from vr_brian.io import save_figure, write_json  # noqa: F401  (the studies' writers)
 from vr_brian_app.checkout import checkout_folder
 
-__all__ = ["main", "discover", "study_parser", "output_paths", "write_json", "save_figure",
-           "STUDIES_DIR", "FIGURES_DIR"]
+__all__ = [
+    "main",
+    "discover",
+    "study_parser",
+    "output_paths",
+    "write_json",
+    "save_figure",
+    "STUDIES_DIR",
+    "FIGURES_DIR",
+]
 
-_USAGE = "usage:\n" + __doc__.split("Usage::")[1].split("\n\n")[1].rstrip() + "\n\n" + \
-    __doc__.split("Usage::")[1].split("\n\n")[2].strip()
+_USAGE = (
+    "usage:\n"
+    + __doc__.split("Usage::")[1].split("\n\n")[1].rstrip()
+    + "\n\n"
+    + __doc__.split("Usage::")[1].split("\n\n")[2].strip()
+)
 STUDIES_DIR = Path(__file__).resolve().parent
 #: Where the figures of the full runs go: ``figures/<study>_*.png`` at the repository root.
 FIGURES_DIR = STUDIES_DIR.parent / "figures"
@@ -122,8 +134,11 @@ def main(argv=None) -> int:
         rest, excluded = _split_exclude(argv[1:])
         unknown = excluded - set(studies)
         if unknown:
-            print(f"vr-brian study --all: --exclude names unknown studies {sorted(unknown)}; "
-                  f"choose from {', '.join(studies)}", file=sys.stderr)
+            print(
+                f"vr-brian study --all: --exclude names unknown studies {sorted(unknown)}; "
+                f"choose from {', '.join(studies)}",
+                file=sys.stderr,
+            )
             return 2
         failed = []
         for name in (n for n in studies if n not in excluded):
@@ -142,13 +157,16 @@ def main(argv=None) -> int:
         return 1 if failed else 0
     name, rest = argv[0], argv[1:]
     if name not in studies:
-        print(f"vr-brian study: unknown study {name!r}; choose from {', '.join(studies) or '(none found)'}",
-              file=sys.stderr)
+        print(
+            f"vr-brian study: unknown study {name!r}; choose from {', '.join(studies) or '(none found)'}",
+            file=sys.stderr,
+        )
         return 2
     return _run_study(name, rest)
 
 
 # -- what the studies share -------------------------------------------------------------------
+
 
 def study_parser(name: str, description: str) -> argparse.ArgumentParser:
     """An argument parser with the options every study has.
@@ -161,8 +179,12 @@ def study_parser(name: str, description: str) -> argparse.ArgumentParser:
     """
     parser = argparse.ArgumentParser(prog=f"vr-brian study {name}", description=description)
     parser.add_argument("--quick", action="store_true", help="tiny configuration for tests (seconds)")
-    parser.add_argument("--out-dir", type=Path, default=None,
-                        help="folder for results.json and the figures (default: the study's folder and figures/)")
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=None,
+        help="folder for results.json and the figures (default: the study's folder and figures/)",
+    )
     return parser
 
 

@@ -27,8 +27,12 @@ def run_jobs(function, jobs: list, n_jobs: int = 1, dask_scheduler: str | None =
     # workers start from a fresh server process, not forked from this one: a process whose compiled
     # kernels have started their thread pool (OpenMP) cannot be forked safely
     threads = max(1, (os.cpu_count() or 1) // n_jobs)
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("forkserver"),
-                             initializer=_share_cores, initargs=(threads,)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=n_jobs,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_share_cores,
+        initargs=(threads,),
+    ) as pool:
         return list(pool.map(function, jobs))
 
 
@@ -46,17 +50,24 @@ def dask_client_class():
     try:
         from dask.distributed import Client
     except ImportError as error:
-        raise RuntimeError("--dask-scheduler needs dask.distributed, which is not installed: "
-                           "pip install 'dask[distributed]' (on this machine and on every worker), "
-                           "or run without --dask-scheduler (local processes, --jobs N)") from error
+        raise RuntimeError(
+            "--dask-scheduler needs dask.distributed, which is not installed: "
+            "pip install 'dask[distributed]' (on this machine and on every worker), "
+            "or run without --dask-scheduler (local processes, --jobs N)"
+        ) from error
     return Client
 
 
 def spread(values) -> dict:
     """Mean, standard deviation (ddof 1; 0 for one value), min, max and the values themselves."""
     values = np.asarray(values, dtype=float)
-    return {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-            "min": float(values.min()), "max": float(values.max()), "values": values.tolist()}
+    return {
+        "mean": float(values.mean()),
+        "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+        "min": float(values.min()),
+        "max": float(values.max()),
+        "values": values.tolist(),
+    }
 
 
 def load_split_data(source: dict) -> dict:
@@ -75,16 +86,20 @@ def load_split_data(source: dict) -> dict:
     else:
         train, test = load_npz(source["train"]), load_npz(source["test"])
     if source.get("train_clips"):
-        index = np.sort(np.random.default_rng(source.get("subset_seed", 0))
-                        .permutation(len(train))[:source["train_clips"]])
+        index = np.sort(
+            np.random.default_rng(source.get("subset_seed", 0)).permutation(len(train))[: source["train_clips"]]
+        )
         train = train.subset(index)
     sets = {"train": train, "test": test}
     if source.get("validation_fraction"):
-        sets["train"], sets["validation"] = train.split(source["validation_fraction"],
-                                                        seed=source.get("validation_seed", 0))
+        sets["train"], sets["validation"] = train.split(
+            source["validation_fraction"], seed=source.get("validation_seed", 0)
+        )
     density = source.get("input_density", 1.0)
     if density < 1.0:
         rng = np.random.default_rng(source.get("density_seed", 0))
-        sets = {name: SpikeData(data.spikes & (rng.random(data.spikes.shape) < density), data.targets,
-                                data.class_names) for name, data in sets.items()}
+        sets = {
+            name: SpikeData(data.spikes & (rng.random(data.spikes.shape) < density), data.targets, data.class_names)
+            for name, data in sets.items()
+        }
     return sets

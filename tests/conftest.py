@@ -15,14 +15,14 @@ def make_case(alpha: float, seed: int = 7, batch: int = 2, steps: int = 200, siz
     """Weights N(0.03, 0.08) V scaled by sqrt(40/fan-in) and 10%-dense input: every hidden layer fires
     (~10% of steps) and no voltage runs away, so traces are comparable to rounding."""
     rng = np.random.default_rng(seed)
-    weights = [rng.normal(0.03, 0.08, (sizes[n + 1], sizes[n])) * math.sqrt(40 / sizes[n])
-               for n in range(len(sizes) - 1)]
+    weights = [
+        rng.normal(0.03, 0.08, (sizes[n + 1], sizes[n])) * math.sqrt(40 / sizes[n]) for n in range(len(sizes) - 1)
+    ]
     spikes = rng.random((batch, steps, sizes[0])) < 0.1
     return weights, spikes, VRParams(alpha=alpha)
 
 
-def iterative_model_loops(weights, spikes, tau_m, tau_s, v_thr, alpha, dt, variant="paper", r_max=2.0,
-                          e_inh=None):
+def iterative_model_loops(weights, spikes, tau_m, tau_s, v_thr, alpha, dt, variant="paper", r_max=2.0, e_inh=None):
     """MODEL.md's equations written out with scalar loops, one sample, as plainly as possible.
 
     ``variant``: "paper"; "bounded" (R clipped to [0, r_max]); "split" (a weight w < 0 sees
@@ -56,8 +56,9 @@ def iterative_model_loops(weights, spikes, tau_m, tau_s, v_thr, alpha, dt, varia
         for n in range(n_layers):
             U_now, P_now = [], []
             for j in range(sizes[n]):
-                T = N0 * sum(weights[n][j][i] * below[i] * resistance(weights[n][j][i], U_last[n][j])
-                             for i in range(len(below)))
+                T = N0 * sum(
+                    weights[n][j][i] * below[i] * resistance(weights[n][j][i], U_last[n][j]) for i in range(len(below))
+                )
                 Dm[n][j] = gm * Dm[n][j] + T
                 Ds[n][j] = gs * Ds[n][j] + T
                 if n < n_layers - 1:

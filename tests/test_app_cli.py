@@ -21,7 +21,7 @@ def test_defaults_belong_to_the_checkout_and_an_installation_asks_for_a_folder(t
     assert checkout_folder("figures", "--out-dir") == ROOT / "figures"
     installed = tmp_path / "lib" / "python3.11" / "site-packages"
     installed.mkdir(parents=True)
-    (installed / "pyproject.toml").write_text("")        # even with a stray pyproject.toml
+    (installed / "pyproject.toml").write_text("")  # even with a stray pyproject.toml
     assert checkout_root(installed) is None
     with pytest.raises(ValueError, match="installed in .*give --out-dir DIR"):
         checkout_folder("figures", "--out-dir", root=installed)

@@ -111,8 +111,9 @@ def test_group_for_any_brian2_user(numpy_target):
     Network(source, target, synapses, monitor).run(40 * ms, namespace={})
     spikes = np.zeros((1, 40, 1), bool)
     spikes[0, [3, 10], 0] = True
-    np.testing.assert_allclose(monitor.U[0] / volt, forward([np.array([[0.8]])], spikes, params).U[0][0, :, 0],
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        monitor.U[0] / volt, forward([np.array([[0.8]])], spikes, params).U[0][0, :, 0], atol=1e-12
+    )
     assert monitor.R[0][10] < 0.9  # the second spike met a raised voltage
 
 
@@ -134,7 +135,6 @@ def test_wrong_sizes_rejected():
         BrianNetwork(SIZES, params, steps=50, target="genn")
     with pytest.raises(ValueError, match="sizes"):
         BrianNetwork([5], params, steps=50)
-
 
 
 # -- one's own network: each habit of a Brian2 user gives the model's result or a clear error before running --
@@ -178,7 +178,7 @@ def assert_hidden_is_reference(W, voltage, inputs, fired, params=HABIT_PARAMS, a
     hidden = spike_array(fired, 1, HABIT_STEPS, W.shape[0], params.dt)
     for j in range(W.shape[0]):
         neuron = params if alpha_of is None else params.replace(alpha=float(alpha_of[j]))
-        reference = forward([W[j:j + 1], np.zeros((1, 1))], spikes, neuron)
+        reference = forward([W[j : j + 1], np.zeros((1, 1))], spikes, neuron)
         np.testing.assert_allclose(voltage.U_[j], reference.U[0][0, :, 0], rtol=0, atol=1e-12)
         np.testing.assert_array_equal(hidden[0, :, j], reference.P[0][0, :, 0])
     assert hidden.sum() > 10, "the hidden layer must fire for the comparison to mean anything"
@@ -196,6 +196,7 @@ def refused_before_running(network, match):
 def test_own_synapses_with_the_model_statement_compute_the_model(numpy_target, how):
     """Habit 1, right: connectivity and weights of one's own, through vr_synapses, or a plain Synapses
     with the model's statement in Brian2's default slot (connect_layers' interleaving is not needed)."""
+
     def make(source, hidden):
         if how == "vr_synapses":
             synapses = vr_synapses(source, hidden)
@@ -210,12 +211,20 @@ def test_own_synapses_with_the_model_statement_compute_the_model(numpy_target, h
     assert_hidden_is_reference(dense(synapses), voltage, inputs, fired)
 
 
-@pytest.mark.parametrize("on_pre", ["Dm_post += w; Ds_post += w", "Dm_post += w\nDs_post += w",
-                                    "Dm += N0*w*R; Ds += N0*w*R", "Dm_post += N0_post*w*R_post",
-                                    "Dm_post += N0_post*w; Ds_post += N0_post*w"])
+@pytest.mark.parametrize(
+    "on_pre",
+    [
+        "Dm_post += w; Ds_post += w",
+        "Dm_post += w\nDs_post += w",
+        "Dm += N0*w*R; Ds += N0*w*R",
+        "Dm_post += N0_post*w*R_post",
+        "Dm_post += N0_post*w; Ds_post += N0_post*w",
+    ],
+)
 def test_own_synapses_with_another_statement_are_refused(numpy_target, on_pre):
     """Habit 1, refused: the statement of the issue (no N0, no R: 23 instead of 159 spikes), its
     unsuffixed form, Dm alone, and N0 without R."""
+
     def make(source, hidden):
         synapses = Synapses(source, hidden, "w : volt", on_pre=on_pre)
         synapses.connect()
@@ -223,16 +232,24 @@ def test_own_synapses_with_another_statement_are_refused(numpy_target, on_pre):
         return synapses
 
     network = habit_network(vr_neuron_group(N_HIDDEN, HABIT_PARAMS, name="hidden"), make)[0]
-    refused_before_running(network, r"Synapses 'synapses\w*' change the VR-C-LIF group 'hidden'.*"
-                                    r"synaptic_statement\(hidden.equations\)")
+    refused_before_running(
+        network,
+        r"Synapses 'synapses\w*' change the VR-C-LIF group 'hidden'.*"
+        r"synaptic_statement\(hidden.equations\)",
+    )
 
 
 def test_statements_compare_whatever_their_spelling(numpy_target):
     """The model's statement reordered, spaced and commented is accepted; statements on variables of
     one's own, of the synapse or of the group, are left alone."""
+
     def make(source, hidden):
-        synapses = Synapses(source, hidden, "w : volt\ncount : 1", on_pre="count += 1  # mine\nhits_post += 1\n"
-                            "Ds_post += w*R_post*N0_post\nDm_post+=N0_post * R_post * w")
+        synapses = Synapses(
+            source,
+            hidden,
+            "w : volt\ncount : 1",
+            on_pre="count += 1  # mine\nhits_post += 1\nDs_post += w*R_post*N0_post\nDm_post+=N0_post * R_post * w",
+        )
         synapses.connect(p=0.6)
         synapses.w = "(30 + 70*rand())*mV"
         return synapses
@@ -246,11 +263,15 @@ def test_statements_compare_whatever_their_spelling(numpy_target):
     np.testing.assert_array_equal(hidden.hits, arrivals)
 
 
-@pytest.mark.parametrize("weights, match", [
-    (habit_weights() * nA, "must be in volts"), (habit_weights() * second, "must be in volts"),
-    (np.where(np.eye(N_HIDDEN, N_IN) > 0, np.nan, habit_weights()), "contains NaN"),
-    (habit_weights()[:, :-1], "need a source of 29"),
-])
+@pytest.mark.parametrize(
+    "weights, match",
+    [
+        (habit_weights() * nA, "must be in volts"),
+        (habit_weights() * second, "must be in volts"),
+        (np.where(np.eye(N_HIDDEN, N_IN) > 0, np.nan, habit_weights()), "contains NaN"),
+        (habit_weights()[:, :-1], "need a source of 29"),
+    ],
+)
 def test_connect_layers_checks_weights_as_simulate_does(numpy_target, weights, match):
     """Habit 2, refused: weights in nA or seconds (whose unit was stripped before), NaN; simulate refuses
     the same weights, before creating anything."""
@@ -270,7 +291,8 @@ def test_connect_layers_takes_weights_in_mV(numpy_target):
     """Habit 2, right: weights in mV are converted, not stripped of their unit."""
     W = habit_weights()
     network, synapses, voltage, inputs, fired = habit_network(
-        vr_neuron_group(N_HIDDEN, HABIT_PARAMS), lambda source, hidden: connect_layers(source, hidden, W * 1e3 * mV))
+        vr_neuron_group(N_HIDDEN, HABIT_PARAMS), lambda source, hidden: connect_layers(source, hidden, W * 1e3 * mV)
+    )
     run_habit(network)
     assert_hidden_is_reference(W, voltage, inputs, fired)
 
@@ -284,12 +306,15 @@ def own_group(**changes):
     return group
 
 
-@pytest.mark.parametrize("changes, match", [
-    ({}, r"target 'mine' never updates U_prev.*add_u_prev_update\(mine\)"),
-    ({"method": "euler"}, r"integrates with method='euler'"),
-    ({"reset": "Re += v_thr"}, r"reset='Re \+= v_thr'; the model's are"),
-    ({"threshold": "U >= v_thr"}, r"threshold='U >= v_thr'"),
-])
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        ({}, r"target 'mine' never updates U_prev.*add_u_prev_update\(mine\)"),
+        ({"method": "euler"}, r"integrates with method='euler'"),
+        ({"reset": "Re += v_thr"}, r"reset='Re \+= v_thr'; the model's are"),
+        ({"threshold": "U >= v_thr"}, r"threshold='U >= v_thr'"),
+    ],
+)
 def test_own_neuron_group_that_computes_another_model_is_refused(numpy_target, changes, match):
     """Habit 3, refused: no U_prev update (R stays 1: 867 spikes instead of 674), and the other ways a
     hand-made group differs from the model; connect_layers and vr_synapses refuse it alike."""
@@ -308,21 +333,29 @@ def test_own_neuron_group_with_the_u_prev_update_computes_the_model(numpy_target
     add_u_prev_update(group)
     W = habit_weights()
     network, synapses, voltage, inputs, fired = habit_network(
-        group, lambda source, hidden: connect_layers(source, hidden, W))
+        group, lambda source, hidden: connect_layers(source, hidden, W)
+    )
     run_habit(network)
     assert_hidden_is_reference(W, voltage, inputs, fired)
 
 
-@pytest.mark.parametrize("monitor", [
-    pytest.param(lambda g: StateMonitor(g, "U", record=True), id="default-slot"),
-    pytest.param(lambda g: StateMonitor(g[2:5], ["U", "R"], record=True, when="end"), id="subgroup-end")])
+@pytest.mark.parametrize(
+    "monitor",
+    [
+        pytest.param(lambda g: StateMonitor(g, "U", record=True), id="default-slot"),
+        pytest.param(lambda g: StateMonitor(g[2:5], ["U", "R"], record=True, when="end"), id="subgroup-end"),
+    ],
+)
 def test_state_monitor_outside_before_resets_is_refused(numpy_target, monitor):
     """Habit 4, refused: Brian2's default slot 'start' (0.42 V from the toolkit's traces in the issue),
     and any other slot, also on a subgroup."""
     hidden = vr_neuron_group(N_HIDDEN, HABIT_PARAMS, name="hidden")
     network = habit_network(hidden, lambda source, g: connect_layers(source, g, habit_weights()), monitor(hidden))[0]
-    refused_before_running(network, r"StateMonitor 'statemonitor\w*' records U.* of the VR-C-LIF group 'hidden' in "
-                                    r"the '(start|end)' slot.*when='before_resets'")
+    refused_before_running(
+        network,
+        r"StateMonitor 'statemonitor\w*' records U.* of the VR-C-LIF group 'hidden' in "
+        r"the '(start|end)' slot.*when='before_resets'",
+    )
 
 
 def test_alpha_settable_on_a_group_made_at_alpha_zero(numpy_target):
@@ -333,8 +366,7 @@ def test_alpha_settable_on_a_group_made_at_alpha_zero(numpy_target):
     alphas = np.linspace(0.0, 0.4, N_HIDDEN)
     hidden.alpha = alphas
     W = habit_weights()
-    network, synapses, voltage, inputs, fired = habit_network(
-        hidden, lambda source, g: connect_layers(source, g, W))
+    network, synapses, voltage, inputs, fired = habit_network(hidden, lambda source, g: connect_layers(source, g, W))
     run_habit(network)
     assert_hidden_is_reference(W, voltage, inputs, fired, params=params, alpha_of=alphas)
 
@@ -349,6 +381,7 @@ def test_recorded_resistance_is_the_one_the_step_input_saw(numpy_target, name):
     monitor = StateMonitor(group, ["U", "R"], record=True, when="before_resets", name="m")
     Network(source, group, connect_layers(source, group, np.array([[0.6]])), monitor).run(20 * ms, namespace={})
     U = monitor.U_[0]
-    np.testing.assert_allclose(monitor.R_[0], 1 - params.alpha * np.concatenate([[0.0], U[:-1]]) / params.v_thr,
-                               rtol=0, atol=1e-15)
+    np.testing.assert_allclose(
+        monitor.R_[0], 1 - params.alpha * np.concatenate([[0.0], U[:-1]]) / params.v_thr, rtol=0, atol=1e-15
+    )
     assert monitor.R_[0].min() < 0.9

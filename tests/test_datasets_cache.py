@@ -46,7 +46,7 @@ def test_corrupted_data_is_rebuilt(tmp_path):
     build, calls = counting_builder(1)
     cache.load_or_build("demo", {"seed": 0}, build)
     data_path, _ = cache.paths("demo", {"seed": 0})
-    np.savez(data_path, x=np.arange(5) + 1, y=np.ones((2, 3), dtype=np.uint8))   # same names, other values
+    np.savez(data_path, x=np.arange(5) + 1, y=np.ones((2, 3), dtype=np.uint8))  # same names, other values
     result = cache.load_or_build("demo", {"seed": 0}, build)
     assert not result.reused and len(calls) == 2
     np.testing.assert_array_equal(result.arrays["x"], np.arange(5))

@@ -11,8 +11,7 @@ from vr_brian.datasets.render import fluidsynth_missing_reason
 BANKS = ("fluidr3", "timgm6mb")
 missing = fluidsynth_missing_reason(BANKS)
 needs_synth = pytest.mark.skipif(missing is not None, reason=f"needs FluidSynth and sound banks: {missing}")
-SMALL = InstrumentSettings(train_per_class=2, test_per_class=1, banks=BANKS, test_bank="timgm6mb",
-                           duration=0.5, seed=3)
+SMALL = InstrumentSettings(train_per_class=2, test_per_class=1, banks=BANKS, test_bank="timgm6mb", duration=0.5, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +28,7 @@ def test_phrases_are_monophonic_in_range_and_fill_the_clip():
             events = instrument_phrase(instrument, rng, settings)
             onsets = np.array([e.onset for e in events])
             offsets = np.array([e.offset for e in events])
-            assert np.all(onsets[1:] >= offsets[:-1] - 1e-9)                 # no overlap
+            assert np.all(onsets[1:] >= offsets[:-1] - 1e-9)  # no overlap
             assert onsets[0] < 0.1 and onsets[-1] >= settings.duration - 0.05 - 0.6 * 2
             assert all(e.key in instrument.keys for e in events)
             assert all(settings.velocity[0] <= e.velocity <= settings.velocity[1] for e in events)
@@ -76,7 +75,7 @@ def test_same_seed_same_hash_and_cache_reuse(built, tmp_path):
     directory, clips = built
     again = build_instruments(SMALL, directory)
     assert again.manifest["reused"] and again.manifest["hash"] == clips.manifest["hash"]
-    rebuilt = build_instruments(SMALL, tmp_path)               # a fresh render, another folder
+    rebuilt = build_instruments(SMALL, tmp_path)  # a fresh render, another folder
     assert not rebuilt.manifest["reused"]
     assert rebuilt.manifest["hash"] == clips.manifest["hash"]
     assert np.array_equal(rebuilt.audio, clips.audio)

@@ -13,8 +13,9 @@ from vr_brian.datasets.render import fluidsynth_missing_reason
 BANKS = ("fluidr3", "timgm6mb")
 missing = fluidsynth_missing_reason(BANKS)
 needs_synth = pytest.mark.skipif(missing is not None, reason=f"needs FluidSynth and sound banks: {missing}")
-SMALL = PianoSettings(train_per_polyphony=3, test_per_polyphony=2, banks=BANKS, test_bank="timgm6mb",
-                      duration=0.5, hold=0.4, seed=11)
+SMALL = PianoSettings(
+    train_per_polyphony=3, test_per_polyphony=2, banks=BANKS, test_bank="timgm6mb", duration=0.5, hold=0.4, seed=11
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +44,10 @@ def test_labels_are_exactly_the_keys_played(chords):
     for clip in range(len(chords)):
         played = set(chords.clip_events(clip)[:, 1].astype(int) - PIANO_LOW)
         assert set(np.flatnonzero(chords.targets[clip])) == played
-    levels = np.repeat(SMALL.polyphonies, SMALL.train_per_polyphony).tolist() + \
-        np.repeat(SMALL.polyphonies, SMALL.test_per_polyphony).tolist()
+    levels = (
+        np.repeat(SMALL.polyphonies, SMALL.train_per_polyphony).tolist()
+        + np.repeat(SMALL.polyphonies, SMALL.test_per_polyphony).tolist()
+    )
     np.testing.assert_array_equal(chords.targets.sum(axis=1), levels)
 
 
@@ -59,13 +62,14 @@ def test_one_piano_is_held_out(chords):
 @needs_synth
 def test_single_keys_have_energy_at_their_fundamental(tmp_path):
     # an independent look at the audio: the spectrum of a lone key peaks at 440 * 2^((k-69)/12)
-    settings = dataclasses.replace(SMALL, polyphonies=(1,), train_per_polyphony=10, test_per_polyphony=4,
-                                   duration=1.0, hold=0.8, seed=2)
+    settings = dataclasses.replace(
+        SMALL, polyphonies=(1,), train_per_polyphony=10, test_per_polyphony=4, duration=1.0, hold=0.8, seed=2
+    )
     clips = build_piano_chords(settings, tmp_path)
     checked = 0
     for clip, target in zip(clips.audio, clips.targets, strict=True):
         key = PIANO_LOW + int(np.flatnonzero(target)[0])
-        if not 40 <= key <= 100:          # the lowest keys' fundamentals are weak in real pianos
+        if not 40 <= key <= 100:  # the lowest keys' fundamentals are weak in real pianos
             continue
         spectrum = np.abs(np.fft.rfft(clip * np.hanning(len(clip))))
         freqs = np.fft.rfftfreq(len(clip), 1 / clips.sample_rate)
@@ -86,9 +90,9 @@ def test_score_excerpts_follow_a_four_voice_chorale(tmp_path):
     clips = build_score_excerpts(settings, tmp_path)
     assert len(clips) == 4 and clips.audio.shape == (4, 16000) and np.all(clips.test)
     voices = clips.frame_targets.sum(axis=2)
-    assert voices.max() <= 4 and voices.mean() >= 2.5           # soprano, alto, tenor, bass
+    assert voices.max() <= 4 and voices.mean() >= 2.5  # soprano, alto, tenor, bass
     np.testing.assert_array_equal(clips.targets, clips.frame_targets.any(axis=1))
-    for clip in range(len(clips)):                              # frames agree with the notes played
+    for clip in range(len(clips)):  # frames agree with the notes played
         events = clips.clip_events(clip)
         for frame in range(0, clips.frame_targets.shape[1], 5):
             centre = (frame + 0.5) * settings.frame

@@ -13,7 +13,7 @@ from vr_brian.datasets.render import (
     require_banks,
 )
 
-BANKS = ("fluidr3", "timgm6mb")      # the two that load in well under a second
+BANKS = ("fluidr3", "timgm6mb")  # the two that load in well under a second
 missing = fluidsynth_missing_reason(BANKS)
 needs_synth = pytest.mark.skipif(missing is not None, reason=f"needs FluidSynth and sound banks: {missing}")
 RATE = 16000.0
@@ -85,7 +85,7 @@ def test_note_sounds_from_its_block_and_not_before(renderer, banks):
     audio = renderer.render([NoteEvent(69, 100, onset, 0.9)], 1.0, banks["fluidr3"])
     start = int(round(onset * RATE / BLOCK)) * BLOCK
     assert np.all(audio[:start] == 0)
-    assert np.abs(audio[start:start + 2 * BLOCK]).max() > 0
+    assert np.abs(audio[start : start + 2 * BLOCK]).max() > 0
 
 
 @needs_synth

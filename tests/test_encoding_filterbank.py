@@ -49,15 +49,15 @@ def test_level_crossings_match_a_loop():
 
 
 def test_an_onset_spikes_a_few_times_and_steady_sound_is_silent():
-    encoder = FilterbankEncoder(n_channels=8, f_low=200.0, f_high=4000.0, floor_db=-30.0, step_db=6.0,
-                                reference=0.1)
+    encoder = FilterbankEncoder(n_channels=8, f_low=200.0, f_high=4000.0, floor_db=-30.0, step_db=6.0, reference=0.1)
     t = np.arange(16000) / RATE
     steady = encoder.encode(0.1 * np.cos(2 * np.pi * encoder.centres[4] * t))
     assert steady.shape == (1, 1000, 8) and steady.dtype == bool
-    assert steady[0, 200:].sum() == 0                 # constant level: no crossings after the onset
-    assert 1 <= steady[0, :100, 4].sum() <= 6          # -30 .. 0 dB in 6 dB rises
-    threshold = FilterbankEncoder(n_channels=8, f_low=200.0, f_high=4000.0, floor_db=-10.0,
-                                  reference=0.1, mode="threshold").encode(0.1 * np.cos(2 * np.pi * 1000 * t))
+    assert steady[0, 200:].sum() == 0  # constant level: no crossings after the onset
+    assert 1 <= steady[0, :100, 4].sum() <= 6  # -30 .. 0 dB in 6 dB rises
+    threshold = FilterbankEncoder(
+        n_channels=8, f_low=200.0, f_high=4000.0, floor_db=-10.0, reference=0.1, mode="threshold"
+    ).encode(0.1 * np.cos(2 * np.pi * 1000 * t))
     assert threshold[0, 200:].all(axis=0).any() and threshold[0, 200:, 0].sum() == 0
 
 
@@ -94,21 +94,30 @@ def test_a_steady_level_spikes_at_its_rate(level, expected_rate):
 
 
 def test_rate_mode_counts_follow_the_spectrum():
-    encoder = FilterbankEncoder(n_channels=8, f_low=200.0, f_high=4000.0, mode="rate", floor_db=-40.0,
-                                ceiling_db=0.0, max_rate=0.5, reference=0.1)
+    encoder = FilterbankEncoder(
+        n_channels=8,
+        f_low=200.0,
+        f_high=4000.0,
+        mode="rate",
+        floor_db=-40.0,
+        ceiling_db=0.0,
+        max_rate=0.5,
+        reference=0.1,
+    )
     t = np.arange(16000) / RATE
     spikes = encoder.encode(0.1 * np.cos(2 * np.pi * encoder.centres[4] * t))
     counts = spikes[0, 200:].sum(axis=0)
-    assert counts[4] == pytest.approx(0.5 * 800, abs=2)         # 0 dB at its centre: max_rate
+    assert counts[4] == pytest.approx(0.5 * 800, abs=2)  # 0 dB at its centre: max_rate
     assert counts.argmax() == 4 and counts[0] == 0
 
 
 def test_semitone_channels_sit_on_the_piano_keys_and_resolve_neighbours():
-    encoder = FilterbankEncoder(n_channels=88, f_low=27.5, f_high=7000.0, spacing="semitone", bandwidth=1.0,
-                                mode="threshold")
+    encoder = FilterbankEncoder(
+        n_channels=88, f_low=27.5, f_high=7000.0, spacing="semitone", bandwidth=1.0, mode="threshold"
+    )
     np.testing.assert_allclose(encoder.centres, key_frequency(np.arange(21, 109)), rtol=1e-12)
     t = np.arange(16000) / RATE
-    key = 60 - 21                                                  # middle C
+    key = 60 - 21  # middle C
     levels = encoder.levels(0.1 * np.cos(2 * np.pi * encoder.centres[key] * t))[0, 300:]
     assert levels.mean(axis=0).argmax() == key
     # the neighbouring key's channel is more than 6 dB down
@@ -121,7 +130,7 @@ def test_smoothing_is_a_causal_moving_average():
     x = np.random.default_rng(4).random((2, 50, 3))
     smoothed = smooth_steps(x, 4)
     for t in (0, 2, 3, 49):
-        np.testing.assert_allclose(smoothed[:, t], x[:, max(0, t - 3):t + 1].mean(axis=1))
+        np.testing.assert_allclose(smoothed[:, t], x[:, max(0, t - 3) : t + 1].mean(axis=1))
 
 
 def test_bad_settings_are_named():

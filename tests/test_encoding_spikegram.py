@@ -17,8 +17,10 @@ from vr_brian.encoding.spikegram import (
     spike_raster,
 )
 
-PATHS = [pytest.param(False, id="numpy"),
-         pytest.param(True, id="compiled", marks=pytest.mark.skipif(not pursuit.COMPILED, reason="needs numba"))]
+PATHS = [
+    pytest.param(False, id="numpy"),
+    pytest.param(True, id="compiled", marks=pytest.mark.skipif(not pursuit.COMPILED, reason="needs numba")),
+]
 
 RATE = 16000.0
 DICTIONARY = GammatoneDictionary(16, 150.0, 5000.0, RATE)
@@ -28,7 +30,7 @@ def place(atoms, n):
     k = DICTIONARY.kernels
     signal = np.zeros(n + k.shape[1])
     for c, tau, a in atoms:
-        signal[tau:tau + k.shape[1]] += a * k[c]
+        signal[tau : tau + k.shape[1]] += a * k[c]
     return signal[:n]
 
 
@@ -38,10 +40,10 @@ def brute_force_pursuit(signal, kernels, n_atoms):
     residual = np.concatenate([signal, np.zeros(length - 1)])
     chosen = []
     for _ in range(n_atoms):
-        corr = np.array([[residual[t:t + length] @ k for t in range(len(signal))] for k in kernels])
+        corr = np.array([[residual[t : t + length] @ k for t in range(len(signal))] for k in kernels])
         c, t = np.unravel_index(np.argmax(np.abs(corr)), corr.shape)
         a = corr[c, t]
-        residual[t:t + length] -= a * kernels[c]
+        residual[t : t + length] -= a * kernels[c]
         chosen.append((int(c), int(t), a))
     return chosen
 
@@ -70,10 +72,11 @@ def test_snr_rises_with_atoms_and_matches_the_reconstruction():
     assert np.all(np.diff(result.snr_db) >= 0)
     snrs = []
     for k in (10, 50, 300):
-        partial = type(result)(result.channel[:k], result.position[:k], result.amplitude[:k],
-                               result.snr_db[:k], result.n_samples)
+        partial = type(result)(
+            result.channel[:k], result.position[:k], result.amplitude[:k], result.snr_db[:k], result.n_samples
+        )
         residual = signal - reconstruct(partial, DICTIONARY)
-        snrs.append(10 * np.log10(np.sum(signal ** 2) / np.sum(residual ** 2)))
+        snrs.append(10 * np.log10(np.sum(signal**2) / np.sum(residual**2)))
     assert snrs[0] < snrs[1] < snrs[2]
     # the tail of late atoms past the clip end is not in the clip's residual: allow a little
     assert snrs[2] == pytest.approx(result.snr_db[-1], abs=0.5)
@@ -103,10 +106,14 @@ def test_stops_at_the_snr_target_and_on_silence():
 
 def test_spike_raster_bins_atom_starts():
     atoms = Spikegram(np.array([3, 3, 7, 2]), np.array([100, 110, 1700, 3199]), np.ones(4), np.ones(4), 3200)
-    raster = spike_raster(atoms, 16, RATE, dt=1e-3)                        # 16 samples per step
+    raster = spike_raster(atoms, 16, RATE, dt=1e-3)  # 16 samples per step
     assert raster.shape == (200, 16) and raster.dtype == bool
-    assert set(zip(*np.nonzero(raster), strict=True)) == {(6, 3), (106, 7), (199, 2)}  # two atoms in one step: one spike
-    assert spike_raster(atoms, 16, RATE, dt=1e-3, n_steps=150).sum() == 2     # the atom at step 199 dropped
+    assert set(zip(*np.nonzero(raster), strict=True)) == {
+        (6, 3),
+        (106, 7),
+        (199, 2),
+    }  # two atoms in one step: one spike
+    assert spike_raster(atoms, 16, RATE, dt=1e-3, n_steps=150).sum() == 2  # the atom at step 199 dropped
 
 
 def test_encoder_gives_steps_by_channels_bool():
@@ -116,18 +123,19 @@ def test_encoder_gives_steps_by_channels_bool():
     spikes = encoder.encode(audio)
     assert spikes.shape == (2, 250, 16) and spikes.dtype == bool
     assert 0 < spikes[0].sum() <= 50
-    np.testing.assert_array_equal(encoder.encode(audio, n_jobs=2), spikes)     # workers change nothing
+    np.testing.assert_array_equal(encoder.encode(audio, n_jobs=2), spikes)  # workers change nothing
     with pytest.raises(ValueError, match="dt"):
         SpikegramEncoder(dt=0)
 
 
 # -- the compiled loop, its tables, the correlations -------------------------------------------
 
+
 def test_supports_and_support_cross_correlations_match_the_dense_ones():
     d = GammatoneDictionary(7, 120.0, 4000.0, RATE)
     k, supports = d.kernels, d.supports
     for c in range(7):
-        assert k[c, supports[c] - 1] != 0 and not k[c, supports[c]:].any()
+        assert k[c, supports[c] - 1] != 0 and not k[c, supports[c] :].any()
     values, offsets = d.support_cross_correlations()
     dense, length = d.cross_correlations, d.length
     for s in range(7):
@@ -136,7 +144,7 @@ def test_supports_and_support_cross_correlations_match_the_dense_ones():
             stored = values[offsets[s, c] + lags + supports[c] - 1]
             np.testing.assert_allclose(stored, dense[s, c, lags + length - 1], atol=1e-12)
             outside = np.setdiff1d(np.arange(-(length - 1), length), lags)
-            assert np.abs(dense[s, c, outside + length - 1]).max() < 1e-12      # nothing dropped
+            assert np.abs(dense[s, c, outside + length - 1]).max() < 1e-12  # nothing dropped
     assert offsets[-1, -1] + supports[-1] * 2 - 1 == len(values)
 
 
@@ -146,7 +154,7 @@ def test_correlations_are_the_direct_sums():
     out = correlations(x, d, columns=960)
     padded = np.concatenate([x, np.zeros(d.length)])
     for c, p in [(0, 0), (2, 450), (4, 899), (1, 17)]:
-        assert out[c, p] == pytest.approx(padded[p:p + d.length] @ d.kernels[c], abs=1e-10)
+        assert out[c, p] == pytest.approx(padded[p : p + d.length] @ d.kernels[c], abs=1e-10)
     assert out.shape == (5, 960) and not out[:, 900:].any()
 
 
@@ -156,8 +164,9 @@ def test_compiled_loop_selects_the_atoms_of_the_numpy_loop(precision):
     d = GammatoneDictionary(24, 40.0, 7000.0, RATE)
     t = np.arange(6000) / RATE
     rng = np.random.default_rng(8)
-    signal = (np.sin(2 * np.pi * 220 * t) + 0.5 * np.sin(2 * np.pi * 1330 * t)) * np.exp(-t / 0.15) \
-        + 0.05 * rng.normal(size=len(t))
+    signal = (np.sin(2 * np.pi * 220 * t) + 0.5 * np.sin(2 * np.pi * 1330 * t)) * np.exp(-t / 0.15) + 0.05 * rng.normal(
+        size=len(t)
+    )
     fast = matching_pursuit(signal, d, 400, snr_db=None, precision=precision, compiled=True)
     slow = matching_pursuit(signal, d, 400, snr_db=None, precision=precision, compiled=False)
     np.testing.assert_array_equal(fast.channel, slow.channel)
@@ -169,26 +178,32 @@ def test_compiled_loop_selects_the_atoms_of_the_numpy_loop(precision):
 
 
 def test_encoder_atoms_reconstruct_to_their_reported_snr():
-    encoder = SpikegramEncoder(n_channels=32, f_low=20.0, f_high=7000.0, max_atoms=300, snr_db=None,
-                               precision="float32")
+    encoder = SpikegramEncoder(
+        n_channels=32, f_low=20.0, f_high=7000.0, max_atoms=300, snr_db=None, precision="float32"
+    )
     t = np.arange(8000) / RATE
     clip = np.sin(2 * np.pi * 330 * t) * np.exp(-t / 0.3) + 0.4 * np.sin(2 * np.pi * 2200 * t) * (t > 0.2)
     atoms = encoder.atoms(clip[None])
     gram = atoms.spikegram(0)
     residual = clip - reconstruct(gram, encoder.dictionary)
-    snr = 10 * np.log10(np.sum(clip ** 2) / np.sum(residual ** 2))
+    snr = 10 * np.log10(np.sum(clip**2) / np.sum(residual**2))
     assert snr > 15 and snr == pytest.approx(atoms.snr_db[0], abs=0.5)
 
 
 # -- atoms per clip and their expansion into input neurons -------------------------------------
 
+
 def random_atoms(rng, n_clips=4, n_channels=6, n_samples=1600):
     counts = rng.integers(0, 40, n_clips).astype(np.int32)
     k = int(counts.sum())
-    return AtomSet(counts, rng.integers(0, n_channels, k).astype(np.int16),
-                   rng.integers(0, n_samples, k).astype(np.int32),
-                   (rng.choice([-1, 1], k) * np.exp(rng.normal(-2, 1, k))).astype(np.float32),
-                   rng.uniform(5, 20, n_clips), n_samples)
+    return AtomSet(
+        counts,
+        rng.integers(0, n_channels, k).astype(np.int16),
+        rng.integers(0, n_samples, k).astype(np.int32),
+        (rng.choice([-1, 1], k) * np.exp(rng.normal(-2, 1, k))).astype(np.float32),
+        rng.uniform(5, 20, n_clips),
+        n_samples,
+    )
 
 
 def expand_loop(encoder, atoms):
@@ -207,8 +222,10 @@ def expand_loop(encoder, atoms):
                 level = sum(1 for edge in encoder.level_edges if np.log(abs(a)) >= edge)
                 places = [(tau, c * encoder.copies + level)]
             else:
-                places = [(tau + k * encoder.delay * encoder.sample_rate, c * encoder.copies + k)
-                          for k in range(encoder.copies)]
+                places = [
+                    (tau + k * encoder.delay * encoder.sample_rate, c * encoder.copies + k)
+                    for k in range(encoder.copies)
+                ]
             for sample, neuron in places:
                 step = int(np.floor(sample / per_step + 1e-9))
                 if step < n_steps:
@@ -226,7 +243,7 @@ def test_expansion_matches_a_loop(mapping):
     spikes = encoder.expand(atoms)
     assert spikes.shape == (4, 34, 6 if mapping == "channels" else 18) and spikes.dtype == bool
     np.testing.assert_array_equal(spikes, expand_loop(encoder, atoms))
-    if mapping == "delays":      # late atoms lose their shifted copies past the clip's end
+    if mapping == "delays":  # late atoms lose their shifted copies past the clip's end
         assert spikes[..., 2::3].sum() < spikes[..., 0::3].sum()
 
 
@@ -273,11 +290,16 @@ def test_atoms_are_cached_once_for_every_mapping(tmp_path):
 
 
 def test_bad_encoder_settings_are_named():
-    for settings, match in [({"mapping": "octaves"}, "mapping"), ({"mapping": "levels", "copies": 1}, "copies"),
-                            ({"mapping": "delays"}, "delay"), ({"mapping": "levels", "level_edges": (0.1,)}, "level_edges"),
-                            ({"mapping": "channels", "level_edges": (0.1, 0.2)}, "level_edges"),
-                            ({"precision": "float16"}, "precision"), ({"max_atoms": 0}, "max_atoms"),
-                            ({"f_high": 9000.0}, "f_high")]:
+    for settings, match in [
+        ({"mapping": "octaves"}, "mapping"),
+        ({"mapping": "levels", "copies": 1}, "copies"),
+        ({"mapping": "delays"}, "delay"),
+        ({"mapping": "levels", "level_edges": (0.1,)}, "level_edges"),
+        ({"mapping": "channels", "level_edges": (0.1, 0.2)}, "level_edges"),
+        ({"precision": "float16"}, "precision"),
+        ({"max_atoms": 0}, "max_atoms"),
+        ({"f_high": 9000.0}, "f_high"),
+    ]:
         with pytest.raises(ValueError, match=match):
             SpikegramEncoder(**settings)
     with pytest.raises(ValueError, match="fit"):

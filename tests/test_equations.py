@@ -5,8 +5,7 @@ from vr_brian.equations import CLIF, VR_CLIF, VR_CLIF_X
 
 
 def test_every_variable_has_a_unit():
-    expected = {"Dm": volt, "Ds": volt, "Re": volt, "U": volt, "U_prev": volt, "tau_m": ms, "tau_s": ms,
-                "v_thr": volt}
+    expected = {"Dm": volt, "Ds": volt, "Re": volt, "U": volt, "U_prev": volt, "tau_m": ms, "tau_s": ms, "v_thr": volt}
     for name, unit in expected.items():
         assert VR_CLIF[name].dim is unit.dim, name
     assert VR_CLIF["R"].dim is DIMENSIONLESS and VR_CLIF["alpha"].dim is DIMENSIONLESS

@@ -11,6 +11,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 try:
     import brian2genn  # noqa: F401
+
     HAVE_BRIAN2GENN = True
 except ImportError:
     HAVE_BRIAN2GENN = False
@@ -34,7 +35,7 @@ def run_quick(name: str, out_dir: Path, *extra) -> dict:
 
 
 def test_every_example_is_tested():
-    tested = {name[len("test_"):].split("_example")[0] for name in globals() if name.startswith("test_")}
+    tested = {name[len("test_") :].split("_example")[0] for name in globals() if name.startswith("test_")}
     assert {path.stem for path in EXAMPLES.glob("[!_]*.py")} <= tested
 
 
@@ -70,8 +71,11 @@ def test_genn_code_example(tmp_path):
     assert (result["project"] is not None) == HAVE_BRIAN2GENN
 
 
-@pytest.mark.skipif(not HAVE_BRIAN2GENN, reason="brian2genn is not installed: it needs its own environment "
-                    "(brian2 2.5.x, numpy < 2): make genn-env, make test-genn")
+@pytest.mark.skipif(
+    not HAVE_BRIAN2GENN,
+    reason="brian2genn is not installed: it needs its own environment "
+    "(brian2 2.5.x, numpy < 2): make genn-env, make test-genn",
+)
 def test_genn_code_example_generates_the_project(tmp_path):
     """Runs in the GeNN environment, which has no matplotlib: code generation alone."""
     project = load("genn_code").generate_code(tmp_path / "project", quick=True)

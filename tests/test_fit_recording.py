@@ -58,36 +58,53 @@ def test_spike_inputs_and_detected_spikes(tmp_path):
         got = np.zeros(2000)
         np.add.at(got, np.rint(back.inputs.times / 1e-4).astype(int), back.inputs.weights[back.inputs.indices])
         np.testing.assert_allclose(got, drive)
-    np.savez(tmp_path / "nospikes.npz", time=np.arange(2000) * 0.1, time_unit="ms", current=np.zeros(2000),
-             current_unit="nA", voltage=v * 1e3, voltage_unit="mV")
+    np.savez(
+        tmp_path / "nospikes.npz",
+        time=np.arange(2000) * 0.1,
+        time_unit="ms",
+        current=np.zeros(2000),
+        current_unit="nA",
+        voltage=v * 1e3,
+        voltage_unit="mV",
+    )
     np.testing.assert_allclose(load_recording(tmp_path / "nospikes.npz").spikes[0], [0.03, 0.09])
 
 
 def _npz(path, **changes):
-    arrays = {"time": np.arange(100) * 0.1, "time_unit": "ms", "current": np.zeros(100), "current_unit": "nA",
-              "voltage": np.full(100, -65.0), "voltage_unit": "mV", "spike_times": np.array([2.0, 5.0]),
-              "spike_times_unit": "ms"}
+    arrays = {
+        "time": np.arange(100) * 0.1,
+        "time_unit": "ms",
+        "current": np.zeros(100),
+        "current_unit": "nA",
+        "voltage": np.full(100, -65.0),
+        "voltage_unit": "mV",
+        "spike_times": np.array([2.0, 5.0]),
+        "spike_times_unit": "ms",
+    }
     arrays.update(changes)
     np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
     return path
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"current_unit": None}, "current needs a unit of amp"),
-    ({"voltage_unit": "nA"}, "voltage: .*must be in units of volt"),
-    ({"time_unit": "parsec"}, "unknown unit 'parsec'"),
-    ({"time": np.r_[np.arange(99) * 0.1, 20.0]}, "time must rise in equal steps"),
-    ({"current": np.r_[np.zeros(99), np.nan]}, "current contains NaN"),
-    ({"current": np.zeros(90)}, r"current has shape \(90,\), time \(100,\)"),
-    ({"current": None}, "needs exactly one input"),
-    ({"input_spike_times": np.array([1.0]), "input_spike_times_unit": "ms"}, "needs exactly one input"),
-    ({"voltage": np.zeros((2, 80))}, "voltage must be"),
-    ({"spike_times": np.array([2.0, 50.0])}, "spike_times must lie inside the recording"),
-    ({"spike_trials": np.array([0, 3])}, "spike_trials names trial 3, but voltage has 1 trials"),
-    ({"spike_times": np.array([]), "voltage": np.full(100, -65.0)}, "has no spikes"),
-    ({"voltage": None, "voltage_unit": None, "spike_times": None, "spike_times_unit": None}, "needs a response"),
-    ({"extra": np.zeros(3)}, "unknown entries"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"current_unit": None}, "current needs a unit of amp"),
+        ({"voltage_unit": "nA"}, "voltage: .*must be in units of volt"),
+        ({"time_unit": "parsec"}, "unknown unit 'parsec'"),
+        ({"time": np.r_[np.arange(99) * 0.1, 20.0]}, "time must rise in equal steps"),
+        ({"current": np.r_[np.zeros(99), np.nan]}, "current contains NaN"),
+        ({"current": np.zeros(90)}, r"current has shape \(90,\), time \(100,\)"),
+        ({"current": None}, "needs exactly one input"),
+        ({"input_spike_times": np.array([1.0]), "input_spike_times_unit": "ms"}, "needs exactly one input"),
+        ({"voltage": np.zeros((2, 80))}, "voltage must be"),
+        ({"spike_times": np.array([2.0, 50.0])}, "spike_times must lie inside the recording"),
+        ({"spike_trials": np.array([0, 3])}, "spike_trials names trial 3, but voltage has 1 trials"),
+        ({"spike_times": np.array([]), "voltage": np.full(100, -65.0)}, "has no spikes"),
+        ({"voltage": None, "voltage_unit": None, "spike_times": None, "spike_times_unit": None}, "needs a response"),
+        ({"extra": np.zeros(3)}, "unknown entries"),
+    ],
+)
 def test_inconsistent_npz_refused(tmp_path, changes, message):
     with pytest.raises(ValueError, match=message):
         load_recording(_npz(tmp_path / "bad.npz", **changes))
@@ -111,9 +128,14 @@ def test_damaged_files_refused(tmp_path):
         "halfspike.csv": "time [ms],current [nA],spikes\n0,0,0\n0.1,0,0.5\n",
         "header.csv": "time [ms]\n",
     }
-    messages = {"ragged.csv": "row 3 has 2 fields", "words.csv": "not a number", "nounit.csv": "time needs a unit",
-                "column.csv": "unknown column 'temperature \\[K\\]'", "halfspike.csv": "whole numbers",
-                "header.csv": "header row and at least one row"}
+    messages = {
+        "ragged.csv": "row 3 has 2 fields",
+        "words.csv": "not a number",
+        "nounit.csv": "time needs a unit",
+        "column.csv": "unknown column 'temperature \\[K\\]'",
+        "halfspike.csv": "whole numbers",
+        "header.csv": "header row and at least one row",
+    }
     for name, text in cases.items():
         (tmp_path / name).write_text(text)
         with pytest.raises(ValueError, match=messages[name]):
@@ -129,8 +151,9 @@ def test_fit_recording_scores_the_held_out_part_as_its_parts_say(hh_recording):
     """The held-out Gamma and rates in the results equal Gamma recomputed here from the fitted
     parameters (the model re-simulated on the whole input, its spikes after the split); with two
     identical trials the intrinsic reliability is 1 and the normalised Gamma equals Gamma."""
-    results, recording, split = fit_recording(hh_recording, "vrclif", train_fraction=0.5, hold=True, popsize=2,
-                                              maxiter=2, target="numpy")
+    results, recording, split = fit_recording(
+        hh_recording, "vrclif", train_fraction=0.5, hold=True, popsize=2, maxiter=2, target="numpy"
+    )
     theta = theta_from_params("vrclif", results["params_si"], "current")
     again = simulate_candidates("vrclif", theta[None, :], hh_recording.inputs, dt=0.1 * ms)
     t_split = split * hh_recording.dt
@@ -151,16 +174,33 @@ def test_fit_recording_scores_the_held_out_part_as_its_parts_say(hh_recording):
         fit_recording(hh_recording, dt=0.3 * ms)
     with pytest.raises(ValueError, match="held-out part .* holds no spike"):
         spikes = tuple(s[s < 0.1] for s in hh_recording.spikes)
-        fit_recording(TraceData(hh_recording.inputs, hh_recording.voltage, spikes, hh_recording.dt),
-                      train_fraction=0.5)
+        fit_recording(TraceData(hh_recording.inputs, hh_recording.voltage, spikes, hh_recording.dt), train_fraction=0.5)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".npz"])
 def test_vr_brian_fit_command(tmp_path, hh_recording, suffix, capsys):
     path = save_recording(tmp_path / f"wb{suffix}", hh_recording)
     out = tmp_path / "out"
-    assert cli_main(["fit", str(path), "--model", "clif", "--out", str(out), "--popsize", "2", "--maxiter", "1",
-                     "--v-rest=-64mV", "--target", "numpy"]) == 0
+    assert (
+        cli_main(
+            [
+                "fit",
+                str(path),
+                "--model",
+                "clif",
+                "--out",
+                str(out),
+                "--popsize",
+                "2",
+                "--maxiter",
+                "1",
+                "--v-rest=-64mV",
+                "--target",
+                "numpy",
+            ]
+        )
+        == 0
+    )
     results = json.loads((out / RESULTS_NAME).read_text())
     assert results["file"] == str(path) and results["model"] == "clif" and not results["v_rest_fitted"]
     assert results["v_rest_mV"] == pytest.approx(-64.0) and results["trials"] == 2
@@ -174,10 +214,12 @@ def test_vr_brian_fit_refuses_bad_arguments(tmp_path, capsys):
     bad.write_bytes(b"PK\x03\x04 broken")
     assert cli_main(["fit", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert "cannot read it as an npz archive" in capsys.readouterr().err
-    for option, value, message in (("--v-rest=-65", None, "needs a Brian2 unit of volt"),
-                                   ("--dt", "5 mV", "dt must be in units of second"),
-                                   ("--train-fraction", "1.5", "train-fraction must lie in \\(0, 1\\)"),
-                                   ("--popsize", "1", "popsize must be >= 2")):
+    for option, value, message in (
+        ("--v-rest=-65", None, "needs a Brian2 unit of volt"),
+        ("--dt", "5 mV", "dt must be in units of second"),
+        ("--train-fraction", "1.5", "train-fraction must lie in \\(0, 1\\)"),
+        ("--popsize", "1", "popsize must be >= 2"),
+    ):
         with pytest.raises(SystemExit) as exit_info:
             cli_main(["fit", str(bad), "--out", str(tmp_path / "o"), option] + ([value] if value else []))
         assert exit_info.value.code == 2

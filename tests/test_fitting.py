@@ -72,8 +72,9 @@ def test_fit_recovers_vrclif_parameters():
     assert 10 <= len(reference.spikes[0]) <= 60, "the case must have spikes to fit"
     box = {p.name: (v * 0.6, v * 1.4) for p, v in zip(MODELS["vrclif"], truth, strict=True)}
     box["alpha"] = (0.0, 0.6)
-    result = fit("vrclif", inputs, reference, dt=1 * ms, popsize=10, maxiter=30, seed=1, voltage_weight=1.0,
-                 bounds=box, tol=1e-6)
+    result = fit(
+        "vrclif", inputs, reference, dt=1 * ms, popsize=10, maxiter=30, seed=1, voltage_weight=1.0, bounds=box, tol=1e-6
+    )
     assert result.gamma > 0.9
     assert result.params["alpha"] == pytest.approx(TRUTH["alpha"], abs=0.06), result.params
     for name in ("weight_scale", "tau_m", "v_thr"):
@@ -128,16 +129,19 @@ def test_current_form_equals_the_iterative_loop(rest_ratio):
     """Two VR-C-LIF candidates on an injected current (one with a negative alpha), without and with a
     holding input, run as one Brian2 group: U equals the loop to 1e-12 V and the spike steps agree."""
     current = ou_current(0.1 * nA, 0.15 * nA, 3 * ms, 80 * ms, grid=0.2 * ms, seed=4)
-    rows = [{"alpha": 0.3, "R_in": 100e6, "tau_m": 15e-3, "tau_s": 3e-3, "v_thr": 10e-3},
-            {"alpha": -1.2, "R_in": 60e6, "tau_m": 9e-3, "tau_s": 4e-3, "v_thr": 6e-3}]
+    rows = [
+        {"alpha": 0.3, "R_in": 100e6, "tau_m": 15e-3, "tau_s": 3e-3, "v_thr": 10e-3},
+        {"alpha": -1.2, "R_in": 60e6, "tau_m": 9e-3, "tau_s": 4e-3, "v_thr": 6e-3},
+    ]
     if rest_ratio is not None:
         rows = [dict(r, rest_ratio=rest_ratio) for r in rows]
     theta = np.array([theta_from_params("vrclif", r, "current") for r in rows])
     recording = simulate_candidates("vrclif", theta, current, dt=0.2 * ms)
     for k, r in enumerate(rows):
         u_rest = (rest_ratio or 0.0) * r["v_thr"]
-        v, steps = _current_form_loop(current.current, 0.2e-3, r["R_in"], r["tau_m"], r["tau_s"], r["v_thr"],
-                                      r["alpha"], u_rest)
+        v, steps = _current_form_loop(
+            current.current, 0.2e-3, r["R_in"], r["tau_m"], r["tau_s"], r["v_thr"], r["alpha"], u_rest
+        )
         np.testing.assert_allclose(recording.v[k], v, rtol=0, atol=1e-12)
         np.testing.assert_allclose(recording.spikes[k], steps * 0.2e-3, atol=1e-9)
         assert len(steps) >= 2
@@ -149,18 +153,36 @@ def test_current_form_settles_at_R_in_times_the_current():
     alone keeps U at its rest."""
     dt, tau_m, tau_s, R_in, current = 1e-3, 20e-3, 5e-3, 200e6, 0.05e-9
     inputs = CurrentInput(np.full(1000, current), dt)  # 50 tau_m: settled to e^-50
-    theta = np.array([theta_from_params("vrclif", {"alpha": 0.0, "R_in": R_in, "tau_m": tau_m, "tau_s": tau_s,
-                                                   "v_thr": 1.0}, "current")])
+    theta = np.array(
+        [
+            theta_from_params(
+                "vrclif", {"alpha": 0.0, "R_in": R_in, "tau_m": tau_m, "tau_s": tau_s, "v_thr": 1.0}, "current"
+            )
+        ]
+    )
     u = simulate_candidates("vrclif", theta, inputs, dt=dt * second).v[0, -1]
     exact = R_in * current * dt / (tau_m - tau_s) * (1 / (1 - math.exp(-dt / tau_m)) - 1 / (1 - math.exp(-dt / tau_s)))
     assert u == pytest.approx(exact, rel=1e-12)
     assert u == pytest.approx(R_in * current * (1 - dt**2 / (12 * tau_m * tau_s)), rel=1e-5)
-    held = np.array([theta_from_params("vrclif", {"alpha": 0.5, "R_in": R_in, "tau_m": tau_m, "tau_s": tau_s,
-                                                  "v_thr": 0.02, "rest_ratio": 0.8}, "current")])
+    held = np.array(
+        [
+            theta_from_params(
+                "vrclif",
+                {"alpha": 0.5, "R_in": R_in, "tau_m": tau_m, "tau_s": tau_s, "v_thr": 0.02, "rest_ratio": 0.8},
+                "current",
+            )
+        ]
+    )
     silent = simulate_candidates("vrclif", held, CurrentInput(np.zeros(300), dt), dt=dt * second)
     assert np.max(np.abs(silent.v)) < 1e-15 and len(silent.spikes[0]) == 0
-    columns = {"tau_m": np.array([tau_m]), "tau_s": np.array([tau_s]), "u_rest": np.array([0.016]),
-               "alpha": np.array([0.5]), "v_thr": np.array([0.02]), "R_in": np.array([R_in])}
+    columns = {
+        "tau_m": np.array([tau_m]),
+        "tau_s": np.array([tau_s]),
+        "u_rest": np.array([0.016]),
+        "alpha": np.array([0.5]),
+        "v_thr": np.array([0.02]),
+        "R_in": np.array([R_in]),
+    }
     assert holding_input(columns, dt, "current")["I_hold"][0] > 0
 
 
@@ -169,10 +191,17 @@ def test_adex_current_form_equals_euler_loop():
     - w + R_in I(t), tau_w dw/dt = a V - w, with the reset V -> V_reset, w -> w + b, written out here."""
     dt = 0.1e-3
     current = ou_current(0.25 * nA, 0.2 * nA, 5 * ms, 100 * ms, grid=0.1 * ms, seed=2)
-    p = {"tau_m": 10e-3, "R_in": 80e6, "VT": 10e-3, "DeltaT": 2e-3, "a": 0.2, "tau_w": 50e-3, "b": 2e-3,
-         "V_reset": -5e-3}
-    recording = simulate_candidates("adex", theta_from_params("adex", p, "current")[None, :], current,
-                                    dt=dt * second)
+    p = {
+        "tau_m": 10e-3,
+        "R_in": 80e6,
+        "VT": 10e-3,
+        "DeltaT": 2e-3,
+        "a": 0.2,
+        "tau_w": 50e-3,
+        "b": 2e-3,
+        "V_reset": -5e-3,
+    }
+    recording = simulate_candidates("adex", theta_from_params("adex", p, "current")[None, :], current, dt=dt * second)
     V, w, voltages, spikes = 0.0, 0.0, [], []
     for k, i in enumerate(current.current):
         voltages.append(V)  # recorded at the start of the step, as the monitor does
@@ -198,8 +227,19 @@ def test_fit_recovers_current_form_parameters():
     assert 10 <= len(reference.spikes[0]) <= 60, "the case must have spikes to fit"
     box = {p.name: (v * 0.6, v * 1.4) for p, v in zip(model_parameters("vrclif", "current", True), theta, strict=True)}
     box["alpha"] = (-1.0, 0.0)
-    result = fit("vrclif", inputs, reference, dt=1 * ms, popsize=10, maxiter=30, seed=1, voltage_weight=1.0,
-                 bounds=box, tol=1e-6, hold=True)
+    result = fit(
+        "vrclif",
+        inputs,
+        reference,
+        dt=1 * ms,
+        popsize=10,
+        maxiter=30,
+        seed=1,
+        voltage_weight=1.0,
+        bounds=box,
+        tol=1e-6,
+        hold=True,
+    )
     assert result.gamma > 0.9
     for name in ("R_in", "tau_m", "v_thr"):
         assert result.params[name] == pytest.approx(truth[name], rel=0.10), (name, result.params)
@@ -237,8 +277,15 @@ def test_standalone_reruns_equal_numpy():
     simulator = CandidateSimulator("vrclif", 3, 500, "current", hold=True, dt=0.2 * ms, target="cpp_standalone")
     try:
         for k, steps in enumerate((500, 320)):
-            theta = np.array([[p.low + (p.high - p.low) * rng.uniform(0.25, 0.75) if not p.log
-                               else 10 ** rng.uniform(7.5, 8.3) for p in spec] for _ in range(3)])  # mid-box
+            theta = np.array(
+                [
+                    [
+                        p.low + (p.high - p.low) * rng.uniform(0.25, 0.75) if not p.log else 10 ** rng.uniform(7.5, 8.3)
+                        for p in spec
+                    ]
+                    for _ in range(3)
+                ]
+            )  # mid-box
             inputs = ou_current(0.2 * nA, 0.2 * nA, 3 * ms, steps * 0.2 * ms, grid=0.2 * ms, seed=k)
             compiled = simulator.run(theta, inputs)
             runtime = simulate_candidates("vrclif", theta, inputs, dt=0.2 * ms)

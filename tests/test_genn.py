@@ -23,12 +23,16 @@ TOLERANCE = 1e-9  # volts, relative to v_thr = 1 V
 
 try:
     import brian2genn  # noqa: F401
+
     HAVE_BRIAN2GENN = True
 except ImportError:
     HAVE_BRIAN2GENN = False
 
-needs_brian2genn = pytest.mark.skipif(not HAVE_BRIAN2GENN, reason="brian2genn is not installed: it needs its own "
-                                      "environment (brian2 2.5.x, numpy < 2): make genn-env, make test-genn")
+needs_brian2genn = pytest.mark.skipif(
+    not HAVE_BRIAN2GENN,
+    reason="brian2genn is not installed: it needs its own "
+    "environment (brian2 2.5.x, numpy < 2): make genn-env, make test-genn",
+)
 
 
 def genn_schedule_loops(weights, spikes, params):
@@ -50,8 +54,10 @@ def genn_schedule_loops(weights, spikes, params):
                 R = np.clip(R, 0, p.r_max)
             if p.variant == "split":
                 e_inh = p.e_inh if p.e_inh is not None else -p.v_thr / p.alpha
-                T = p.N0 * ((fired_last[n] @ np.maximum(W, 0).T) * R
-                            + (fired_last[n] @ np.minimum(W, 0).T) * (1 - U_last[n] / e_inh))
+                T = p.N0 * (
+                    (fired_last[n] @ np.maximum(W, 0).T) * R
+                    + (fired_last[n] @ np.minimum(W, 0).T) * (1 - U_last[n] / e_inh)
+                )
             else:
                 T = p.N0 * (fired_last[n] @ W.T) * R
             Dm[n] += T
@@ -74,12 +80,16 @@ def genn_schedule_loops(weights, spikes, params):
 
 # -- the GeNN-ready form ------------------------------------------------------------------
 
+
 def test_x_form_writes_one_postsynaptic_variable_without_subexpressions():
     """What brian2genn demands of a synapse: one variable written, with +=, no subexpression read."""
     written = re.findall(r"(\w+)_post\s*\+=", ON_PRE_X)
     assert written == ["Dm"] and ON_PRE_X.count("=") == 1
-    per_step_subexpressions = {name + "_post" for name, eq in VR_CLIF_X.items()
-                               if eq.type == "subexpression" and "constant over dt" not in eq.flags}
+    per_step_subexpressions = {
+        name + "_post"
+        for name, eq in VR_CLIF_X.items()
+        if eq.type == "subexpression" and "constant over dt" not in eq.flags
+    }
     assert not get_identifiers(ON_PRE_X) & per_step_subexpressions
     assert "Ds" not in VR_CLIF_X.names and {"X", "Dm", "Re", "U_prev"} <= set(VR_CLIF_X.names)
     assert set(re.findall(r"(\w+)_post\s*\+=", ON_PRE)) == {"Dm", "Ds"}
@@ -173,6 +183,7 @@ def test_genn_schedule_is_the_iterative_model_with_a_fresher_resistance():
 
 # -- connectivity and input files -------------------------------------------------------------
 
+
 def test_random_connection_has_distinct_partners_and_the_asked_weights():
     rng = np.random.default_rng(3)
     connection = random_connection(50, 2000, fan_in=40, mean=0.1, std=0.2, rng=rng)
@@ -200,16 +211,19 @@ def test_load_weights_orders_layers_by_number(tmp_path):
     assert [w[0, 0] for w in load_weights([str(tmp_path / f"layer{n}.npy") for n in range(3)])] == [1, 2, 3]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(sizes=[4, 2], weights=[np.ones((2, 4))], rate=5.0, steps=10), "either sizes"),
-    (dict(sizes=[4, 2], rate=5.0), "steps"),
-    (dict(sizes=[4, 2], rate=5.0, steps=10, spikes=np.zeros((1, 10, 4), bool)), "either spikes"),
-    (dict(sizes=[4], rate=5.0, steps=10), "sizes must list"),
-    (dict(sizes=[4, 2], rate=-1.0, steps=10), "rate must be"),
-    (dict(sizes=[4, 2], spikes=np.zeros((1, 10, 3), bool)), "n_pre=4"),
-    (dict(sizes=[4, 2], rate=5.0, steps=10, genn_path="/nonexistent"), "genn_path"),
-    (dict(sizes=[4, 2], rate=5.0, steps=10, genn_path="", build=True), "build=True"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(sizes=[4, 2], weights=[np.ones((2, 4))], rate=5.0, steps=10), "either sizes"),
+        (dict(sizes=[4, 2], rate=5.0), "steps"),
+        (dict(sizes=[4, 2], rate=5.0, steps=10, spikes=np.zeros((1, 10, 4), bool)), "either spikes"),
+        (dict(sizes=[4], rate=5.0, steps=10), "sizes must list"),
+        (dict(sizes=[4, 2], rate=-1.0, steps=10), "rate must be"),
+        (dict(sizes=[4, 2], spikes=np.zeros((1, 10, 3), bool)), "n_pre=4"),
+        (dict(sizes=[4, 2], rate=5.0, steps=10, genn_path="/nonexistent"), "genn_path"),
+        (dict(sizes=[4, 2], rate=5.0, steps=10, genn_path="", build=True), "build=True"),
+    ],
+)
 def test_generate_rejects_bad_input_before_any_work(tmp_path, monkeypatch, kwargs, message):
     monkeypatch.delenv("GENN_PATH", raising=False)
     with pytest.raises(ValueError, match=message):
@@ -225,14 +239,24 @@ def test_command_says_what_is_missing_without_brian2genn(tmp_path, capsys):
 
 # -- GeNN code generation (GeNN environment) --------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def large_project(tmp_path_factory):
     """The GeNN project of a 100,000-neuron VR-C-LIF network, fan-in 10, code generated only."""
     pytest.importorskip("brian2genn", reason="brian2genn is not installed (make genn-env, make test-genn)")
     sizes = [1000, 98_000, 1000]
     directory = tmp_path_factory.mktemp("genn") / "large"
-    project = generate(str(directory), sizes=sizes, rate=20.0, steps=100, fan_in=10, seed=5, record=False,
-                       params=VRParams(alpha=0.3), build=False)
+    project = generate(
+        str(directory),
+        sizes=sizes,
+        rate=20.0,
+        steps=100,
+        fan_in=10,
+        seed=5,
+        record=False,
+        params=VRParams(alpha=0.3),
+        build=False,
+    )
     rng = np.random.default_rng(5)
     expected = [random_connection(sizes[n], sizes[n + 1], fan_in=10, mean=0.02, std=0.05, rng=rng) for n in range(2)]
     return project, expected
@@ -266,8 +290,8 @@ def test_generated_project_has_the_network(large_project):
 def test_generated_neuron_is_the_x_form(large_project):
     project, _ = large_project
     source = _model_source(project)
-    hidden = source[source.index("class layer1NEURON"):source.index("IMPLEMENT_MODEL(layer1NEURON)")]
-    sim_code = hidden[hidden.index("SET_SIM_CODE"):hidden.index("SET_THRESHOLD_CONDITION_CODE")]
+    hidden = source[source.index("class layer1NEURON") : source.index("IMPLEMENT_MODEL(layer1NEURON)")]
+    sim_code = hidden[hidden.index("SET_SIM_CODE") : hidden.index("SET_THRESHOLD_CONDITION_CODE")]
     assert "$(X) = _X" in sim_code and "$(Dm) = _Dm" in sim_code and "$(Re) = _Re" in sim_code
     assert "Ds" not in source
     # U_prev is set in the state update, after the integration step, from U = X - Re
@@ -275,7 +299,7 @@ def test_generated_neuron_is_the_x_form(large_project):
     assert re.search(r"double U = \(- \$\(Re\)\) \+ \$\(X\);", sim_code)
     assert "char _cond = U > $(v_thr);" in sim_code
     assert 'SET_RESET_CODE("$(Re) += $(v_thr) * exp(1.0f*DT/$(tau_m));")' in hidden
-    assert 'SET_THRESHOLD_CONDITION_CODE("0")' in source[source.index("class layer2NEURON"):]  # output: no spikes
+    assert 'SET_THRESHOLD_CONDITION_CODE("0")' in source[source.index("class layer2NEURON") :]  # output: no spikes
 
 
 @needs_brian2genn
@@ -297,8 +321,20 @@ def test_command_generates_and_says_what_is_needed(tmp_path, capsys, monkeypatch
     np.savez(tmp_path / "w.npz", W1=weights[0], W2=weights[1])
     spikes = np.random.default_rng(1).random((20, 4)) < 0.2
     np.savez(tmp_path / "s.npz", spikes=spikes)
-    assert main(["--weights", str(tmp_path / "w.npz"), "--spikes", str(tmp_path / "s.npz"),
-                 "-o", str(tmp_path / "p"), "--cpu"]) == 0
+    assert (
+        main(
+            [
+                "--weights",
+                str(tmp_path / "w.npz"),
+                "--spikes",
+                str(tmp_path / "s.npz"),
+                "-o",
+                str(tmp_path / "p"),
+                "--cpu",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "GENN_PATH" in out and "synapses [24, 12]" in out
     assert (tmp_path / "p" / "magicnetwork_model.cpp").exists()
@@ -306,11 +342,15 @@ def test_command_generates_and_says_what_is_needed(tmp_path, capsys, monkeypatch
 
 # -- GeNN itself ------------------------------------------------------------------------------
 
+
 @needs_brian2genn
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("GENN_PATH"), reason="GENN_PATH is unset: compiling and running GeNN needs "
-                    "a GeNN 4.x checkout (https://github.com/genn-team/genn, tag 4.x), which is on neither PyPI "
-                    "nor Debian")
+@pytest.mark.skipif(
+    not os.environ.get("GENN_PATH"),
+    reason="GENN_PATH is unset: compiling and running GeNN needs "
+    "a GeNN 4.x checkout (https://github.com/genn-team/genn, tag 4.x), which is on neither PyPI "
+    "nor Debian",
+)
 def test_genn_run_equals_brian2_under_its_schedule(tmp_path):
     """GeNN (CPU backend) computes what Brian2 computes under GeNN's schedule."""
     weights, spikes, params = make_case(0.3, batch=2, steps=100)
@@ -341,8 +381,13 @@ def test_user_groups_choose_the_x_form_on_the_genn_device(tmp_path):
         source = SpikeGeneratorGroup(3, [0, 1, 2], [1, 2, 3] * ms)
         hidden = vr_neuron_group(4, params, name="hidden")
         output = vr_neuron_group(2, params, fires=False, name="output")
-        Network(source, hidden, output, connect_layers(source, hidden, np.full((4, 3), 0.2), name="w_in"),
-                connect_layers(hidden, output, np.full((2, 4), 0.2), name="w_out")).run(10 * ms)
+        Network(
+            source,
+            hidden,
+            output,
+            connect_layers(source, hidden, np.full((4, 3), 0.2), name="w_in"),
+            connect_layers(hidden, output, np.full((2, 4), 0.2), name="w_out"),
+        ).run(10 * ms)
     finally:
         reset_device()
         reinit_devices()

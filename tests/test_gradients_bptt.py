@@ -27,8 +27,9 @@ def directional_derivative(weights, spikes, targets, params, q, direction):
     gm, gs, v, k, N0 = params.gamma_m, params.gamma_s, params.v_thr, params.alpha / params.v_thr, params.N0
     batch, steps, _ = spikes.shape
     shape = [(batch, W.shape[0]) for W in weights]
-    state = [{name: np.zeros(s) for name in ("Dm", "Ds", "Re", "U", "P", "dDm", "dDs", "dRe", "dU", "dP")}
-             for s in shape]
+    state = [
+        {name: np.zeros(s) for name in ("Dm", "Ds", "Re", "U", "P", "dDm", "dDs", "dRe", "dU", "dP")} for s in shape
+    ]
     out, d_out = [], []
     for t in range(steps):
         x, dx = spikes[:, t].astype(float), np.zeros((batch, spikes.shape[2]))
@@ -92,6 +93,7 @@ class _Spike:
             def backward(ctx, grad):
                 (U,) = ctx.saved_tensors
                 return grad * ((U - ctx.v_thr).abs() < ctx.q / 2).to(U.dtype) / ctx.q, None, None
+
         return Spike
 
 
@@ -145,15 +147,17 @@ def torch_loss_and_grad(torch, weights, spikes, targets, params, q, margin=0.0, 
 
     def tempotron(V_max):
         y = torch.tensor(targets, dtype=V_max.dtype)
-        return (positive_weight * y * torch.relu(v + margin - V_max)
-                + (1 - y) * torch.relu(V_max - (v - margin))).sum() / len(V_max)
+        return (
+            positive_weight * y * torch.relu(v + margin - V_max) + (1 - y) * torch.relu(V_max - (v - margin))
+        ).sum() / len(V_max)
 
     return torch_network_loss(torch, W, spikes, params, q, tempotron)
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.3], ids=["alpha0", "alpha0.3"])
-@pytest.mark.parametrize("margin, positive_weight", [(0.0, 1.0), (0.3, 1.0), (0.3, 4.0)],
-                         ids=["margin0", "margin0.3", "margin0.3-positive4"])
+@pytest.mark.parametrize(
+    "margin, positive_weight", [(0.0, 1.0), (0.3, 1.0), (0.3, 4.0)], ids=["margin0", "margin0.3", "margin0.3-positive4"]
+)
 def test_equals_torch_autograd(alpha, margin, positive_weight):
     torch = pytest.importorskip("torch")
     weights, spikes, targets, params = surrogate_case(alpha, seed=12)
@@ -164,8 +168,15 @@ def test_equals_torch_autograd(alpha, margin, positive_weight):
         assert np.linalg.norm(e) > 0
         assert np.linalg.norm(g - e) <= 1e-12 * np.linalg.norm(e)
     # float32 against the same float64 reference
-    value32, grads32 = loss_and_grad([W.astype(np.float32) for W in weights], spikes, targets, params, q=Q,
-                                     margin=margin, positive_weight=positive_weight)
+    value32, grads32 = loss_and_grad(
+        [W.astype(np.float32) for W in weights],
+        spikes,
+        targets,
+        params,
+        q=Q,
+        margin=margin,
+        positive_weight=positive_weight,
+    )
     assert value32 == pytest.approx(expected_loss, rel=1e-4)
     for g, e in zip(grads32, expected, strict=True):
         assert np.linalg.norm(g - e) <= 2e-3 * np.linalg.norm(e)
@@ -176,8 +187,7 @@ def test_variants_equal_torch_autograd(params_kwargs):
     """Each variant of R(t): loss and gradient against torch autograd, with the surrogate active and R(t)
     outside [0, r_max] (bounded) or inhibition past its reversal (split) in the case."""
     torch = pytest.importorskip("torch")
-    weights, spikes, params = variant_case(params_kwargs, seed=12, batch=3, steps=80, sizes=(16, 12, 10, 4),
-                                           gain=2.0)
+    weights, spikes, params = variant_case(params_kwargs, seed=12, batch=3, steps=80, sizes=(16, 12, 10, 4), gain=2.0)
     targets = np.random.default_rng(12).random((3, 4)) < 0.5
     traces = forward(weights, spikes, params)
     assert sum(int((np.abs(U - params.v_thr) < Q / 2).sum()) for U in traces.U[:-1]) > 100
@@ -188,8 +198,15 @@ def test_variants_equal_torch_autograd(params_kwargs):
         assert np.linalg.norm(e) > 0
         assert np.linalg.norm(g - e) <= 1e-12 * np.linalg.norm(e)
     if params.variant != "paper":  # the variant's own terms are exercised: its gradient is not the paper's
-        _, paper = loss_and_grad(weights, spikes, targets, params.replace(variant="paper", r_max=None, e_inh=None),
-                                 q=Q, margin=0.3, positive_weight=2.0)
+        _, paper = loss_and_grad(
+            weights,
+            spikes,
+            targets,
+            params.replace(variant="paper", r_max=None, e_inh=None),
+            q=Q,
+            margin=0.3,
+            positive_weight=2.0,
+        )
         assert np.linalg.norm(paper[0] - grads[0]) > 0.01 * np.linalg.norm(grads[0])
 
 
@@ -217,12 +234,14 @@ def test_cross_entropy_readouts_equal_torch_autograd(loss, scale):
         if loss == "bce":
             z = (V_max - params.v_thr) / scale
             return torch.nn.functional.binary_cross_entropy_with_logits(
-                z, y, pos_weight=torch.full_like(z[0], 3.0), reduction="sum") / len(z)
+                z, y, pos_weight=torch.full_like(z[0], 3.0), reduction="sum"
+            ) / len(z)
         return torch.nn.functional.cross_entropy(V_max / scale, y.argmax(1))
 
     expected_loss, expected = torch_network_loss(torch, W, spikes, params, Q, torch_readout)
-    value, grads = loss_and_grad(weights, spikes, targets, params, q=Q, loss=loss, readout_scale=scale,
-                                 positive_weight=3.0)
+    value, grads = loss_and_grad(
+        weights, spikes, targets, params, q=Q, loss=loss, readout_scale=scale, positive_weight=3.0
+    )
     assert value == pytest.approx(expected_loss, rel=1e-12)
     for g, e in zip(grads, expected, strict=True):
         assert np.linalg.norm(e) > 0

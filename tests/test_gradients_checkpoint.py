@@ -14,9 +14,15 @@ def make(epoch: int) -> Checkpoint:
     weights = (rng.normal(size=(3, 4)).astype(np.float32), rng.normal(size=(2, 3)).astype(np.float32))
     opt = Adam(lr=0.1)
     _, state = opt.step(weights, [np.ones_like(w) for w in weights], opt.init(weights))
-    return Checkpoint(weights=weights, optimizer_state=state, epoch=epoch, config={"lr": 0.1, "hidden": [3]},
-                      params=VRParams(alpha=0.3), history=[{"epoch": epoch, "loss": 0.5, "nan": float("nan")}],
-                      rng_state=rng.bit_generator.state)
+    return Checkpoint(
+        weights=weights,
+        optimizer_state=state,
+        epoch=epoch,
+        config={"lr": 0.1, "hidden": [3]},
+        params=VRParams(alpha=0.3),
+        history=[{"epoch": epoch, "loss": 0.5, "nan": float("nan")}],
+        rng_state=rng.bit_generator.state,
+    )
 
 
 def test_round_trip_is_exact(tmp_path):

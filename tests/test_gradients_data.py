@@ -30,8 +30,9 @@ def test_only_timing_separates_the_classes():
 
 
 def test_multilabel_superposes_one_to_three_patterns():
-    train, _ = builtin_task(5, n_in=12, steps=30, n_train=200, n_test=1, multilabel=True, jitter=0, dropout=0,
-                            noise_rate=0, seed=2)
+    train, _ = builtin_task(
+        5, n_in=12, steps=30, n_train=200, n_test=1, multilabel=True, jitter=0, dropout=0, noise_rate=0, seed=2
+    )
     k = train.targets.sum(axis=1)
     assert set(np.unique(k)) == {1, 2, 3} and train.multilabel
     # a superposition of k single-spike patterns has at most k spikes per channel, and at least one
@@ -49,16 +50,21 @@ def test_npz_round_trip(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["d.npz"]
 
 
-@pytest.mark.parametrize("arrays, message", [
-    ({"spikes": np.zeros((2, 5, 3), bool)}, r"lacks the array\(s\) \['targets'\]"),
-    ({"spikes": np.zeros((2, 5), bool), "targets": np.zeros((2, 2))}, "spikes must be a 3-D array"),
-    ({"spikes": np.full((2, 5, 3), 2), "targets": np.zeros((2, 2))}, "spikes must be binary"),
-    ({"spikes": np.zeros((2, 5, 3)), "targets": np.zeros(2)}, "targets must be a 2-D array"),
-    ({"spikes": np.zeros((2, 5, 3)), "targets": np.full((2, 2), 0.5)}, "targets must be multi-hot"),
-    ({"spikes": np.zeros((2, 5, 3)), "targets": np.zeros((3, 2))}, "targets has 3 samples but spikes has 2"),
-    ({"spikes": np.zeros((2, 5, 3)), "targets": np.zeros((2, 2)), "class_names": np.array(["a"])},
-     "class_names has 1 names"),
-])
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"spikes": np.zeros((2, 5, 3), bool)}, r"lacks the array\(s\) \['targets'\]"),
+        ({"spikes": np.zeros((2, 5), bool), "targets": np.zeros((2, 2))}, "spikes must be a 3-D array"),
+        ({"spikes": np.full((2, 5, 3), 2), "targets": np.zeros((2, 2))}, "spikes must be binary"),
+        ({"spikes": np.zeros((2, 5, 3)), "targets": np.zeros(2)}, "targets must be a 2-D array"),
+        ({"spikes": np.zeros((2, 5, 3)), "targets": np.full((2, 2), 0.5)}, "targets must be multi-hot"),
+        ({"spikes": np.zeros((2, 5, 3)), "targets": np.zeros((3, 2))}, "targets has 3 samples but spikes has 2"),
+        (
+            {"spikes": np.zeros((2, 5, 3)), "targets": np.zeros((2, 2)), "class_names": np.array(["a"])},
+            "class_names has 1 names",
+        ),
+    ],
+)
 def test_npz_validation_errors(tmp_path, arrays, message):
     path = tmp_path / "bad.npz"
     np.savez(path, **arrays)

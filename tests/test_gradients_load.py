@@ -18,9 +18,34 @@ TASK = dict(n_classes=3, n_in=12, steps=30, n_train=48, n_test=24, seed=2)
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("trained")
-    argv = ["builtin", "--out", str(out), "--classes", "3", "--inputs", "12", "--steps", "30", "--train-samples", "48",
-            "--test-samples", "24", "--data-seed", "2", "--hidden", "10", "--epochs", "3", "--lr", "0.02",
-            "--alpha", "0.3", "--tau-m", "15ms", "--no-progress"]
+    argv = [
+        "builtin",
+        "--out",
+        str(out),
+        "--classes",
+        "3",
+        "--inputs",
+        "12",
+        "--steps",
+        "30",
+        "--train-samples",
+        "48",
+        "--test-samples",
+        "24",
+        "--data-seed",
+        "2",
+        "--hidden",
+        "10",
+        "--epochs",
+        "3",
+        "--lr",
+        "0.02",
+        "--alpha",
+        "0.3",
+        "--tau-m",
+        "15ms",
+        "--no-progress",
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         assert train_main(argv) == 0
@@ -69,14 +94,14 @@ def test_build_puts_the_trained_layers_into_ones_own_network(run_dir, numpy_targ
     _, test = trained.data()
     spikes, (n_in, _, n_out) = test.spikes[:3], trained.sizes
     sample, step, channel = np.nonzero(spikes)
-    source = SpikeGeneratorGroup(3 * n_in, sample * n_in + channel, step * trained.params.dt * second,
-                                 dt=trained.params.dt * second)
+    source = SpikeGeneratorGroup(
+        3 * n_in, sample * n_in + channel, step * trained.params.dt * second, dt=trained.params.dt * second
+    )
     layers = trained.build(source, batch=3)
     output = StateMonitor(layers.output, "U", record=True, when="before_resets")
     Network(source, *layers, output).run(spikes.shape[1] * trained.params.dt * second, namespace={})
     reference = forward([np.asarray(W, float) for W in trained.weights], spikes, trained.params)
-    np.testing.assert_allclose(output.U_.reshape(3, n_out, -1).transpose(0, 2, 1), reference.output, rtol=0,
-                               atol=1e-9)
+    np.testing.assert_allclose(output.U_.reshape(3, n_out, -1).transpose(0, 2, 1), reference.output, rtol=0, atol=1e-9)
     assert len(layers.hidden) == 1 and len(layers.synapses) == 2
 
 

@@ -24,7 +24,8 @@ def test_micro_and_macro_by_hand():
     # micro: tp=3, fp=2, fn=1 -> P=3/5, R=3/4, F=6/9
     assert precision_recall_f(PREDICTIONS, TARGETS, "micro") == pytest.approx((3 / 5, 3 / 4, 2 / 3))
     assert precision_recall_f(PREDICTIONS, TARGETS, "macro") == pytest.approx(
-        ((2 / 3 + 1) / 3, 1.5 / 3, (4 / 5 + 2 / 3) / 3))
+        ((2 / 3 + 1) / 3, 1.5 / 3, (4 / 5 + 2 / 3) / 3)
+    )
 
 
 def test_f_is_harmonic_mean_where_defined():

@@ -22,8 +22,8 @@ def test_sgd_momentum_two_steps_by_hand():
     opt = SGD(lr=0.1, momentum=0.9)
     p = [np.array([0.0])]
     state = opt.init(p)
-    p, state = opt.step(p, [np.array([1.0])], state)      # v = 1, p = -0.1
-    p, state = opt.step(p, [np.array([2.0])], state)      # v = 0.9*1 + 2 = 2.9, p = -0.1 - 0.29
+    p, state = opt.step(p, [np.array([1.0])], state)  # v = 1, p = -0.1
+    p, state = opt.step(p, [np.array([2.0])], state)  # v = 0.9*1 + 2 = 2.9, p = -0.1 - 0.29
     assert state.velocity[0][0] == pytest.approx(2.9)
     assert p[0][0] == pytest.approx(-0.39)
 
@@ -41,7 +41,7 @@ def test_adam_matches_formula_over_steps():
         for i in range(3):
             m[i] = b1 * m[i] + (1 - b1) * g[i]
             v[i] = b2 * v[i] + (1 - b2) * g[i] ** 2
-            ref_p[i] -= lr * (m[i] / (1 - b1 ** k)) / (math.sqrt(v[i] / (1 - b2 ** k)) + eps)
+            ref_p[i] -= lr * (m[i] / (1 - b1**k)) / (math.sqrt(v[i] / (1 - b2**k)) + eps)
     assert state.count == 4
     np.testing.assert_allclose(p[0], ref_p, rtol=1e-13)
 
@@ -83,16 +83,16 @@ def test_bad_input_is_named():
 def test_clip_by_global_norm():
     from gradients.optim import clip_by_global_norm
 
-    grads = [np.array([3.0, 0.0], np.float32), np.array([[4.0]], np.float32)]     # norm 5
+    grads = [np.array([3.0, 0.0], np.float32), np.array([[4.0]], np.float32)]  # norm 5
     clipped, norm = clip_by_global_norm(grads, 2.0)
     assert norm == pytest.approx(5.0)
     assert math.sqrt(sum(float((g.astype(float) ** 2).sum()) for g in clipped)) == pytest.approx(2.0, rel=1e-6)
-    np.testing.assert_allclose(clipped[0], [1.2, 0.0], rtol=1e-6)                 # direction kept
+    np.testing.assert_allclose(clipped[0], [1.2, 0.0], rtol=1e-6)  # direction kept
     assert clipped[0].dtype == np.float32
     same, norm = clip_by_global_norm(grads, 10.0)
     assert norm == pytest.approx(5.0) and all(a is b for a, b in zip(same, grads, strict=True))
     nan = [np.array([np.nan])]
-    assert clip_by_global_norm(nan, 1.0)[0][0] is nan[0]                         # left to the caller's check
+    assert clip_by_global_norm(nan, 1.0)[0][0] is nan[0]  # left to the caller's check
 
 
 def test_learning_rate_factor():
@@ -101,7 +101,7 @@ def test_learning_rate_factor():
     assert [learning_rate_factor(k, 10, warmup_steps=4) for k in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
     cosine = [learning_rate_factor(k, 10, warmup_steps=2, decay="cosine") for k in range(10)]
     assert cosine[:3] == [0.5, 1.0, 1.0]
-    assert cosine[2 + 4] == pytest.approx(0.5)                                     # half-way through 8 steps
+    assert cosine[2 + 4] == pytest.approx(0.5)  # half-way through 8 steps
     assert cosine[-1] == pytest.approx(0.5 * (1 + math.cos(math.pi * 7 / 8)))
     assert learning_rate_factor(10, 10, decay="cosine") == pytest.approx(0.0)
     with pytest.raises(ValueError, match="decay"):

@@ -10,19 +10,19 @@ from vr_brian import BrianNetwork, forward
 from .conftest import make_case
 
 FD_SIZES = (12, 10, 3)
-FD_Q = 2e-3        # volts: a narrow surrogate, so that no hidden voltage falls inside it
-FD_EPS = 1e-6      # volts: central-difference step
+FD_Q = 2e-3  # volts: a narrow surrogate, so that no hidden voltage falls inside it
+FD_EPS = 1e-6  # volts: central-difference step
 
 
 def test_loss_by_hand():
     """Two samples, three output neurons, voltages chosen so each case of eq. 10 occurs."""
     U = np.zeros((2, 4, 3))
-    U[0, :, 0] = [0.1, 0.7, 0.5, 0.7]   # target, V_max 0.7 < 1 at first argmax 1: L = 0.3
-    U[0, :, 1] = [0.0, 1.4, 0.2, 0.0]   # non-target, 1.4 > 1: L = 0.4
-    U[0, :, 2] = [0.0, 0.2, 0.9, 0.0]   # non-target below: L = 0
-    U[1, :, 0] = [0.0, 0.0, 0.0, 1.2]   # target above: L = 0
-    U[1, :, 1] = [0.0, 0.9, 0.0, 0.0]   # non-target below: 0
-    U[1, :, 2] = [0.0, 0.0, 0.0, 0.0]   # target, V_max 0 at step 0: L = 1
+    U[0, :, 0] = [0.1, 0.7, 0.5, 0.7]  # target, V_max 0.7 < 1 at first argmax 1: L = 0.3
+    U[0, :, 1] = [0.0, 1.4, 0.2, 0.0]  # non-target, 1.4 > 1: L = 0.4
+    U[0, :, 2] = [0.0, 0.2, 0.9, 0.0]  # non-target below: L = 0
+    U[1, :, 0] = [0.0, 0.0, 0.0, 1.2]  # target above: L = 0
+    U[1, :, 1] = [0.0, 0.9, 0.0, 0.0]  # non-target below: 0
+    U[1, :, 2] = [0.0, 0.0, 0.0, 0.0]  # target, V_max 0 at step 0: L = 1
     y = np.array([[1, 0, 0], [1, 0, 1]], bool)
     value, dV, t_star = tempotron_loss(U, y, 1.0)
     assert value == pytest.approx((0.3 + 0.4 + 1.0) / 2)

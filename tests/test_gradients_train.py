@@ -35,8 +35,9 @@ def _without_time(history):
 @pytest.mark.parametrize("optimizer, lr", [("adam", 0.01), ("sgd", 0.1)])
 def test_training_lowers_the_loss_and_beats_chance(task, optimizer, lr):
     train_data, test_data = task
-    config = TrainConfig(hidden=(32,), epochs=10, batch_size=32, optimizer=optimizer, lr=lr,
-                         momentum=0.9 if optimizer == "sgd" else 0.0)
+    config = TrainConfig(
+        hidden=(32,), epochs=10, batch_size=32, optimizer=optimizer, lr=lr, momentum=0.9 if optimizer == "sgd" else 0.0
+    )
     result = train(train_data, test_data, config, VRParams(alpha=0.3), progress=False)
     first, last = result.history[0], result.history[-1]
     assert [r["epoch"] for r in result.history] == list(range(11))
@@ -71,8 +72,9 @@ def test_resume_after_interruption_equals_uninterrupted_run(task, tmp_path):
     assert _without_time(whole.history) == _without_time(resumed.history)
     assert resumed.optimizer_state.count == whole.optimizer_state.count == 3 * 3
     # resuming a finished run does nothing and returns the same weights; a longer run continues it
-    longer = train(train_data, test_data, config.replace(epochs=4), params, out_dir=tmp_path / "cut", resume=True,
-                   progress=False)
+    longer = train(
+        train_data, test_data, config.replace(epochs=4), params, out_dir=tmp_path / "cut", resume=True, progress=False
+    )
     assert len(longer.history) == 5 and _without_time(longer.history[:4]) == _without_time(whole.history)
 
 
@@ -97,12 +99,19 @@ def test_a_checkpoint_older_than_a_setting_resumes_with_its_default(task, tmp_pa
     saved = load_checkpoint(tmp_path / "checkpoint.npz")
     older = {k: v for k, v in saved.config.items() if k != "positive_weight"}
     save_checkpoint(tmp_path / "checkpoint.npz", dataclasses.replace(saved, config=older))
-    resumed = train(train_data, test_data, config.replace(epochs=2), VRParams(), out_dir=tmp_path, resume=True,
-                    progress=False)
+    resumed = train(
+        train_data, test_data, config.replace(epochs=2), VRParams(), out_dir=tmp_path, resume=True, progress=False
+    )
     assert len(resumed.history) == 3
     with pytest.raises(ValueError, match="positive_weight: 1.0 there, 2.0 now"):
-        train(train_data, test_data, config.replace(epochs=3, positive_weight=2.0), VRParams(), out_dir=tmp_path,
-              resume=True)
+        train(
+            train_data,
+            test_data,
+            config.replace(epochs=3, positive_weight=2.0),
+            VRParams(),
+            out_dir=tmp_path,
+            resume=True,
+        )
 
 
 def test_a_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(task, tmp_path, monkeypatch):
@@ -126,13 +135,21 @@ def test_a_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(task, tm
 
 def test_float64_and_config_validation(task):
     train_data, test_data = task[0].subset(slice(0, 8)), task[1].subset(slice(0, 4))
-    result = train(train_data, test_data, TrainConfig(hidden=(4,), epochs=1, dtype="float64"), VRParams(),
-                   progress=False)
+    result = train(
+        train_data, test_data, TrainConfig(hidden=(4,), epochs=1, dtype="float64"), VRParams(), progress=False
+    )
     assert all(W.dtype == np.float64 for W in result.weights)
-    for bad, match in [({"optimizer": "rmsprop"}, "optimizer"), ({"hidden": (0,)}, "hidden"),
-                       ({"forward": "genn"}, "forward"), ({"lr": -1.0}, "lr"), ({"dtype": "float16"}, "dtype"),
-                       ({"epochs": 0}, "epochs"), ({"q": 0.0}, "q"), ({"margin": 5 * ms}, "margin"),
-                       ({"positive_weight": 0.0}, "positive_weight")]:
+    for bad, match in [
+        ({"optimizer": "rmsprop"}, "optimizer"),
+        ({"hidden": (0,)}, "hidden"),
+        ({"forward": "genn"}, "forward"),
+        ({"lr": -1.0}, "lr"),
+        ({"dtype": "float16"}, "dtype"),
+        ({"epochs": 0}, "epochs"),
+        ({"q": 0.0}, "q"),
+        ({"margin": 5 * ms}, "margin"),
+        ({"positive_weight": 0.0}, "positive_weight"),
+    ]:
         with pytest.raises(ValueError, match=match):
             TrainConfig(**bad)
     config = TrainConfig(q=500 * mV, margin=0.1 * volt)
@@ -158,8 +175,9 @@ def test_brian2_forward_gives_the_numpy_training_run(task):
     params = VRParams(alpha=0.3)
     numpy_run = train(train_data, test_data, config, params, progress=False)
     brian_run = train(train_data, test_data, config.replace(forward="brian2"), params, progress=False)
-    assert not np.allclose(numpy_run.weights[0], init_weights((8, 6, 3), params, np.random.default_rng(1),
-                                                              "float64")[0])
+    assert not np.allclose(
+        numpy_run.weights[0], init_weights((8, 6, 3), params, np.random.default_rng(1), "float64")[0]
+    )
     for a, b in zip(numpy_run.weights, brian_run.weights, strict=True):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-10)
     for a, b in zip(numpy_run.history, brian_run.history, strict=True):
@@ -170,11 +188,13 @@ def test_brian2_forward_gives_the_numpy_training_run(task):
 def _nan_at(weights_snapshot, real):
     """loss_and_grad that returns a NaN loss whenever it is handed exactly ``weights_snapshot``: a stand-in
     for a runaway that depends on the weights only, so that runs that reach the same weights meet it alike."""
+
     def loss_and_grad(weights, *args, **kwargs):
         value, grads, traces = real(weights, *args, **kwargs)
         if all(np.array_equal(W, S) for W, S in zip(weights, weights_snapshot, strict=True)):
             value = float("nan")
         return value, grads, traces
+
     return loss_and_grad
 
 
@@ -190,17 +210,17 @@ def test_recovery_restarts_the_epoch_deterministically_and_resumes(task, tmp_pat
 
     monkeypatch.setattr(gradients.train, "loss_and_grad", spy)
     clean = train(train_data, test_data, config, VRParams(alpha=0.3), progress=False)
-    snapshot = seen[batches + 2]                         # epoch 2, minibatch 3
+    snapshot = seen[batches + 2]  # epoch 2, minibatch 3
     monkeypatch.setattr(gradients.train, "loss_and_grad", _nan_at(snapshot, real))
     recovered = train(train_data, test_data, config, VRParams(alpha=0.3), out_dir=tmp_path / "a", progress=False)
     assert recovered.history[2]["recoveries"] == [{"minibatch": 3, "lr_scale": 0.5}]
     assert recovered.history[3]["lr_scale"] == 0.5 and not recovered.history[1]["recoveries"]
     assert not np.array_equal(recovered.weights[0], clean.weights[0])
     # interrupted after epoch 1 (the checkpoint a kill during epoch 2 leaves), then resumed
-    train(train_data, test_data, config.replace(epochs=1), VRParams(alpha=0.3), out_dir=tmp_path / "b",
-          progress=False)
-    resumed = train(train_data, test_data, config, VRParams(alpha=0.3), out_dir=tmp_path / "b", resume=True,
-                    progress=False)
+    train(train_data, test_data, config.replace(epochs=1), VRParams(alpha=0.3), out_dir=tmp_path / "b", progress=False)
+    resumed = train(
+        train_data, test_data, config, VRParams(alpha=0.3), out_dir=tmp_path / "b", resume=True, progress=False
+    )
     for W, W_resumed in zip(recovered.weights, resumed.weights, strict=True):
         np.testing.assert_array_equal(W, W_resumed)
     assert _without_time(resumed.history) == _without_time(recovered.history)
@@ -240,8 +260,9 @@ def test_clipping_and_learning_rate_schedule_reach_the_optimiser(task, monkeypat
         return real_step(self, params, grads, state, scale)
 
     monkeypatch.setattr(Adam, "step", step)
-    config = TrainConfig(hidden=(16,), epochs=3, batch_size=32, clip_grad_norm=0.05, warmup_epochs=1,
-                         lr_decay="cosine", lr_fan_in=8)
+    config = TrainConfig(
+        hidden=(16,), epochs=3, batch_size=32, clip_grad_norm=0.05, warmup_epochs=1, lr_decay="cosine", lr_fan_in=8
+    )
     result = train(train_data, test_data, config, VRParams(alpha=0.3), progress=False)
     batches = math.ceil(len(train_data) / 32)
     assert len(calls) == 3 * batches
@@ -264,15 +285,21 @@ def test_stable_initialisation_meets_its_target(task):
     plain = initial_weights(config.replace(init="gain"), sizes, params, np.random.default_rng(0), train_data)
     rate = float(train_data.spikes[:256].mean())
     drawn_std = float(weights[0].std())
-    assert drawn_std < 0.9 * float(plain[0].std())                        # the target binds here
+    assert drawn_std < 0.9 * float(plain[0].std())  # the target binds here
     assert initial_gain(params, rate, 32, 64, 0.5 / 32, drawn_std) == pytest.approx(0.2, rel=0.15)
 
 
 def test_remedy_settings_are_validated():
-    for bad, match in [({"clip_grad_norm": 0.0}, "clip_grad_norm"), ({"stability_bound": -1.0}, "stability_bound"),
-                       ({"warmup_epochs": 20, "epochs": 10}, "warmup_epochs"), ({"lr_decay": "linear"}, "lr_decay"),
-                       ({"recover": -1}, "recover"), ({"recover_factor": 1.0}, "recover_factor"),
-                       ({"lr_fan_in": 0}, "lr_fan_in"), ({"init": "xavier"}, "init"),
-                       ({"stability_target": 0.0}, "stability_target")]:
+    for bad, match in [
+        ({"clip_grad_norm": 0.0}, "clip_grad_norm"),
+        ({"stability_bound": -1.0}, "stability_bound"),
+        ({"warmup_epochs": 20, "epochs": 10}, "warmup_epochs"),
+        ({"lr_decay": "linear"}, "lr_decay"),
+        ({"recover": -1}, "recover"),
+        ({"recover_factor": 1.0}, "recover_factor"),
+        ({"lr_fan_in": 0}, "lr_fan_in"),
+        ({"init": "xavier"}, "init"),
+        ({"stability_target": 0.0}, "stability_target"),
+    ]:
         with pytest.raises(ValueError, match=match):
             TrainConfig(**bad)

@@ -124,8 +124,13 @@ def test_synaptic_drive_is_linear_below_threshold():
     """One input spike of weight 1: the PSP peak doubles with J (to 2% while small), peaks
     after the synaptic current's decay began, and decays back to rest."""
     inputs = poisson_input(1, 0, rate=0.0, duration=60 * ms, seed=0)
-    inputs = type(inputs)(indices=np.array([0]), times=np.array([5e-3]), weights=np.array([1.0]),
-                          duration=inputs.duration, grid=inputs.grid)
+    inputs = type(inputs)(
+        indices=np.array([0]),
+        times=np.array([5e-3]),
+        weights=np.array([1.0]),
+        duration=inputs.duration,
+        grid=inputs.grid,
+    )
     small = run_hh(SQUID, [inputs, inputs], np.array([0.2, 0.4]) * uA / cm**2, dt=DT)
     peaks = small.v.max(axis=1)
     assert peaks[1] / peaks[0] == pytest.approx(2.0, rel=0.02)
@@ -173,8 +178,16 @@ def test_wang_buzsaki_against_an_independent_integration():
     assert resting_potential(WANG_BUZSAKI) * 1e3 == pytest.approx(rest, abs=0.01)
     v, spikes, dt = _step_responses(WANG_BUZSAKI, [1.0], 120 * ms)
     state = WANG_BUZSAKI.steady_state(rest * 1e-3)
-    solution = solve_ivp(_wang_buzsaki_rhs, (0, 120), [rest, state["h"], state["n"]], args=(1.0,), rtol=1e-8,
-                         atol=1e-10, max_step=0.05, dense_output=True)
+    solution = solve_ivp(
+        _wang_buzsaki_rhs,
+        (0, 120),
+        [rest, state["h"], state["n"]],
+        args=(1.0,),
+        rtol=1e-8,
+        atol=1e-10,
+        max_step=0.05,
+        dense_output=True,
+    )
     t = np.arange(0, 120, 0.005)
     trace = solution.sol(t)[0]
     crossings = t[1:][(trace[1:] > -20) & (trace[:-1] <= -20)] * 1e-3
@@ -190,10 +203,13 @@ def test_input_resistance_by_steps_equals_the_iv_slope():
     v_rest = resting_potential(TRAUB_MILES)
     assert input_resistance(TRAUB_MILES, v_rest, AREA) == pytest.approx(1 / (0.05e-3 * 1e4 * 20000e-12), rel=0.01)
     holds = v_rest + np.array([-8e-3, 0.0, 4e-3])
-    measured = measure_input_resistance(TRAUB_MILES, holds, settle=150 * ms, dt=0.1 * ms)  # subthreshold: 0.1 ms is fine
+    measured = measure_input_resistance(
+        TRAUB_MILES, holds, settle=150 * ms, dt=0.1 * ms
+    )  # subthreshold: 0.1 ms is fine
     np.testing.assert_allclose(measured["v_before"], holds, atol=0.1e-3)
-    np.testing.assert_allclose(measured["resistance"], input_resistance(TRAUB_MILES, measured["v_before"], AREA),
-                               rtol=0.03)
+    np.testing.assert_allclose(
+        measured["resistance"], input_resistance(TRAUB_MILES, measured["v_before"], AREA), rtol=0.03
+    )
     assert not measured["fired"].any()
     assert measured["resistance"][2] > 1.05 * measured["resistance"][0]  # rises towards the saddle-node
 

@@ -17,11 +17,22 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ROOMS = ("vr_brian", "gradients", "vr_brian_app", "studies")
 #: room -> the top-level packages none of its modules may import
-FORBIDDEN = {"vr_brian": {"gradients", "studies", "vr_brian_app"}, "gradients": {"studies", "vr_brian_app"},
-             "vr_brian_app": {"studies"}}
+FORBIDDEN = {
+    "vr_brian": {"gradients", "studies", "vr_brian_app"},
+    "gradients": {"studies", "vr_brian_app"},
+    "vr_brian_app": {"studies"},
+}
 #: what the trainer may import inside functions only (a run that needs them asks for them)
-LAZY_IN_GRADIENTS = {"brian2", "numba", "matplotlib", "scipy", "tqdm", "torch", "gradients.kernels",
-                     "gradients.csr_kernels"}
+LAZY_IN_GRADIENTS = {
+    "brian2",
+    "numba",
+    "matplotlib",
+    "scipy",
+    "tqdm",
+    "torch",
+    "gradients.kernels",
+    "gradients.csr_kernels",
+}
 #: the compiled kernels: numba at their top, and they themselves imported on first use only
 KERNELS = {"gradients/kernels.py", "gradients/csr_kernels.py"}
 
@@ -40,8 +51,7 @@ def imports(path: Path):
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
     top_level = {id(node) for node in tree.body}
-    top_level |= {id(child) for node in tree.body if isinstance(node, (ast.If, ast.Try))
-                  for child in ast.walk(node)}
+    top_level |= {id(child) for node in tree.body if isinstance(node, (ast.If, ast.Try)) for child in ast.walk(node)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -49,14 +59,19 @@ def imports(path: Path):
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - node.level + 1]
+                base = base[: len(base) - node.level + 1]
                 module = ".".join(base + ([node.module] if node.module else []))
             else:
                 module = node.module
             yield module, tuple(alias.name for alias in node.names), id(node) in top_level
-        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None))
-              == "import_module" and node.args and isinstance(node.args[0], ast.Constant)
-              and isinstance(node.args[0].value, str) and not node.args[0].value.startswith(".")):
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and not node.args[0].value.startswith(".")
+        ):
             yield node.args[0].value, (), False
 
 
@@ -72,8 +87,11 @@ def violations(room: str) -> list:
             if room == "gradients" and at_module_level and lazy and not (str(where) in KERNELS and top == "numba"):
                 found.append(f"{where}: imports {module} at module level")
             if room == "studies" and top in ROOMS and top != "studies":
-                found += [f"{where}: imports the private name {name} of {module}" for name in names
-                          if name.startswith("_") and name != "__version__"]
+                found += [
+                    f"{where}: imports the private name {name} of {module}"
+                    for name in names
+                    if name.startswith("_") and name != "__version__"
+                ]
     return found
 
 
@@ -89,20 +107,28 @@ def test_the_walk_sees_relative_function_level_and_by_name_imports(tmp_path, mon
     (fake / "sub").mkdir(parents=True)
     (fake / "__init__.py").write_text("")
     (fake / "sub" / "__init__.py").write_text("")
-    (fake / "sub" / "mod.py").write_text("import importlib\n\ndef f():\n    from gradients import train\n"
-                                         "    importlib.import_module('studies.cli')\n")
+    (fake / "sub" / "mod.py").write_text(
+        "import importlib\n\ndef f():\n    from gradients import train\n    importlib.import_module('studies.cli')\n"
+    )
     (fake / "other.py").write_text("from .sub import mod\n")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
-    assert violations("vr_brian") == ["vr_brian/sub/mod.py: imports gradients",
-                                      "vr_brian/sub/mod.py: imports studies.cli"]
+    assert violations("vr_brian") == [
+        "vr_brian/sub/mod.py: imports gradients",
+        "vr_brian/sub/mod.py: imports studies.cli",
+    ]
     assert [m for m, _, _ in imports(fake / "other.py")] == ["vr_brian.sub"]
 
 
 def _loaded_by(statement: str) -> set:
-    code = (f"import sys\n{statement}\n"
-            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    code = f"import sys\n{statement}\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     return set(out.stdout.split())
 
 

@@ -13,8 +13,9 @@ def test_example_from_the_docs_works_as_written():
 
 
 def test_floats_in_si_equal_quantities():
-    assert VRParams(tau_m=0.02, tau_s=0.005, v_thr=1.0, dt=1e-3) == VRParams(tau_m=20 * ms, tau_s=5 * ms,
-                                                                             v_thr=1 * volt, dt=1 * ms)
+    assert VRParams(tau_m=0.02, tau_s=0.005, v_thr=1.0, dt=1e-3) == VRParams(
+        tau_m=20 * ms, tau_s=5 * ms, v_thr=1 * volt, dt=1 * ms
+    )
 
 
 def test_N0_makes_the_kernel_peak_equal_one():
@@ -43,27 +44,35 @@ def test_immutable_and_replace_validates():
         p.replace(tau_s=-1 * ms)
 
 
-@pytest.mark.parametrize("changes, name", [
-    (dict(tau_m=5 * ms, tau_s=5 * ms), "tau_m"),
-    (dict(tau_m=4 * ms), "tau_m"),
-    (dict(tau_s=0 * ms), "tau_s"),
-    (dict(dt=0 * ms), "dt"),
-    (dict(dt=-1e-3), "dt"),
-    (dict(v_thr=0 * volt), "v_thr"),
-    (dict(v_thr=-1.0), "v_thr"),
-    (dict(alpha=float("nan")), "alpha"),
-    (dict(alpha=float("inf")), "alpha"),
-    (dict(tau_m=float("nan")), "tau_m"),
-])
+@pytest.mark.parametrize(
+    "changes, name",
+    [
+        (dict(tau_m=5 * ms, tau_s=5 * ms), "tau_m"),
+        (dict(tau_m=4 * ms), "tau_m"),
+        (dict(tau_s=0 * ms), "tau_s"),
+        (dict(dt=0 * ms), "dt"),
+        (dict(dt=-1e-3), "dt"),
+        (dict(v_thr=0 * volt), "v_thr"),
+        (dict(v_thr=-1.0), "v_thr"),
+        (dict(alpha=float("nan")), "alpha"),
+        (dict(alpha=float("inf")), "alpha"),
+        (dict(tau_m=float("nan")), "tau_m"),
+    ],
+)
 def test_invalid_values_name_the_parameter(changes, name):
     with pytest.raises(ValueError, match=name):
         VRParams(**changes)
 
 
-@pytest.mark.parametrize("changes, name", [
-    (dict(tau_m=20 * mV), "tau_m"), (dict(v_thr=1 * ms), "v_thr"), (dict(alpha=3 * mV), "alpha"),
-    (dict(dt=1 * volt), "dt"),
-])
+@pytest.mark.parametrize(
+    "changes, name",
+    [
+        (dict(tau_m=20 * mV), "tau_m"),
+        (dict(v_thr=1 * ms), "v_thr"),
+        (dict(alpha=3 * mV), "alpha"),
+        (dict(dt=1 * volt), "dt"),
+    ],
+)
 def test_wrong_units_name_the_parameter(changes, name):
     with pytest.raises(ValueError, match=f"{name} must be in units of"):
         VRParams(**changes)

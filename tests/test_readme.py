@@ -15,7 +15,7 @@ def python_blocks() -> list:
     text = README.read_text()
     blocks = []
     for match in re.finditer(r"^```python\n(.*?)^```", text, re.S | re.M):
-        headings = re.findall(r"^#+ (.+)$", text[:match.start()], re.M)
+        headings = re.findall(r"^#+ (.+)$", text[: match.start()], re.M)
         blocks.append((headings[-1] if headings else "top", match.group(1)))
     return blocks
 

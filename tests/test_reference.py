@@ -10,8 +10,15 @@ def test_equals_independent_loop_implementation(alpha):
     weights, spikes, params = make_case(alpha, batch=2, steps=120)
     traces = forward(weights, spikes, params)
     for b in range(2):
-        U, P = iterative_model_loops([W.tolist() for W in weights], spikes[b].tolist(), params.tau_m, params.tau_s,
-                                     params.v_thr, params.alpha, params.dt)
+        U, P = iterative_model_loops(
+            [W.tolist() for W in weights],
+            spikes[b].tolist(),
+            params.tau_m,
+            params.tau_s,
+            params.v_thr,
+            params.alpha,
+            params.dt,
+        )
         for n in range(len(weights)):
             np.testing.assert_allclose(traces.U[n][b], np.array(U[n]), rtol=0, atol=1e-12)
         for n in range(len(weights) - 1):
@@ -25,16 +32,27 @@ def test_variants_equal_independent_loop_implementation(params_kwargs):
     traces = forward(weights, spikes, params)
     paper = forward(weights, spikes, params.replace(variant="paper", r_max=None, e_inh=None))
     for b in range(2):
-        U, P = iterative_model_loops([W.tolist() for W in weights], spikes[b].tolist(), params.tau_m, params.tau_s,
-                                     params.v_thr, params.alpha, params.dt, variant=params.variant,
-                                     r_max=params.r_max, e_inh=params.e_inh)
+        U, P = iterative_model_loops(
+            [W.tolist() for W in weights],
+            spikes[b].tolist(),
+            params.tau_m,
+            params.tau_s,
+            params.v_thr,
+            params.alpha,
+            params.dt,
+            variant=params.variant,
+            r_max=params.r_max,
+            e_inh=params.e_inh,
+        )
         for n in range(len(weights)):
             np.testing.assert_allclose(traces.U[n][b], np.array(U[n]), rtol=0, atol=1e-11)
         for n in range(len(weights) - 1):
             np.testing.assert_array_equal(traces.P[n][b], np.array(P[n], bool))
     assert all(P.any() for P in traces.P), "every hidden layer must fire for the comparison to mean anything"
     if params.variant != "paper":
-        assert max(np.abs(a - b).max() for a, b in zip(traces.U, paper.U, strict=True)) > 0.1, "the variant must matter here"
+        assert max(np.abs(a - b).max() for a, b in zip(traces.U, paper.U, strict=True)) > 0.1, (
+            "the variant must matter here"
+        )
 
 
 def test_split_inhibition_saturates_at_its_reversal():
@@ -63,7 +81,7 @@ def test_single_psp_is_the_analytic_kernel():
     spikes[0, k0, 0] = True
     U = forward([np.array([[w]])], spikes, params).U[0][0, :, 0]
     k = np.arange(steps) - k0
-    expected = np.where(k >= 0, params.N0 * w * (params.gamma_m ** k - params.gamma_s ** k), 0.0)
+    expected = np.where(k >= 0, params.N0 * w * (params.gamma_m**k - params.gamma_s**k), 0.0)
     np.testing.assert_allclose(U, expected, rtol=0, atol=1e-14)
     # sampled every dt = 1 ms the peak is close to w (the continuous peak is exactly w)
     assert 0.99 * w < U.max() <= w
@@ -80,7 +98,7 @@ def test_second_psp_is_scaled_by_the_resistance():
 
     def kernel(k_from):
         d = k - k_from
-        return np.where(d >= 0, params.gamma_m ** d - params.gamma_s ** d, 0.0)
+        return np.where(d >= 0, params.gamma_m**d - params.gamma_s**d, 0.0)
 
     first = params.N0 * w * kernel(k0)
     resistance = 1 - params.alpha * first[k1 - 1] / params.v_thr
@@ -94,17 +112,17 @@ def test_alpha_zero_is_the_plain_clif():
     params = VRParams(alpha=0.0)
     traces = forward(weights, spikes, params)
     k = np.arange(150)
-    psp = params.N0 * (params.gamma_m ** k - params.gamma_s ** k)   # response to a spike at lag k
+    psp = params.N0 * (params.gamma_m**k - params.gamma_s**k)  # response to a spike at lag k
     reset = np.where(k >= 1, params.v_thr * params.gamma_m ** (k - 1), 0.0)  # reset felt from the next step
     I1 = spikes[0].astype(float) @ weights[0].T
-    U1 = np.array([[np.dot(I1[:t + 1, j], psp[:t + 1][::-1]) for j in range(15)] for t in range(150)])
+    U1 = np.array([[np.dot(I1[: t + 1, j], psp[: t + 1][::-1]) for j in range(15)] for t in range(150)])
     # hidden reset: subtract the reset kernel of each of its own spikes (taken from the traces, then re-checked)
     P1 = traces.P[0][0].astype(float)
-    U1 -= np.array([[np.dot(P1[:t + 1, j], reset[:t + 1][::-1]) for j in range(15)] for t in range(150)])
+    U1 -= np.array([[np.dot(P1[: t + 1, j], reset[: t + 1][::-1]) for j in range(15)] for t in range(150)])
     np.testing.assert_allclose(traces.U[0][0], U1, atol=1e-12)
     np.testing.assert_array_equal(P1.astype(bool), U1 > params.v_thr)
     I2 = P1 @ weights[1].T
-    U2 = np.array([[np.dot(I2[:t + 1, j], psp[:t + 1][::-1]) for j in range(3)] for t in range(150)])
+    U2 = np.array([[np.dot(I2[: t + 1, j], psp[: t + 1][::-1]) for j in range(3)] for t in range(150)])
     np.testing.assert_allclose(traces.U[1][0], U2, atol=1e-12)
 
 
@@ -144,6 +162,6 @@ def test_batch_samples_are_independent():
     weights, spikes, params = make_case(0.3, batch=3, steps=80)
     together = forward(weights, spikes, params)
     for b in range(3):
-        alone = forward(weights, spikes[b:b + 1], params)
+        alone = forward(weights, spikes[b : b + 1], params)
         for U_all, U_one in zip(together.U, alone.U, strict=True):
             np.testing.assert_allclose(U_all[b], U_one[0], atol=1e-13)

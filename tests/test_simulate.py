@@ -92,21 +92,29 @@ def test_standalone_run_removes_its_project_and_leaves_the_users_one(tmp_path, c
 def test_progress_reported_as_brian2_does(capsys):
     weights, spikes, params = make_case(0.0, batch=1, steps=40)
     completed = []
-    simulate(weights, spikes, params, backend="brian2",
-             report=lambda elapsed, done, start, duration: completed.append(done))
+    simulate(
+        weights, spikes, params, backend="brian2", report=lambda elapsed, done, start, duration: completed.append(done)
+    )
     assert completed[0] == 0 and completed[-1] == 1
     simulate(weights, spikes, params, backend="brian2", report="text", report_period=1 * second)
     out = capsys.readouterr().out
     assert "Starting simulation" in out and "(100%) simulated" in out
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"report": "verbose"}, ValueError, "report must be None, one of"),
-    ({"report": "text", "report_period": 10}, TypeError, r"report_period must be a Brian2 quantity in second"),
-    ({"report": "text", "report_period": 10 * ms / ms * volt}, ValueError, "report_period must be in units of second"),
-    ({"report": "text", "report_period": -1 * second}, ValueError, "report_period must be finite and > 0"),
-    ({"report": print, "target": "cpp_standalone"}, ValueError, "the compiled program reports itself"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"report": "verbose"}, ValueError, "report must be None, one of"),
+        ({"report": "text", "report_period": 10}, TypeError, r"report_period must be a Brian2 quantity in second"),
+        (
+            {"report": "text", "report_period": 10 * ms / ms * volt},
+            ValueError,
+            "report_period must be in units of second",
+        ),
+        ({"report": "text", "report_period": -1 * second}, ValueError, "report_period must be finite and > 0"),
+        ({"report": print, "target": "cpp_standalone"}, ValueError, "the compiled program reports itself"),
+    ],
+)
 def test_bad_report_refused_before_any_work(kwargs, error, match):
     weights, spikes, params = make_case(0.0, steps=10)
     with pytest.raises(error, match=match):

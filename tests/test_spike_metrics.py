@@ -45,8 +45,12 @@ def test_independent_poisson_trains_score_near_zero():
     its mean over independent pairs is 0 (standard error here ~0.01)."""
     rng = np.random.default_rng(1)
     T, rate = 20.0, 20.0
-    values = [gamma_factor(np.sort(rng.uniform(0, T, rng.poisson(rate * T))),
-                           np.sort(rng.uniform(0, T, rng.poisson(rate * T))), T) for _ in range(40)]
+    values = [
+        gamma_factor(
+            np.sort(rng.uniform(0, T, rng.poisson(rate * T))), np.sort(rng.uniform(0, T, rng.poisson(rate * T))), T
+        )
+        for _ in range(40)
+    ]
     assert abs(np.mean(values)) < 0.04
     assert np.std(values) < 0.1
 

@@ -57,7 +57,7 @@ def test_projection_onto_one_slab_is_the_euclidean_one():
     step = projected - w
     np.testing.assert_allclose(step / np.linalg.norm(step), r[None] / np.linalg.norm(r), rtol=1e-9)
     per_volt = float(loop_gain(np.ones((1, 1)), np.ones(1), params)[0])
-    for _ in range(20):   # other points of the face: w' = projected + v with v orthogonal to r
+    for _ in range(20):  # other points of the face: w' = projected + v with v orthogonal to r
         v = rng.normal(size=8)
         v -= (v @ r) / (r @ r) * r
         other = projected + 0.01 * v
@@ -74,5 +74,5 @@ def test_stable_std_gain_meets_the_target():
     assert 0 < gain < 1.0
     n = 64
     assert initial_gain(params, 0.1, n, 700, 0.5 / n, gain / np.sqrt(n)) == pytest.approx(0.5)
-    assert stable_std_gain(params, 0.001, 64, 700, 0.5, 1.0) == 1.0                    # already stable
+    assert stable_std_gain(params, 0.001, 64, 700, 0.5, 1.0) == 1.0  # already stable
     assert stable_std_gain(VRParams(alpha=0.0), 0.1, 64, 700, 0.5, 1.0) == 1.0

@@ -53,8 +53,10 @@ def test_mlp_gradient_matches_finite_differences(hidden, multi_label):
     for k in range(theta.size):
         step = np.zeros_like(theta)
         step[k] = eps
-        numeric[k] = (mlp_loss_and_grad(theta + step, X, labels, hidden, n_out, 0.1)[0]
-                      - mlp_loss_and_grad(theta - step, X, labels, hidden, n_out, 0.1)[0]) / (2 * eps)
+        numeric[k] = (
+            mlp_loss_and_grad(theta + step, X, labels, hidden, n_out, 0.1)[0]
+            - mlp_loss_and_grad(theta - step, X, labels, hidden, n_out, 0.1)[0]
+        ) / (2 * eps)
     np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
 
 
@@ -108,17 +110,25 @@ def test_quick_sweep_end_to_end(tmp_path):
     assert results["config"]["train"]["lr"] == selection["settings"]["lr"]
     best_alpha = results["best_alpha_by_validation"]
     assert results["summary"][f"{best_alpha:g}"]["validation_f"]["mean"] == max(
-        r["validation_f"]["mean"] for r in results["summary"].values())
+        r["validation_f"]["mean"] for r in results["summary"].values()
+    )
     assert results["table_1"]["alpha = 0 (C-LIF)"]["f"]["mean"] == results["summary"]["0"]["f"]["mean"]
     assert {"count-feature MLP", "logistic regression"} <= set(results["baselines"])
     # a worker's reported F is what its saved weights score when evaluated again in this process
-    sets = load_split_data({"kind": "builtin", "options": {"n_classes": 4, "n_train": 64, "n_test": 32, "steps": 40,
-                                                           "seed": 0}, "validation_fraction": 0.2})
+    sets = load_split_data(
+        {
+            "kind": "builtin",
+            "options": {"n_classes": 4, "n_train": 64, "n_test": 32, "steps": 40, "seed": 0},
+            "validation_fraction": 0.2,
+        }
+    )
     for run in results["runs"]:
         checkpoint = load_checkpoint(Path(run["run_dir"]) / "checkpoint.npz")
         assert checkpoint.epoch == results["config"]["train"]["epochs"]
         params = VRParams(alpha=run["alpha"])
-        assert evaluate(checkpoint.weights, sets["test"], params)["micro"]["f"] == pytest.approx(run["test"]["micro"]["f"])
+        assert evaluate(checkpoint.weights, sets["test"], params)["micro"]["f"] == pytest.approx(
+            run["test"]["micro"]["f"]
+        )
         assert evaluate(checkpoint.weights, sets["train"], params)["micro"] == pytest.approx(run["train_micro"])
         assert len(run["curve_validation_f"]) == checkpoint.epoch + 1
     for name in ("alpha_sweep_instruments_f_vs_alpha.png", "alpha_sweep_instruments_paper_per_class.png"):
@@ -135,19 +145,28 @@ def test_welch_and_the_verdict_on_hand_numbers():
 
     assert welch([1.0, 1.1, 1.2], [0.0, 0.1, 0.2])["p_greater"] < 0.01
     assert welch([0.0, 0.1, 0.2], [1.0, 1.1, 1.2])["p_greater"] > 0.99
-    summary = {a: {"f": {"values": list(v)}, "validation_f": {"mean": m}}
-               for a, v, m in ((0.0, (0.80, 0.81, 0.82), 0.8), (0.1, (0.85, 0.86, 0.87), 0.9),
-                               (0.2, (0.5, 0.6, 0.7), 0.5), (0.4, (0.6, 0.61, 0.62), 0.6))}
+    summary = {
+        a: {"f": {"values": list(v)}, "validation_f": {"mean": m}}
+        for a, v, m in (
+            (0.0, (0.80, 0.81, 0.82), 0.8),
+            (0.1, (0.85, 0.86, 0.87), 0.9),
+            (0.2, (0.5, 0.6, 0.7), 0.5),
+            (0.4, (0.6, 0.61, 0.62), 0.6),
+        )
+    }
     claims = verdict(summary)
     assert claims["moderate_positive_alpha_beats_zero"]["alpha"] == 0.1
     assert claims["moderate_positive_alpha_beats_zero"]["holds"] and claims["alpha_0.4_hurts"]["holds"]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--jobs", "0"], "--jobs must be >= 1"),
-    (["--alphas", ","], "--alphas must list"),
-    (["--seeds", "0"], "--seeds must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--jobs", "0"], "--jobs must be >= 1"),
+        (["--alphas", ","], "--alphas must list"),
+        (["--seeds", "0"], "--seeds must be >= 1"),
+    ],
+)
 def test_bad_arguments_are_refused(argv, message, capsys, tmp_path):
     with pytest.raises(SystemExit) as stop:
         main(["--quick", "--out-dir", str(tmp_path)] + argv)
@@ -157,7 +176,7 @@ def test_bad_arguments_are_refused(argv, message, capsys, tmp_path):
 
 
 def test_dask_scheduler_without_dask_is_a_clear_error(capsys, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "dask.distributed", None)   # as if it were not installed
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if it were not installed
     with pytest.raises(SystemExit):
         main(["--quick", "--out-dir", str(tmp_path), "--dask-scheduler", "tcp://127.0.0.1:8786"])
     assert "dask.distributed, which is not installed" in capsys.readouterr().err
@@ -169,11 +188,24 @@ def test_a_dask_cluster_runs_the_jobs_like_local_processes(tmp_path):
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        assert main(["--quick", "--out-dir", str(tmp_path / "dask"), "--alphas", "0,0.3",
-                     "--dask-scheduler", cluster.scheduler_address]) == 0
+        assert (
+            main(
+                [
+                    "--quick",
+                    "--out-dir",
+                    str(tmp_path / "dask"),
+                    "--alphas",
+                    "0,0.3",
+                    "--dask-scheduler",
+                    cluster.scheduler_address,
+                ]
+            )
+            == 0
+        )
     assert main(["--quick", "--out-dir", str(tmp_path / "local"), "--alphas", "0,0.3"]) == 0
-    on_dask, local = (json.loads((tmp_path / name / "results_instruments_paper.json").read_text())
-                      for name in ("dask", "local"))
+    on_dask, local = (
+        json.loads((tmp_path / name / "results_instruments_paper.json").read_text()) for name in ("dask", "local")
+    )
     assert on_dask["config"]["dask_scheduler"].startswith("tcp://")
     for remote, here in zip(on_dask["runs"], local["runs"], strict=True):
         assert remote["test"]["micro"] == here["test"]["micro"]
@@ -184,7 +216,7 @@ def test_binned_counts_against_a_loop():
     from studies.alpha_sweep.baselines import binned_counts
 
     spikes = np.random.default_rng(2).random((2, 11, 3)) < 0.5
-    counts = binned_counts(spikes, 4)            # bins of 4, 4 and 3 steps
+    counts = binned_counts(spikes, 4)  # bins of 4, 4 and 3 steps
     assert counts.shape == (2, 3, 3) and counts.dtype == np.float32
     for n in range(2):
         for b, (lo, hi) in enumerate([(0, 4), (4, 8), (8, 11)]):

@@ -83,8 +83,10 @@ def test_all_gives_each_study_its_own_out_dir_and_honours_exclude(monkeypatch, t
     monkeypatch.setattr(cli, "discover", lambda root=None: {"first": "one", "second": "two", "third": "three"})
     monkeypatch.setattr(cli, "_run_study", lambda name, argv: calls.append((name, list(argv))) or 0)
     assert cli.main(["--all", "--exclude", "second", "--quick", "--out-dir", str(tmp_path)]) == 0
-    assert calls == [("first", ["--quick", "--out-dir", str(tmp_path / "first")]),
-                     ("third", ["--quick", "--out-dir", str(tmp_path / "third")])]
+    assert calls == [
+        ("first", ["--quick", "--out-dir", str(tmp_path / "first")]),
+        ("third", ["--quick", "--out-dir", str(tmp_path / "third")]),
+    ]
     assert cli.main(["--all", "--exclude=nonexistent"]) == 2
 
 
@@ -97,8 +99,10 @@ def test_quick_without_out_dir_never_writes_over_the_full_results():
     finally:
         figures.rmdir()
     full = cli.study_parser("psp_amplitude", "d").parse_args([])
-    assert cli.output_paths("psp_amplitude", full) == (cli.STUDIES_DIR / "psp_amplitude" / "results.json",
-                                                      cli.FIGURES_DIR)
+    assert cli.output_paths("psp_amplitude", full) == (
+        cli.STUDIES_DIR / "psp_amplitude" / "results.json",
+        cli.FIGURES_DIR,
+    )
 
 
 def test_installed_studies_ask_for_out_dir_instead_of_writing_into_site_packages(monkeypatch, tmp_path):
@@ -113,8 +117,10 @@ def test_installed_studies_ask_for_out_dir_instead_of_writing_into_site_packages
 
 
 def test_write_json_is_atomic_and_plain(tmp_path):
-    path = cli.write_json(tmp_path / "sub" / "results.json",
-                          {"a": np.arange(3), "b": np.float64(math.nan), "c": (np.float32(0.5), {1: True})})
+    path = cli.write_json(
+        tmp_path / "sub" / "results.json",
+        {"a": np.arange(3), "b": np.float64(math.nan), "c": (np.float32(0.5), {1: True})},
+    )
     assert json.loads(path.read_text()) == {"a": [0, 1, 2], "b": None, "c": [0.5, {"1": True}]}
     assert [p.name for p in path.parent.iterdir()] == ["results.json"]
 

@@ -47,13 +47,13 @@ def test_continuous_reference_equals_the_closed_form_of_two_inputs():
 
 def test_continuous_reference_resets_by_v_thr_at_the_crossing():
     params = VRParams(dt=1e-5)
-    U = study.continuous_reference(np.array([[1.3]]), [np.array([100])], [np.array([0])], params, [0.0],
-                                   2000)[0, 0, 0]
+    U = study.continuous_reference(np.array([[1.3]]), [np.array([100])], [np.array([0])], params, [0.0], 2000)[0, 0, 0]
     t = (np.arange(2000) - 100) * params.dt
     free = np.where(t >= 0, 1.3 * params.N0 * (np.exp(-t / params.tau_m) - np.exp(-t / params.tau_s)), 0.0)
     crossing = int(np.argmax(free > params.v_thr))
-    expected = free - np.where(np.arange(2000) > crossing,
-                               params.v_thr * np.exp(-(np.arange(2000) - crossing) * params.dt / params.tau_m), 0.0)
+    expected = free - np.where(
+        np.arange(2000) > crossing, params.v_thr * np.exp(-(np.arange(2000) - crossing) * params.dt / params.tau_m), 0.0
+    )
     np.testing.assert_allclose(U, expected, atol=1e-12)
 
 
@@ -62,5 +62,5 @@ def test_spike_time_distance_and_order():
     assert study.spike_time_distance(np.array([]), np.array([]), 5.0) == 0.0
     assert study.spike_time_distance(np.array([1.0]), np.array([]), 5.0) == 5.0
     dts = np.array([1.0, 0.5, 0.25])
-    assert study.observed_order(dts, 3 * dts ** 2) == pytest.approx(2.0)
+    assert study.observed_order(dts, 3 * dts**2) == pytest.approx(2.0)
     assert math.isclose(study.observed_order(dts, 0.1 * dts), 1.0)

@@ -34,8 +34,9 @@ def test_brian_pair_equals_a_plain_loop_implementation_of_the_model():
     spikes = rng.random((80, 6)) < 0.08
     result = study.simulate_pair(weights, spikes, params, [0.0, 0.4])
     for b, alpha in enumerate([0.0, 0.4]):
-        U, P = iterative_model_loops([[list(weights)], [[0.0]]], spikes, params.tau_m, params.tau_s, params.v_thr,
-                                     alpha, params.dt)
+        U, P = iterative_model_loops(
+            [[list(weights)], [[0.0]]], spikes, params.tau_m, params.tau_s, params.v_thr, alpha, params.dt
+        )
         np.testing.assert_allclose(result["U"][b], np.array(U[0])[:, 0], atol=1e-12)
         np.testing.assert_array_equal(result["spikes"][b], np.array(P[0])[:, 0].astype(bool))
     assert result["spikes"].any(axis=1).all(), "both neurons should fire in this case"

@@ -20,5 +20,9 @@ def test_quick_run_fits_and_scores_every_model(tmp_path):
     resistance = results["input_resistance"]["wang_buzsaki"]
     assert resistance["R_rest_Mohm"] > 0 and set(resistance["alpha"]) == {"vrclif"}
     names = {p.name for p in tmp_path.iterdir()}
-    assert {"hh_comparison_gamma.png", "hh_comparison_input_resistance.png",
-            "hh_comparison_traces_current_wang_buzsaki.png", "hh_comparison_traces_synaptic_wang_buzsaki.png"} <= names
+    assert {
+        "hh_comparison_gamma.png",
+        "hh_comparison_input_resistance.png",
+        "hh_comparison_traces_current_wang_buzsaki.png",
+        "hh_comparison_traces_synaptic_wang_buzsaki.png",
+    } <= names

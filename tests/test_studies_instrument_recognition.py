@@ -22,8 +22,10 @@ def test_quick_heldout_rate_run_writes_trainer_files(tmp_path):
     from gradients.data import load_npz
     from studies.instrument_recognition.run import main
 
-    assert main(["--quick", "--out-dir", str(tmp_path), "--protocol", "heldout", "--encoder", "rate",
-                 "--dt", "0.005"]) == 0
+    assert (
+        main(["--quick", "--out-dir", str(tmp_path), "--protocol", "heldout", "--encoder", "rate", "--dt", "0.005"])
+        == 0
+    )
     train, test = load_npz(tmp_path / "train.npz"), load_npz(tmp_path / "test.npz")
     assert train.spikes.shape == (10, 300, 64) and train.spikes.dtype == bool
     np.testing.assert_array_equal(train.targets, np.eye(10, dtype=np.uint8))
@@ -56,7 +58,7 @@ def test_quick_paper_spikegram_run_splits_one_pool_of_both_banks(tmp_path):
     assert len(audio) == 20 and held_out_flag.sum() == 10
     train_index, test_index = per_class_split(targets.argmax(axis=1), 1, 1, seed=3)
     np.testing.assert_array_equal(test.targets, targets[test_index])
-    assert 0 < held_out_flag[test_index].sum() < 10          # the test part mixes both banks
+    assert 0 < held_out_flag[test_index].sum() < 10  # the test part mixes both banks
     spikes_per_clip = build["parts"]["train"]["spikes_per_clip"]
     assert spikes_per_clip["mean"] == pytest.approx(train.spikes.sum(axis=(1, 2)).mean())
     assert 0 < spikes_per_clip["max"] <= encoder["max_atoms"]

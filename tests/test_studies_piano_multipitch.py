@@ -16,8 +16,9 @@ def test_quick_heldout_rate_run_writes_chords_and_scores(tmp_path):
     from gradients.data import load_npz
     from studies.piano_multipitch.run import N_CHANNELS, main
 
-    assert main(["--quick", "--out-dir", str(tmp_path), "--protocol", "heldout", "--encoder", "rate",
-                 "--dt", "0.01"]) == 0
+    assert (
+        main(["--quick", "--out-dir", str(tmp_path), "--protocol", "heldout", "--encoder", "rate", "--dt", "0.01"]) == 0
+    )
     train, test, scores = (load_npz(tmp_path / f"{name}.npz") for name in ("train", "test", "scores"))
     assert train.spikes.shape == (4, 100, N_CHANNELS) and train.targets.shape == (4, 88)
     # quick chords: polyphony 1 and 3, two of each in training, one of each in the test set

@@ -19,7 +19,7 @@ def quick(tmp_path_factory):
 
 def test_output_rate_is_monotone_in_input_rate_and_zero_without_input(quick):
     out, results = quick
-    rates = np.array(results["output_rates_Hz"])          # (alpha, seed, input rate)
+    rates = np.array(results["output_rates_Hz"])  # (alpha, seed, input rate)
     mean = rates.mean(axis=1)
     assert np.all(np.diff(mean, axis=1) >= 0)
     assert np.all(rates[:, :, 0] == 0)

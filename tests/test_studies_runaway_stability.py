@@ -30,7 +30,7 @@ def test_model_md_data_points(quick):
 
 def test_map_grows_with_alpha_and_sigma(quick):
     _, results = quick
-    fraction = np.array(results["runaway_fraction"])[:, 0, :]   # (alpha 0.1, 0.3) x (sigma 0.05, 0.15, 0.2)
+    fraction = np.array(results["runaway_fraction"])[:, 0, :]  # (alpha 0.1, 0.3) x (sigma 0.05, 0.15, 0.2)
     assert fraction[0, 0] == 0 and fraction[1, 0] == 0
     assert fraction[1, 2] > fraction[0, 2]
     assert fraction[1, 2] >= fraction[1, 1] >= fraction[1, 0]

@@ -16,9 +16,13 @@ def test_flat_distance_by_hand():
 def test_quick_run_writes_results_and_figures(tmp_path):
     assert main(["--quick", "--out-dir", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
-    assert set(results["summary"]) == {"single-label: bptt alpha=0.3", "single-label: paper alpha=0.3",
-                                       "single-label: bptt alpha=0", "multi-label: bptt alpha=0.3",
-                                       "multi-label: paper alpha=0.3"}
+    assert set(results["summary"]) == {
+        "single-label: bptt alpha=0.3",
+        "single-label: paper alpha=0.3",
+        "single-label: bptt alpha=0",
+        "multi-label: bptt alpha=0.3",
+        "multi-label: paper alpha=0.3",
+    }
     for run in results["runs"]:
         assert len(run["history"]["test_f"]) == results["config"]["epochs"] + 1
     # control: at alpha = 0 the resistance is constant and the paper's extra term vanishes; what is left is the

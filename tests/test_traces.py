@@ -66,9 +66,16 @@ def test_spike_times_and_time_axis():
     assert traces.spike_times(0)[0].size == 0
 
 
-@pytest.mark.parametrize("params_kwargs", [{"alpha": 0.3}, {"alpha": 0.3, "variant": "bounded", "r_max": 1.5},
-                                           {"alpha": 0.3, "variant": "bounded", "r_max": 20.0},
-                                           {"alpha": 0.3, "variant": "split"}, {"alpha": -0.2}])
+@pytest.mark.parametrize(
+    "params_kwargs",
+    [
+        {"alpha": 0.3},
+        {"alpha": 0.3, "variant": "bounded", "r_max": 1.5},
+        {"alpha": 0.3, "variant": "bounded", "r_max": 20.0},
+        {"alpha": 0.3, "variant": "split"},
+        {"alpha": -0.2},
+    ],
+)
 def test_counts_are_those_of_the_resistance_arrays(params_kwargs):
     """check_resistance compares voltages with thresholds; the counts equal those of R(t) itself."""
     from vr_brian.resistance import inhibitory_resistance

@@ -23,14 +23,35 @@ __version__ = "0.1.0"
 
 #: The names that load Brian2, by the module that defines them (imported on first use).
 _LAZY = {
-    "BrianNetwork": "brian", "VRNeuronGroup": "brian", "add_u_prev_update": "brian", "connect_layers": "brian",
-    "vr_neuron_group": "brian", "vr_synapses": "brian",
-    "CLIF": "equations", "VR_CLIF": "equations", "VR_CLIF_X": "equations",
+    "BrianNetwork": "brian",
+    "VRNeuronGroup": "brian",
+    "add_u_prev_update": "brian",
+    "connect_layers": "brian",
+    "vr_neuron_group": "brian",
+    "vr_synapses": "brian",
+    "CLIF": "equations",
+    "VR_CLIF": "equations",
+    "VR_CLIF_X": "equations",
     "simulate": "simulation",
 }
 
-__all__ = ["VRParams", "to_si", "simulate", "forward", "Traces", "BrianNetwork", "vr_neuron_group", "vr_synapses",
-           "connect_layers", "add_u_prev_update", "VRNeuronGroup", "VR_CLIF", "CLIF", "VR_CLIF_X",
-           "NegativeResistanceWarning", "RunawayWarning"]
+__all__ = [
+    "VRParams",
+    "to_si",
+    "simulate",
+    "forward",
+    "Traces",
+    "BrianNetwork",
+    "vr_neuron_group",
+    "vr_synapses",
+    "connect_layers",
+    "add_u_prev_update",
+    "VRNeuronGroup",
+    "VR_CLIF",
+    "CLIF",
+    "VR_CLIF_X",
+    "NegativeResistanceWarning",
+    "RunawayWarning",
+]
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -17,7 +17,7 @@ def lazy_attributes(package: str, names: dict) -> tuple:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         module = names[name]
         value = getattr(importlib.import_module(module if module.startswith(".") else f".{module}", package), name)
-        setattr(sys.modules[package], name, value)   # read once: later reads find it in the module
+        setattr(sys.modules[package], name, value)  # read once: later reads find it in the module
         return value
 
     def __dir__() -> list:

@@ -59,8 +59,16 @@ I_ext : volt (constant)
 THRESHOLD = "V > VT + 5*DeltaT"
 RESET = "V = V_reset; w += b"
 
-_UNITS = {"tau_m": second, "tau_w": second, "a": 1, "b": volt, "VT": volt, "DeltaT": volt, "V_reset": volt,
-          "weight_scale": volt}
+_UNITS = {
+    "tau_m": second,
+    "tau_w": second,
+    "a": 1,
+    "b": volt,
+    "VT": volt,
+    "DeltaT": volt,
+    "V_reset": volt,
+    "weight_scale": volt,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,20 +123,31 @@ BRETTE_GERSTNER_2005 = AdExParams()
 def rheobase(params: AdExParams) -> float:
     """Rheobase (volts of R*I) of the saddle-node case a < tau_m/tau_w; see the module docstring."""
     if not params.a < params.tau_m / params.tau_w:
-        raise ValueError(f"the rheobase formula needs a < tau_m/tau_w = {params.tau_m / params.tau_w:g}, "
-                         f"got a = {params.a:g} (Hopf case)")
+        raise ValueError(
+            f"the rheobase formula needs a < tau_m/tau_w = {params.tau_m / params.tau_w:g}, "
+            f"got a = {params.a:g} (Hopf case)"
+        )
     a, VT, DT = params.a, params.VT, params.DeltaT
     return (1 + a) * (VT - DT + DT * math.log(1 + a))
 
 
-def adex_group(n: int, params: AdExParams, *, dt=0.05 * ms, tau_syn=5 * ms, I_ext=0 * volt,
-               name: str = "adex*") -> NeuronGroup:
+def adex_group(
+    n: int, params: AdExParams, *, dt=0.05 * ms, tau_syn=5 * ms, I_ext=0 * volt, name: str = "adex*"
+) -> NeuronGroup:
     """A NeuronGroup of ``n`` AdEx neurons at rest (V = w = s = 0), all with ``params``
     (per-neuron constants: set e.g. ``group.a`` to vary them). Forward Euler at ``dt``."""
     if int(n) < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    group = NeuronGroup(int(n), ADEX_EQUATIONS, threshold=THRESHOLD, reset=RESET, method="euler", dt=dt,
-                        name=name, namespace={"inf": np.inf})
+    group = NeuronGroup(
+        int(n),
+        ADEX_EQUATIONS,
+        threshold=THRESHOLD,
+        reset=RESET,
+        method="euler",
+        dt=dt,
+        name=name,
+        namespace={"inf": np.inf},
+    )
     for field in dataclasses.fields(params):
         setattr(group, field.name, getattr(params, field.name) * _UNITS[field.name])
     group.tau_syn = tau_syn

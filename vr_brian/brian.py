@@ -76,8 +76,19 @@ from .params import VRParams
 from .settings import codegen_target
 from .traces import Traces, spike_array
 
-__all__ = ["vr_neuron_group", "vr_synapses", "connect_layers", "add_u_prev_update", "build_layers", "layer_traces",
-           "VRNeuronGroup", "BrianNetwork", "TARGETS", "REPORTS", "SCHEDULES"]
+__all__ = [
+    "vr_neuron_group",
+    "vr_synapses",
+    "connect_layers",
+    "add_u_prev_update",
+    "build_layers",
+    "layer_traces",
+    "VRNeuronGroup",
+    "BrianNetwork",
+    "TARGETS",
+    "REPORTS",
+    "SCHEDULES",
+]
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
 #: Brian2's named progress reports (``run(report=...)``); the runtime targets also take a callable.
@@ -98,6 +109,7 @@ def _schedule(schedule: str | None) -> str:
     if schedule != "genn" and is_genn_device():
         raise ValueError("the GeNN device runs its own schedule: schedule must be 'genn' (or None) there")
     return schedule
+
 
 #: Variables every VR-C-LIF group has, whatever its variant and form.
 _MODEL_VARIABLES = ("Dm", "Re", "U", "U_prev", "R", "N0", "tau_m", "v_thr")
@@ -135,7 +147,7 @@ class VRNeuronGroup(NeuronGroup):
     """
 
     def __init__(self, *args, schedule: str = "iterative", **kwargs):
-        self._vr_schedule = schedule       # set before Brian2 closes the group to new attributes
+        self._vr_schedule = schedule  # set before Brian2 closes the group to new attributes
         super().__init__(*args, **kwargs)
 
     @property
@@ -182,7 +194,7 @@ def _statements(code: str, synapses=None, group=None) -> dict:
             continue
         var, op, expr, _ = parse_statement(line)
         var = renamed.get(var, var)
-        if var.endswith("_post") and var[:-len("_post")] in _MODEL_STATE:
+        if var.endswith("_post") and var[: -len("_post")] in _MODEL_STATE:
             written[var] = (op, str_to_sympy(word_substitute(expr, renamed)))
     return written
 
@@ -202,14 +214,21 @@ def _check_surroundings(group: VRNeuronGroup, objects) -> None:
                         f"but a VR-C-LIF synapse adds N0*w*R to Dm and Ds, R from the voltage of the previous "
                         f"step: make the synapses with vr_brian.vr_synapses(source, {group.name}) or give them "
                         f"on_pre=vr_brian.equations.synaptic_statement({group.name}.equations), here "
-                        f"{'; '.join(line.strip() for line in model_statement.strip().splitlines())!r}")
-        elif (isinstance(obj, StateMonitor) and _same(_whole(obj.source), group) and obj.when != U_WHEN
-              and group.schedule == "iterative" and not is_genn_device()):
+                        f"{'; '.join(line.strip() for line in model_statement.strip().splitlines())!r}"
+                    )
+        elif (
+            isinstance(obj, StateMonitor)
+            and _same(_whole(obj.source), group)
+            and obj.when != U_WHEN
+            and group.schedule == "iterative"
+            and not is_genn_device()
+        ):
             raise ValueError(
                 f"StateMonitor {obj.name!r} records {', '.join(obj.record_variables)} of the VR-C-LIF group "
                 f"{group.name!r} in the {obj.when!r} slot, where the group still holds the previous step after "
                 f"its reset: U(t) of the model, and what vr_brian.simulate returns, is there in {U_WHEN!r} only. "
-                f"Create it with StateMonitor(..., when={U_WHEN!r}).")
+                f"Create it with StateMonitor(..., when={U_WHEN!r})."
+            )
 
 
 def add_u_prev_update(group) -> None:
@@ -223,16 +242,20 @@ def add_u_prev_update(group) -> None:
     names (Brian2 breaks ties of order by name).
     """
     if is_genn_device():
-        raise RuntimeError("on the GeNN device U_prev is kept by the state update: create the group with "
-                           "method=vr_brian.genn.EXACT_KEEPING_U_PREV (vr_neuron_group does)")
+        raise RuntimeError(
+            "on the GeNN device U_prev is kept by the state update: create the group with "
+            "method=vr_brian.genn.EXACT_KEEPING_U_PREV (vr_neuron_group does)"
+        )
     group.run_regularly(U_PREV_UPDATE, when=U_WHEN, order=1, name=group.name + "_uprev")
 
 
 def _updates_u_prev(group) -> bool:
     if group.method_choice is EXACT_KEEPING_U_PREV:
         return True
-    return any(getattr(obj, "when", None) == U_WHEN and _code(getattr(obj, "abstract_code", "") or "")
-               == _code(U_PREV_UPDATE) for obj in group.contained_objects)
+    return any(
+        getattr(obj, "when", None) == U_WHEN and _code(getattr(obj, "abstract_code", "") or "") == _code(U_PREV_UPDATE)
+        for obj in group.contained_objects
+    )
 
 
 def _check_target(target) -> None:
@@ -243,30 +266,47 @@ def _check_target(target) -> None:
     if not isinstance(group, NeuronGroup) or missing:
         raise ValueError(f"target {group.name!r} is not a group of VR-C-LIF neurons (it lacks {missing}): {fix}")
     if not _updates_u_prev(group):
-        raise ValueError(f"target {group.name!r} never updates U_prev, so R(t) = 1 - alpha*U(t-1)/v_thr would stay 1: "
-                         f"{fix}, or call vr_brian.add_u_prev_update({group.name})")
+        raise ValueError(
+            f"target {group.name!r} never updates U_prev, so R(t) = 1 - alpha*U(t-1)/v_thr would stay 1: "
+            f"{fix}, or call vr_brian.add_u_prev_update({group.name})"
+        )
     method = group.method_choice
     first = method[0] if isinstance(method, (list, tuple)) and method else method
     if first not in ("exact", "linear", EXACT_KEEPING_U_PREV):
-        raise ValueError(f"target {group.name!r} integrates with method={method!r}; the iterative model decays Dm, Ds "
-                         f"and Re exactly: {fix}, or pass method='exact'")
+        raise ValueError(
+            f"target {group.name!r} integrates with method={method!r}; the iterative model decays Dm, Ds "
+            f"and Re exactly: {fix}, or pass method='exact'"
+        )
     if "spike" in group.events:
         threshold, reset = group.events["spike"], group.event_codes.get("spike") or ""
         if _code(threshold) != _code(THRESHOLD) or _code(reset) != _code(RESET):
-            raise ValueError(f"target {group.name!r} fires with threshold={threshold!r}, reset={reset!r}; the model's "
-                             f"are threshold={THRESHOLD!r}, reset={RESET!r} (vr_brian.equations.THRESHOLD, RESET: "
-                             f"the reset counts v_thr undecayed at the next step): {fix}")
+            raise ValueError(
+                f"target {group.name!r} fires with threshold={threshold!r}, reset={reset!r}; the model's "
+                f"are threshold={THRESHOLD!r}, reset={RESET!r} (vr_brian.equations.THRESHOLD, RESET: "
+                f"the reset counts v_thr undecayed at the next step): {fix}"
+            )
 
 
 def _check_same_step(source, target) -> None:
     if source.clock.dt_ != target.clock.dt_:
-        raise ValueError(f"source {source.name!r} runs at dt = {source.clock.dt} but target {target.name!r} at "
-                         f"{target.clock.dt}: the layers of the iterative model share one time step "
-                         f"(give the source dt=params.dt*second)")
+        raise ValueError(
+            f"source {source.name!r} runs at dt = {source.clock.dt} but target {target.name!r} at "
+            f"{target.clock.dt}: the layers of the iterative model share one time step "
+            f"(give the source dt=params.dt*second)"
+        )
 
 
-def vr_neuron_group(n: int, params: VRParams, *, fires: bool = True, model=None, name: str = "vrclif*",
-                    schedule: str | None = None, form: str = "auto", **group_kwargs) -> VRNeuronGroup:
+def vr_neuron_group(
+    n: int,
+    params: VRParams,
+    *,
+    fires: bool = True,
+    model=None,
+    name: str = "vrclif*",
+    schedule: str | None = None,
+    form: str = "auto",
+    **group_kwargs,
+) -> VRNeuronGroup:
     """A NeuronGroup of ``n`` VR-C-LIF neurons with the parameters of ``params``.
 
     Parameters
@@ -309,9 +349,16 @@ def vr_neuron_group(n: int, params: VRParams, *, fires: bool = True, model=None,
         model = neuron_form(form, params=params)[0]
     if not genn:  # GeNN allows one clock only: its groups keep the default clock
         group_kwargs.setdefault("dt", params.dt * second)
-    group = VRNeuronGroup(n, model, method=EXACT_KEEPING_U_PREV if genn else "exact", name=name,
-                          threshold=THRESHOLD if fires else None, reset=RESET if fires else None, schedule=schedule,
-                          **group_kwargs)
+    group = VRNeuronGroup(
+        n,
+        model,
+        method=EXACT_KEEPING_U_PREV if genn else "exact",
+        name=name,
+        threshold=THRESHOLD if fires else None,
+        reset=RESET if fires else None,
+        schedule=schedule,
+        **group_kwargs,
+    )
     set_parameters(group, params)
     if not genn:
         add_u_prev_update(group)
@@ -354,14 +401,17 @@ def vr_synapses(source, target, model: str = "w : volt", *, name: str = "synapse
     inhibitory weights in variant "split"; Dm alone in the X form).
     """
     if "on_pre" in synapses_kwargs:
-        raise TypeError("vr_synapses writes the model's on_pre itself; for statements of your own, make a Synapses "
-                        "with on_pre=vr_brian.equations.synaptic_statement(target.equations) + your statements")
+        raise TypeError(
+            "vr_synapses writes the model's on_pre itself; for statements of your own, make a Synapses "
+            "with on_pre=vr_brian.equations.synaptic_statement(target.equations) + your statements"
+        )
     _check_target(target)
     _check_same_step(source, target)
     if "dt" not in synapses_kwargs:
         synapses_kwargs.setdefault("clock", target.clock)
-    return Synapses(source, target, model, on_pre=synaptic_statement(_whole(target).equations), name=name,
-                    **synapses_kwargs)
+    return Synapses(
+        source, target, model, on_pre=synaptic_statement(_whole(target).equations), name=name, **synapses_kwargs
+    )
 
 
 def _spike_order(source) -> int:
@@ -373,8 +423,9 @@ def _spike_order(source) -> int:
     return source.order
 
 
-def connect_layers(source, target, weights, *, batch: int = 1, name: str = "synapses*",
-                   schedule: str | None = None) -> Synapses:
+def connect_layers(
+    source, target, weights, *, batch: int = 1, name: str = "synapses*", schedule: str | None = None
+) -> Synapses:
     """Connect ``source`` to the VR-C-LIF ``target`` with a weight matrix (all-to-all) or a connection.
 
     Parameters
@@ -425,8 +476,10 @@ def connect_layers(source, target, weights, *, batch: int = 1, name: str = "syna
     if isinstance(connection, GeneratedConnection) and batch != 1:
         raise ValueError("a GeneratedConnection needs batch=1")
     if len(source) != batch * n_pre or len(target) != batch * n_post:
-        raise ValueError(f"weights of shape {connection.shape} with batch={batch} need a source of {batch * n_pre} "
-                         f"and a target of {batch * n_post} neurons, got {len(source)} and {len(target)}")
+        raise ValueError(
+            f"weights of shape {connection.shape} with batch={batch} need a source of {batch * n_pre} "
+            f"and a target of {batch * n_post} neurons, got {len(source)} and {len(target)}"
+        )
     synapses = vr_synapses(source, target, name=name)
     if isinstance(connection, GeneratedConnection):
         synapses.connect(p=min(1.0, connection.fan_in / connection.n_pre))
@@ -444,8 +497,16 @@ def connect_layers(source, target, weights, *, batch: int = 1, name: str = "syna
     return synapses
 
 
-def build_layers(source, connections, params: VRParams, *, batch: int = 1, schedule: str | None = None,
-                 form: str = "auto", record: bool = True) -> dict:
+def build_layers(
+    source,
+    connections,
+    params: VRParams,
+    *,
+    batch: int = 1,
+    schedule: str | None = None,
+    form: str = "auto",
+    record: bool = True,
+) -> dict:
     """The feed-forward VR-C-LIF network behind ``source``: its layers, synapses, monitors and Network.
 
     Parameters
@@ -480,10 +541,12 @@ def build_layers(source, connections, params: VRParams, *, batch: int = 1, sched
     objects: dict = {"layers": [source], "synapses": [], "monitors": {}, "sizes": sizes}
     variable, when = _VOLTAGE_RECORD[schedule]
     for n, connection in enumerate(connections, start=1):
-        group = vr_neuron_group(batch * sizes[n], params, fires=n < len(connections), name=f"layer{n}",
-                                schedule=schedule, form=form)
-        objects["synapses"].append(connect_layers(objects["layers"][-1], group, connection, batch=batch,
-                                                  name=f"weights{n}", schedule=schedule))
+        group = vr_neuron_group(
+            batch * sizes[n], params, fires=n < len(connections), name=f"layer{n}", schedule=schedule, form=form
+        )
+        objects["synapses"].append(
+            connect_layers(objects["layers"][-1], group, connection, batch=batch, name=f"weights{n}", schedule=schedule)
+        )
         objects["layers"].append(group)
         if record:
             objects["monitors"][f"U_{n}"] = StateMonitor(group, variable, record=True, when=when, name=f"U_{n}")
@@ -503,9 +566,13 @@ def layer_traces(objects: dict, params: VRParams, batch: int, steps: int, spikes
     def fired(n):
         return spike_array(monitors[f"spikes_{n}"], batch, steps, sizes[n], params.dt)
 
-    U = tuple(np.asarray(getattr(monitors[f"U_{n}"], monitors[f"U_{n}"].record_variables[0] + "_"))
-              .reshape(batch, sizes[n], steps).transpose(0, 2, 1)
-              for n in range(1, len(sizes)) if f"U_{n}" in monitors)
+    U = tuple(
+        np.asarray(getattr(monitors[f"U_{n}"], monitors[f"U_{n}"].record_variables[0] + "_"))
+        .reshape(batch, sizes[n], steps)
+        .transpose(0, 2, 1)
+        for n in range(1, len(sizes))
+        if f"U_{n}" in monitors
+    )
     P = tuple(fired(n) for n in range(1, len(sizes) - 1))
     return Traces(U=U, P=P, spikes=fired(0) if spikes is None else spikes, params=params, monitors=monitors)
 
@@ -530,8 +597,10 @@ def _check_report(report, report_period, target: str) -> None:
     if report is not None and not callable(report) and report not in REPORTS:
         raise ValueError(f"report must be None, one of {REPORTS} or a callable as for Brian2's run(), got {report!r}")
     if callable(report) and target == "cpp_standalone":
-        raise ValueError(f"with target='cpp_standalone' the compiled program reports itself: report must be one of "
-                         f"{REPORTS}, got a callable")
+        raise ValueError(
+            f"with target='cpp_standalone' the compiled program reports itself: report must be one of "
+            f"{REPORTS}, got a callable"
+        )
     check_quantity(report_period, second, "report_period")
 
 
@@ -586,8 +655,19 @@ class BrianNetwork:
     (:attr:`vr_brian.Traces.monitors`).
     """
 
-    def __init__(self, sizes, params: VRParams, *, steps: int, batch: int = 1, target: str = "numpy",
-                 directory: str | None = None, record: bool = True, report=None, report_period=10 * second):
+    def __init__(
+        self,
+        sizes,
+        params: VRParams,
+        *,
+        steps: int,
+        batch: int = 1,
+        target: str = "numpy",
+        directory: str | None = None,
+        record: bool = True,
+        report=None,
+        report_period=10 * second,
+    ):
         sizes = [int(n) for n in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"sizes must list at least an input and an output layer, all >= 1, got {sizes}")
@@ -600,7 +680,7 @@ class BrianNetwork:
         self.target, self.record = target, record
         self.report, self.report_period = report, report_period
         self.directory = directory
-        self._built: Any = None   # (objects, standalone device) once compiled
+        self._built: Any = None  # (objects, standalone device) once compiled
         self._remove_directory = None
 
     def __enter__(self) -> BrianNetwork:
@@ -615,15 +695,23 @@ class BrianNetwork:
         p, B = self.params, self.batch
         dt = p.dt * second
         stim = TimedArray(stimulus, dt=dt, name="input_spikes")
-        source = NeuronGroup(B * self.sizes[0], "", threshold="input_spikes(t, i) > 0.5", reset="", dt=dt,
-                             namespace={"input_spikes": stim}, name="layer0")
+        source = NeuronGroup(
+            B * self.sizes[0],
+            "",
+            threshold="input_spikes(t, i) > 0.5",
+            reset="",
+            dt=dt,
+            namespace={"input_spikes": stim},
+            name="layer0",
+        )
         objects = build_layers(source, weights, p, batch=B, schedule="iterative", record=self.record)
         objects["stimulus"] = stim
         return objects
 
     def _run_objects(self, objects: dict) -> None:
-        objects["network"].run(self.steps * self.params.dt * second, namespace={}, report=self.report,
-                               report_period=self.report_period)
+        objects["network"].run(
+            self.steps * self.params.dt * second, namespace={}, report=self.report, report_period=self.report_period
+        )
 
     def _stimulus(self, spikes: np.ndarray) -> np.ndarray:
         """Input spikes (batch, steps, n_in) as TimedArray values (steps, batch*n_in)."""
@@ -635,8 +723,10 @@ class BrianNetwork:
         if sizes != self.sizes:
             raise ValueError(f"weights give layer sizes {sizes}, but this network was built for {self.sizes}")
         if spikes.shape[:2] != (self.batch, self.steps):
-            raise ValueError(f"spikes must have batch={self.batch} and steps={self.steps}, "
-                             f"got shape {spikes.shape} (batch, steps, n_in)")
+            raise ValueError(
+                f"spikes must have batch={self.batch} and steps={self.steps}, "
+                f"got shape {spikes.shape} (batch, steps, n_in)"
+            )
         return weights, spikes
 
     # -- running ------------------------------------------------------------------------
@@ -660,7 +750,9 @@ class BrianNetwork:
         if self._built is None:
             self._compile(weights, spikes)
         objects, standalone = self._built
-        run_args = {S.w: np.tile(W.T.ravel(), self.batch) * volt for S, W in zip(objects["synapses"], weights, strict=True)}
+        run_args = {
+            S.w: np.tile(W.T.ravel(), self.batch) * volt for S, W in zip(objects["synapses"], weights, strict=True)
+        }
         run_args[objects["stimulus"]] = self._stimulus(spikes)
         standalone.run(run_args=run_args, with_output=self.report is not None)
         # run_args arrays are written into the project; they are needed by this run only.

@@ -8,8 +8,15 @@ import numpy as np
 
 from .params import is_quantity, to_si
 
-__all__ = ["check_weight_matrix", "check_weights", "check_quantity", "check_binary", "check_spikes", "check_targets",
-           "check_network"]
+__all__ = [
+    "check_weight_matrix",
+    "check_weights",
+    "check_quantity",
+    "check_binary",
+    "check_spikes",
+    "check_targets",
+    "check_network",
+]
 
 
 def check_weight_matrix(W, name: str) -> np.ndarray:
@@ -22,8 +29,10 @@ def check_weight_matrix(W, name: str) -> np.ndarray:
         from brian2 import volt
 
         if W.dim is not volt.dim:
-            raise ValueError(f"{name} must be in volts (a weight is the peak PSP it causes), got dimension "
-                             f"{W.dim}: multiply by volt or mV, not by {W.dim}")
+            raise ValueError(
+                f"{name} must be in volts (a weight is the peak PSP it causes), got dimension "
+                f"{W.dim}: multiply by volt or mV, not by {W.dim}"
+            )
         W = np.asarray(W / volt)
     W = np.asarray(W)
     if W.ndim != 2:
@@ -57,7 +66,8 @@ def check_weights(weights) -> list:
         if checked and W.shape[1] != checked[-1].shape[0]:
             raise ValueError(
                 f"layer sizes do not chain: weights[{n - 1}] has n_pre={W.shape[1]} but "
-                f"weights[{n - 2}] has n_post={checked[-1].shape[0]}")
+                f"weights[{n - 2}] has n_post={checked[-1].shape[0]}"
+            )
         checked.append(W)
     return checked
 
@@ -109,8 +119,9 @@ def check_spikes(spikes, n_in: int | None = None) -> np.ndarray:
     return spikes
 
 
-def check_targets(targets, n_samples: int | None = None, n_classes: int | None = None,
-                  axes: str = "n_samples, n_classes") -> np.ndarray:
+def check_targets(
+    targets, n_samples: int | None = None, n_classes: int | None = None, axes: str = "n_samples, n_classes"
+) -> np.ndarray:
     """Return multi-hot ``targets`` as a bool array (n_samples, n_classes), or raise naming the fault.
 
     ``n_samples`` (the samples of the spikes) and ``n_classes`` (the outputs of the network), when
@@ -118,8 +129,10 @@ def check_targets(targets, n_samples: int | None = None, n_classes: int | None =
     """
     targets = check_binary(targets, "targets", axes, kind="multi-hot")
     if n_samples is not None and targets.shape[0] != n_samples:
-        raise ValueError(f"targets has {targets.shape[0]} samples but spikes has {n_samples}: "
-                         "they must have the same first dimension")
+        raise ValueError(
+            f"targets has {targets.shape[0]} samples but spikes has {n_samples}: "
+            "they must have the same first dimension"
+        )
     if n_classes is not None and targets.shape[1] != n_classes:
         raise ValueError(f"targets must have shape ({axes}) = ({targets.shape[0]}, {n_classes}), got {targets.shape}")
     return targets

@@ -90,8 +90,9 @@ def dense_connection(W) -> Connection:
     return Connection(i.astype(np.int32), j.astype(np.int32), W[j, i], W.shape[1], W.shape[0])
 
 
-def random_connection(n_pre: int, n_post: int, *, fan_in: int | None, mean: float, std: float,
-                      rng: np.random.Generator) -> Connection:
+def random_connection(
+    n_pre: int, n_post: int, *, fan_in: int | None, mean: float, std: float, rng: np.random.Generator
+) -> Connection:
     """``fan_in`` distinct random presynaptic partners per neuron, weights N(mean, std) volts.
 
     ``fan_in=None`` (or ``>= n_pre``) connects all to all.

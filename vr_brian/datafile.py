@@ -80,8 +80,11 @@ def _fail(path, message):
 def _scaled(path, values, unit_text, key: str, unit):
     """``values`` in SI, checked finite, ``unit_text`` a Brian2 unit of the dimensions of ``unit``."""
     if unit_text is None:
-        _fail(path, f"{key} needs a unit of {unit!r} (npz: add {key}_unit, e.g. '{_EXAMPLE[key]}'; "
-                    f"csv: write the header as '{key} [{_EXAMPLE[key]}]')")
+        _fail(
+            path,
+            f"{key} needs a unit of {unit!r} (npz: add {key}_unit, e.g. '{_EXAMPLE[key]}'; "
+            f"csv: write the header as '{key} [{_EXAMPLE[key]}]')",
+        )
     try:
         factor = to_si(1.0 * unit_by_name(str(unit_text), key), unit, key)
     except (TypeError, ValueError) as error:
@@ -145,8 +148,11 @@ def _read_csv(path) -> dict:
         match = _HEADER.match(name)
         key = match.group(1) if match else None
         if key not in ("time", "current", "input_spikes", "voltage", "spikes"):
-            _fail(path, f"unknown column {name!r}; expected time [unit], current [unit] or input_spikes, "
-                        f"voltage [unit] and/or spikes (with _1, _2, ... for trials)")
+            _fail(
+                path,
+                f"unknown column {name!r}; expected time [unit], current [unit] or input_spikes, "
+                f"voltage [unit] and/or spikes (with _1, _2, ... for trials)",
+            )
         trial = int(match.group(2)) if match.group(2) else None
         columns.setdefault(key, []).append((trial, match.group(3), table[:, k], name))
     out = {}
@@ -245,8 +251,9 @@ def load_recording(path, *, spike_threshold=-20 * mV) -> TraceData:
             weights = counts[grid_index]
         # one train per distinct weight: what a reduced model sees is the summed weight per step
         unique, train = np.unique(weights, return_inverse=True)
-        inputs = SynapticInput(indices=train.astype(np.int64), times=grid_index * dt, weights=unique,
-                               duration=steps * dt, grid=dt)
+        inputs = SynapticInput(
+            indices=train.astype(np.int64), times=grid_index * dt, weights=unique, duration=steps * dt, grid=dt
+        )
 
     voltage = raw.get("voltage")
     if voltage is not None:
@@ -291,8 +298,14 @@ def save_recording(path, data: TraceData, *, units=None) -> Path:
     """Write ``data`` to ``path`` (``.npz`` or ``.csv``, atomically), in ``units`` (key -> Brian2
     unit name; default ms, nA, mV). Spike times go to the csv as counts per sample."""
     path = Path(path)
-    units = {"time": "ms", "current": "nA", "input_spike_times": "ms", "voltage": "mV", "spike_times": "ms",
-             **(units or {})}
+    units = {
+        "time": "ms",
+        "current": "nA",
+        "input_spike_times": "ms",
+        "voltage": "mV",
+        "spike_times": "ms",
+        **(units or {}),
+    }
     factor = {k: 1.0 / to_si(1.0 * unit_by_name(u, k), _UNITS[k], k) for k, u in units.items()}
     time = np.arange(data.steps) * data.dt
     if path.suffix.lower() == ".npz":
@@ -300,14 +313,18 @@ def save_recording(path, data: TraceData, *, units=None) -> Path:
         if isinstance(data.inputs, CurrentInput):
             arrays.update(current=data.inputs.current * factor["current"], current_unit=units["current"])
         else:
-            arrays.update(input_spike_times=data.inputs.times * factor["input_spike_times"],
-                          input_spike_times_unit=units["input_spike_times"],
-                          input_spike_weights=data.inputs.weights[data.inputs.indices])
+            arrays.update(
+                input_spike_times=data.inputs.times * factor["input_spike_times"],
+                input_spike_times_unit=units["input_spike_times"],
+                input_spike_weights=data.inputs.weights[data.inputs.indices],
+            )
         if data.voltage is not None:
             arrays.update(voltage=data.voltage * factor["voltage"], voltage_unit=units["voltage"])
-        arrays.update(spike_times=np.concatenate(data.spikes) * factor["spike_times"],
-                      spike_times_unit=units["spike_times"],
-                      spike_trials=np.concatenate([np.full(len(s), k) for k, s in enumerate(data.spikes)]).astype(int))
+        arrays.update(
+            spike_times=np.concatenate(data.spikes) * factor["spike_times"],
+            spike_times_unit=units["spike_times"],
+            spike_trials=np.concatenate([np.full(len(s), k) for k, s in enumerate(data.spikes)]).astype(int),
+        )
         return atomic_write(path, lambda file: np.savez(file, **arrays))
     if path.suffix.lower() != ".csv":
         raise ValueError(f"path must end in .npz or .csv, got {path.name!r}")
@@ -326,7 +343,7 @@ def save_recording(path, data: TraceData, *, units=None) -> Path:
         if data.voltage is not None:
             header.append(f"voltage{suffix} [{units['voltage']}]")
             columns.append(data.voltage[k] * factor["voltage"])
-        counts = np.bincount(np.rint(data.spikes[k] / data.dt).astype(int), minlength=data.steps)[:data.steps]
+        counts = np.bincount(np.rint(data.spikes[k] / data.dt).astype(int), minlength=data.steps)[: data.steps]
         header.append(f"spikes{suffix}")
         columns.append(counts)
     text = io.StringIO()

@@ -26,9 +26,27 @@ from brian2 import Equations
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 from brian2.utils.stringtools import get_identifiers, word_substitute
 
-__all__ = ["VR_CLIF", "CLIF", "VR_CLIF_X", "VR_CLIF_BOUNDED", "VR_CLIF_SPLIT", "ON_PRE", "ON_PRE_X", "ON_PRE_SPLIT",
-           "RESET", "THRESHOLD", "U_PREV_UPDATE", "U_WHEN", "PARAMETER_UNITS", "FORMS", "neuron_model",
-           "synaptic_statement", "set_parameters", "ON_STEP", "VR_CLIF_CURRENT"]
+__all__ = [
+    "VR_CLIF",
+    "CLIF",
+    "VR_CLIF_X",
+    "VR_CLIF_BOUNDED",
+    "VR_CLIF_SPLIT",
+    "ON_PRE",
+    "ON_PRE_X",
+    "ON_PRE_SPLIT",
+    "RESET",
+    "THRESHOLD",
+    "U_PREV_UPDATE",
+    "U_WHEN",
+    "PARAMETER_UNITS",
+    "FORMS",
+    "neuron_model",
+    "synaptic_statement",
+    "set_parameters",
+    "ON_STEP",
+    "VR_CLIF_CURRENT",
+]
 
 _DYNAMICS = """
 dDm/dt = -Dm/tau_m : volt                       # membrane trace of the input current
@@ -65,9 +83,11 @@ def _x_form(model: Equations) -> Equations:
     dX = (str_to_sympy(model["Dm"].expr.code) - str_to_sympy(model["Ds"].expr.code)).subs(Ds, Dm - X)
     U = str_to_sympy(model["U"].expr.code).subs(Ds, Dm - X)
     unit = model["Ds"].dim
-    return (Equations(f"dX/dt = {sympy_to_str(sympy.collect(sympy.expand(dX), [Dm, X]))} : {unit!r}")
-            + Equations([eq for name, eq in model.items() if name not in ("Ds", "U")])
-            + Equations(f"U = {sympy_to_str(U)} : {unit!r}"))
+    return (
+        Equations(f"dX/dt = {sympy_to_str(sympy.collect(sympy.expand(dX), [Dm, X]))} : {unit!r}")
+        + Equations([eq for name, eq in model.items() if name not in ("Ds", "U")])
+        + Equations(f"U = {sympy_to_str(U)} : {unit!r}")
+    )
 
 
 def _inline_subexpressions(statement: str, model: Equations, suffix: str = "_post") -> str:
@@ -75,27 +95,36 @@ def _inline_subexpressions(statement: str, model: Equations, suffix: str = "_pos
     by its definition (identifiers suffixed likewise); subexpressions stored once per step
     (``constant over dt``) are left as they are. brian2genn accepts no subexpression in a
     synaptic statement."""
-    inline = {name: eq for name, eq in model.items()
-              if eq.type == "subexpression" and "constant over dt" not in eq.flags}
+    inline = {
+        name: eq for name, eq in model.items() if eq.type == "subexpression" and "constant over dt" not in eq.flags
+    }
     while True:
         used = get_identifiers(statement) & {name + suffix for name in inline}
         if not used:
             return statement
-        statement = word_substitute(statement, {
-            used_name: "(" + word_substitute(inline[used_name[:-len(suffix)]].expr.code,
-                                             {name: name + suffix for name in model.names}) + ")"
-            for used_name in used})
+        statement = word_substitute(
+            statement,
+            {
+                used_name: "("
+                + word_substitute(
+                    inline[used_name[: -len(suffix)]].expr.code, {name: name + suffix for name in model.names}
+                )
+                + ")"
+                for used_name in used
+            },
+        )
 
 
 #: VR_CLIF with X = Dm - Ds in place of Ds (derived from it by :func:`_x_form`):
 #: dX/dt = Dm (1/tau_s - 1/tau_m) - X/tau_s, U = X - Re.
 VR_CLIF_X = _x_form(VR_CLIF)
 
+
 def _bounded(model: Equations) -> Equations:
     """``model`` with its resistance clipped to [0, R_max]: R's own expression, wrapped."""
-    return (Equations([eq for name, eq in model.items() if name != "R"])
-            + Equations(f"R = clip({model['R'].expr.code}, 0, R_max) : 1  # variable resistance, bounded\n"
-                        "R_max : 1 (constant)"))
+    return Equations([eq for name, eq in model.items() if name != "R"]) + Equations(
+        f"R = clip({model['R'].expr.code}, 0, R_max) : 1  # variable resistance, bounded\nR_max : 1 (constant)"
+    )
 
 
 #: VR_CLIF with R clipped to [0, R_max] (variant "bounded").
@@ -129,7 +158,8 @@ def _x_on_pre(on_pre: str, model: Equations) -> str:
     """The Dm statement of ``on_pre`` alone (X does not jump), with the subexpressions of ``model``
     written out, since brian2genn accepts no subexpression in a synaptic statement."""
     return _inline_subexpressions(
-        next(line.strip() for line in on_pre.strip().splitlines() if line.strip().startswith("Dm_post")), model)
+        next(line.strip() for line in on_pre.strip().splitlines() if line.strip().startswith("Dm_post")), model
+    )
 
 
 #: ON_PRE for VR_CLIF_X.
@@ -188,9 +218,9 @@ def set_parameters(group, params) -> None:
     if "E_inh" in names:
         group.E_inh = params.inhibitory_reversal * volt
 
+
 #: Brian2 unit of each per-neuron parameter of VR_CLIF.
-PARAMETER_UNITS = {"tau_m": "second", "tau_s": "second", "v_thr": "volt", "alpha": "1", "R_max": "1",
-                   "E_inh": "volt"}
+PARAMETER_UNITS = {"tau_m": "second", "tau_s": "second", "v_thr": "volt", "alpha": "1", "R_max": "1", "E_inh": "volt"}
 
 
 # -- current injection: an input form of VR_CLIF ---------------------------------------------------

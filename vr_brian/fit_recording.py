@@ -40,8 +40,13 @@ def _window(data: TraceData, start: int, stop: int, v_rest: float) -> tuple:
         inputs = data.inputs.window(start, stop)
     else:
         keep = (data.inputs.times >= t0 - 1e-12) & (data.inputs.times < t1 - 1e-12)
-        inputs = SynapticInput(indices=data.inputs.indices[keep], times=data.inputs.times[keep] - t0,
-                               weights=data.inputs.weights, duration=t1 - t0, grid=data.inputs.grid)
+        inputs = SynapticInput(
+            indices=data.inputs.indices[keep],
+            times=data.inputs.times[keep] - t0,
+            weights=data.inputs.weights,
+            duration=t1 - t0,
+            grid=data.inputs.grid,
+        )
     v = None if data.voltage is None else data.voltage[:, start:stop] - v_rest
     spikes = tuple(s[(s >= t0) & (s < t1)] - t0 for s in data.spikes)
     return inputs, Recording(dt=data.dt, v=v, spikes=spikes, duration=t1 - t0)
@@ -64,9 +69,21 @@ def _formatted(kind: str, form: str, hold: bool, params: dict) -> dict:
     return out
 
 
-def fit_recording(data: TraceData, model: str = "vrclif", *, train_fraction: float = 0.5, hold: bool = False,
-                  dt=None, v_rest=None, popsize: int = 8, maxiter: int = 30, seed: int = 0,
-                  voltage_weight: float = 0.02, target: str = "cpp_standalone", progress=None) -> tuple:
+def fit_recording(
+    data: TraceData,
+    model: str = "vrclif",
+    *,
+    train_fraction: float = 0.5,
+    hold: bool = False,
+    dt=None,
+    v_rest=None,
+    popsize: int = 8,
+    maxiter: int = 30,
+    seed: int = 0,
+    voltage_weight: float = 0.02,
+    target: str = "cpp_standalone",
+    progress=None,
+) -> tuple:
     """Fit ``model`` to the first ``train_fraction`` of ``data``; score it on the rest.
 
     Parameters
@@ -106,8 +123,10 @@ def fit_recording(data: TraceData, model: str = "vrclif", *, train_fraction: flo
     split = int(round(float(train_fraction) * data.steps))
     for name, (a, b) in {"training": (0, split), "held-out": (split, data.steps)}.items():
         if not any(np.any((s >= a * data.dt) & (s < b * data.dt)) for s in data.spikes):
-            raise ValueError(f"the {name} part ({a * data.dt:g}-{b * data.dt:g} s) holds no spike: "
-                             f"choose another train_fraction (now {train_fraction})")
+            raise ValueError(
+                f"the {name} part ({a * data.dt:g}-{b * data.dt:g} s) holds no spike: "
+                f"choose another train_fraction (now {train_fraction})"
+            )
     if data.voltage is None:
         v_zero, fit_offset = 0.0, False
     elif v_rest is None:
@@ -118,17 +137,37 @@ def fit_recording(data: TraceData, model: str = "vrclif", *, train_fraction: flo
     train_inputs, train_reference = _window(data, 0, split, v_zero)
     record_every = max(1, int(round(1e-3 / data.dt)))  # voltage compared every ~1 ms
     n = int(popsize) * len(model_parameters(model, form, hold))
-    simulator = CandidateSimulator(model, n, int(round(split * data.dt / dt_s)), form, hold=hold, dt=dt_s * second,
-                                   record_dt=record_every * data.dt * second, target=target)
+    simulator = CandidateSimulator(
+        model,
+        n,
+        int(round(split * data.dt / dt_s)),
+        form,
+        hold=hold,
+        dt=dt_s * second,
+        record_dt=record_every * data.dt * second,
+        target=target,
+    )
     try:
-        result = fit(model, train_inputs, train_reference, dt=dt_s * second, popsize=popsize, maxiter=maxiter,
-                     seed=seed, voltage_weight=voltage_weight, hold=hold, fit_offset=fit_offset, simulator=simulator,
-                     progress=progress)
+        result = fit(
+            model,
+            train_inputs,
+            train_reference,
+            dt=dt_s * second,
+            popsize=popsize,
+            maxiter=maxiter,
+            seed=seed,
+            voltage_weight=voltage_weight,
+            hold=hold,
+            fit_offset=fit_offset,
+            simulator=simulator,
+            progress=progress,
+        )
     finally:
         simulator.close()
     start = time.perf_counter()
-    whole = simulate_candidates(model, theta_from_params(model, result.params, form)[None, :], data.inputs,
-                                dt=dt_s * second, target=target)
+    whole = simulate_candidates(
+        model, theta_from_params(model, result.params, form)[None, :], data.inputs, dt=dt_s * second, target=target
+    )
     score_seconds = time.perf_counter() - start
     offset = result.voltage_offset
 
@@ -141,28 +180,46 @@ def fit_recording(data: TraceData, model: str = "vrclif", *, train_fraction: flo
     voltage_error = None
     if data.voltage is not None:
         every = int(round(data.dt / dt_s))
-        v_model = whole.v[0, ::every][split:data.steps] + offset
+        v_model = whole.v[0, ::every][split : data.steps] + offset
         v_data = data.voltage[:, split:].mean(axis=0) - v_zero
         keep = subthreshold_mask(len(v_data), data.dt, data_test + [model_test])
         voltage_error = float(np.sqrt(np.mean((v_model[keep] - v_data[keep]) ** 2))) * 1e3 if keep.any() else None
     results = {
-        "model": model, "hold": hold, "input": form, "dt_ms": dt_s * 1e3, "recording_dt_ms": data.dt * 1e3,
-        "trials": data.trials, "train_s": [0.0, t_split], "test_s": [t_split, data.duration],
-        "params": _formatted(model, form, hold, result.params), "params_si": result.params,
+        "model": model,
+        "hold": hold,
+        "input": form,
+        "dt_ms": dt_s * 1e3,
+        "recording_dt_ms": data.dt * 1e3,
+        "trials": data.trials,
+        "train_s": [0.0, t_split],
+        "test_s": [t_split, data.duration],
+        "params": _formatted(model, form, hold, result.params),
+        "params_si": result.params,
         "v_rest_mV": (v_zero + offset) * 1e3 if data.voltage is not None else None,
         "v_rest_fitted": fit_offset,
         "train_gamma": result.gamma,
         "train_voltage_error_mV": result.voltage_error * 1e3 if data.voltage is not None else None,
-        "test_gamma": float(np.mean(gammas)), "test_gamma_per_trial": gammas,
+        "test_gamma": float(np.mean(gammas)),
+        "test_gamma_per_trial": gammas,
         "test_normalised_gamma": float(np.mean(gammas)) / reliability if data.trials > 1 else None,
         "intrinsic_reliability": reliability if data.trials > 1 else None,
         "test_voltage_error_mV": voltage_error,
         "test_rate_model_Hz": len(model_test) / test_duration,
         "test_rate_data_Hz": float(np.mean([len(s) for s in data_test])) / test_duration,
-        "fit_seconds": result.seconds, "compile_seconds": result.compile_seconds, "score_seconds": score_seconds,
-        "simulations": result.simulations, "candidates": result.candidates, "history": list(result.history),
-        "config": {"train_fraction": float(train_fraction), "popsize": int(popsize), "maxiter": int(maxiter),
-                   "seed": int(seed), "voltage_weight_per_mV": float(voltage_weight), "target": target},
+        "fit_seconds": result.seconds,
+        "compile_seconds": result.compile_seconds,
+        "score_seconds": score_seconds,
+        "simulations": result.simulations,
+        "candidates": result.candidates,
+        "history": list(result.history),
+        "config": {
+            "train_fraction": float(train_fraction),
+            "popsize": int(popsize),
+            "maxiter": int(maxiter),
+            "seed": int(seed),
+            "voltage_weight_per_mV": float(voltage_weight),
+            "target": target,
+        },
     }
     shifted = Recording(dt=whole.dt, v=whole.v + offset + v_zero, spikes=whole.spikes, duration=whole.duration)
     return results, shifted, split
@@ -176,21 +233,30 @@ def fit_figure(data: TraceData, model_recording: Recording, split: int, results:
     t = np.arange(data.steps) * data.dt
     shown = (t >= start) & (t < stop)
     rows = 3 if data.voltage is not None else 2
-    fig, axes = plt.subplots(rows, 1, figsize=(10, 2.0 * rows + 1), sharex=True,
-                             gridspec_kw={"height_ratios": [1] + [2] * (rows - 2) + [1]})
+    fig, axes = plt.subplots(
+        rows, 1, figsize=(10, 2.0 * rows + 1), sharex=True, gridspec_kw={"height_ratios": [1] + [2] * (rows - 2) + [1]}
+    )
     if isinstance(data.inputs, CurrentInput):
         axes[0].plot(t[shown], data.inputs.current[shown] * 1e9, color="0.3", lw=0.6)
         axes[0].set_ylabel("current (nA)")
     else:
-        axes[0].eventplot([data.inputs.times[(data.inputs.times >= start) & (data.inputs.times < stop)]],
-                          colors="0.3", linelengths=0.8)
+        axes[0].eventplot(
+            [data.inputs.times[(data.inputs.times >= start) & (data.inputs.times < stop)]],
+            colors="0.3",
+            linelengths=0.8,
+        )
         axes[0].set_ylabel("input spikes")
         axes[0].set_yticks([])
     if data.voltage is not None:
         every = max(1, int(round(data.dt / model_recording.dt)))
         axes[1].plot(t[shown], data.voltage[0, shown] * 1e3, color="0.2", lw=0.7, label="data (trial 1)")
-        axes[1].plot(t[shown], model_recording.v[0, ::every][:data.steps][shown] * 1e3, color="tab:red", lw=0.8,
-                     label=f"{results['model']} (fitted)")
+        axes[1].plot(
+            t[shown],
+            model_recording.v[0, ::every][: data.steps][shown] * 1e3,
+            color="tab:red",
+            lw=0.8,
+            label=f"{results['model']} (fitted)",
+        )
         axes[1].set_ylabel("voltage (mV)")
         axes[1].legend(fontsize=8, loc="upper right")
         low = np.percentile(data.voltage[0, shown] * 1e3, 0.5)
@@ -198,14 +264,19 @@ def fit_figure(data: TraceData, model_recording: Recording, split: int, results:
     raster = axes[-1]
     trains = [s[(s >= start) & (s < stop)] for s in data.spikes]
     model_train = model_recording.spikes[0]
-    raster.eventplot(trains + [model_train[(model_train >= start) & (model_train < stop)]],
-                     colors=["0.2"] * len(trains) + ["tab:red"], linelengths=0.8)
+    raster.eventplot(
+        trains + [model_train[(model_train >= start) & (model_train < stop)]],
+        colors=["0.2"] * len(trains) + ["tab:red"],
+        linelengths=0.8,
+    )
     raster.set_yticks(range(len(trains) + 1), [f"trial {k + 1}" for k in range(len(trains))] + ["model"])
     raster.set_xlabel("time (s), start of the held-out part")
     raster.set_xlim(start, stop)
     gamma = results["test_gamma"]
     error = results["test_voltage_error_mV"]
-    fig.suptitle(f"{results['model']}{' + holding input' if results['hold'] else ''} on held-out data: Gamma "
-                 f"{gamma:.2f}" + (f", subthreshold voltage error {error:.1f} mV" if error is not None else ""),
-                 fontsize=10)
+    fig.suptitle(
+        f"{results['model']}{' + holding input' if results['hold'] else ''} on held-out data: Gamma "
+        f"{gamma:.2f}" + (f", subthreshold voltage error {error:.1f} mV" if error is not None else ""),
+        fontsize=10,
+    )
     return save_figure(fig, path)

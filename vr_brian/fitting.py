@@ -68,8 +68,21 @@ from .settings import codegen_target
 from .spike_metrics import Recording, gamma_factor, subthreshold_mask
 from .standalone import CompiledNetwork
 
-__all__ = ["Parameter", "MODELS", "R_IN", "model_parameters", "params_dict", "theta_from_params",
-           "CandidateSimulator", "simulate_candidates", "evaluate", "fit", "score", "FitResult", "TARGETS"]
+__all__ = [
+    "Parameter",
+    "MODELS",
+    "R_IN",
+    "model_parameters",
+    "params_dict",
+    "theta_from_params",
+    "CandidateSimulator",
+    "simulate_candidates",
+    "evaluate",
+    "fit",
+    "score",
+    "FitResult",
+    "TARGETS",
+]
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
 
@@ -90,19 +103,23 @@ class Parameter:
 _MV, _MS = 1e-3, 1e-3
 
 MODELS = {
-    "vrclif": (Parameter("alpha", -3.0, 0.9),
-               Parameter("weight_scale", 0.05 * _MV, 10 * _MV, "mV", _MV),
-               Parameter("tau_m", 1 * _MS, 60 * _MS, "ms", _MS),
-               Parameter("tau_s_ratio", 0.02, 0.9),
-               Parameter("v_thr", 1 * _MV, 40 * _MV, "mV", _MV)),
-    "adex": (Parameter("tau_m", 1 * _MS, 60 * _MS, "ms", _MS),
-             Parameter("weight_scale", 0.05 * _MV, 10 * _MV, "mV", _MV),
-             Parameter("VT", 1 * _MV, 40 * _MV, "mV", _MV),
-             Parameter("DeltaT", 0.3 * _MV, 6 * _MV, "mV", _MV),
-             Parameter("a", 0.0, 1.0),
-             Parameter("tau_w", 10 * _MS, 300 * _MS, "ms", _MS),
-             Parameter("b", 0.0, 10 * _MV, "mV", _MV),
-             Parameter("V_reset", -20 * _MV, 15 * _MV, "mV", _MV)),
+    "vrclif": (
+        Parameter("alpha", -3.0, 0.9),
+        Parameter("weight_scale", 0.05 * _MV, 10 * _MV, "mV", _MV),
+        Parameter("tau_m", 1 * _MS, 60 * _MS, "ms", _MS),
+        Parameter("tau_s_ratio", 0.02, 0.9),
+        Parameter("v_thr", 1 * _MV, 40 * _MV, "mV", _MV),
+    ),
+    "adex": (
+        Parameter("tau_m", 1 * _MS, 60 * _MS, "ms", _MS),
+        Parameter("weight_scale", 0.05 * _MV, 10 * _MV, "mV", _MV),
+        Parameter("VT", 1 * _MV, 40 * _MV, "mV", _MV),
+        Parameter("DeltaT", 0.3 * _MV, 6 * _MV, "mV", _MV),
+        Parameter("a", 0.0, 1.0),
+        Parameter("tau_w", 10 * _MS, 300 * _MS, "ms", _MS),
+        Parameter("b", 0.0, 10 * _MV, "mV", _MV),
+        Parameter("V_reset", -20 * _MV, 15 * _MV, "mV", _MV),
+    ),
 }
 MODELS["clif"] = MODELS["vrclif"][1:]
 
@@ -214,11 +231,12 @@ def input_drive(inputs, dt: float) -> np.ndarray:
     coarse, fine = _steps_ratio(dt, inputs.grid), _steps_ratio(inputs.grid, dt)
     if coarse is not None:
         steps = len(inputs.current) // coarse
-        return inputs.current[:steps * coarse].reshape(steps, coarse).mean(axis=1)
+        return inputs.current[: steps * coarse].reshape(steps, coarse).mean(axis=1)
     if fine is not None:
         return np.repeat(inputs.current, fine)
-    raise ValueError(f"dt ({dt * 1e3:g} ms) must be a multiple or a divisor of the current's grid "
-                     f"({inputs.grid * 1e3:g} ms)")
+    raise ValueError(
+        f"dt ({dt * 1e3:g} ms) must be a multiple or a divisor of the current's grid ({inputs.grid * 1e3:g} ms)"
+    )
 
 
 def _adex_equations(form: str) -> Equations:
@@ -255,8 +273,19 @@ class CandidateSimulator:
         afterwards; the runtime targets build the objects on every run.
     """
 
-    def __init__(self, kind: str, n: int, steps: int, form: str = "synaptic", *, hold: bool = False, dt=0.1 * ms,
-                 tau_syn=5 * ms, record_dt=None, target: str = "numpy"):
+    def __init__(
+        self,
+        kind: str,
+        n: int,
+        steps: int,
+        form: str = "synaptic",
+        *,
+        hold: bool = False,
+        dt=0.1 * ms,
+        tau_syn=5 * ms,
+        record_dt=None,
+        target: str = "numpy",
+    ):
         self.spec = model_parameters(kind, form, hold)
         self.hold = hold
         if target not in TARGETS:
@@ -280,13 +309,31 @@ class CandidateSimulator:
     def _values(self, columns: dict) -> dict:
         """Brian2 variable name -> per-neuron values with units."""
         if self.kind == "adex":
-            units = {"tau_m": second, "tau_w": second, "a": 1, "b": volt, "VT": volt, "DeltaT": volt,
-                     "V_reset": volt, "weight_scale": volt, "R_in": ohm}
+            units = {
+                "tau_m": second,
+                "tau_w": second,
+                "a": 1,
+                "b": volt,
+                "VT": volt,
+                "DeltaT": volt,
+                "V_reset": volt,
+                "weight_scale": volt,
+                "R_in": ohm,
+            }
         else:
             columns = dict(columns, **holding_input(columns, self.dt, self.form))
-            units = {"tau_m": second, "tau_s": second, "v_thr": volt, "alpha": 1, "weight_scale": volt, "R_in": ohm,
-                     "I_hold": self._drive_units() if self.form == "current" else volt, "Dm": volt, "Ds": volt,
-                     "U_prev": volt}
+            units = {
+                "tau_m": second,
+                "tau_s": second,
+                "v_thr": volt,
+                "alpha": 1,
+                "weight_scale": volt,
+                "R_in": ohm,
+                "I_hold": self._drive_units() if self.form == "current" else volt,
+                "Dm": volt,
+                "Ds": volt,
+                "U_prev": volt,
+            }
         return {name: columns[name] * unit for name, unit in units.items() if name in columns}
 
     def _build(self, columns: dict, drive: np.ndarray) -> dict:
@@ -294,8 +341,16 @@ class CandidateSimulator:
         stimulus = TimedArray(drive * self._drive_units(), dt=dt, name="drive")
         namespace = {"drive": stimulus}
         if self.kind == "adex":
-            group = NeuronGroup(self.n, _adex_equations(self.form), threshold=ADEX_THRESHOLD, reset=ADEX_RESET,
-                                method="euler", dt=dt, namespace=dict(namespace, inf=np.inf), name="candidates")
+            group = NeuronGroup(
+                self.n,
+                _adex_equations(self.form),
+                threshold=ADEX_THRESHOLD,
+                reset=ADEX_RESET,
+                method="euler",
+                dt=dt,
+                namespace=dict(namespace, inf=np.inf),
+                name="candidates",
+            )
             group.tau_syn = self.tau_syn * second
             if self.form == "synaptic":
                 group.run_regularly("s += drive(t)", when="thresholds", order=-1, name="candidates_input")
@@ -304,20 +359,37 @@ class CandidateSimulator:
             if self.form == "current":
                 model = VR_CLIF_CURRENT + Equations("I_inj = drive(t) + I_hold : amp\nI_hold : amp (constant)")
             else:
-                model = VR_CLIF + Equations("I = weight_scale*drive(t) + I_hold : volt\n"
-                                            "weight_scale : volt (constant)\nI_hold : volt (constant)")
-            group = NeuronGroup(self.n, model, threshold=THRESHOLD, reset=RESET, method="exact", dt=dt,
-                                namespace=namespace, name="candidates")
+                model = VR_CLIF + Equations(
+                    "I = weight_scale*drive(t) + I_hold : volt\n"
+                    "weight_scale : volt (constant)\nI_hold : volt (constant)"
+                )
+            group = NeuronGroup(
+                self.n,
+                model,
+                threshold=THRESHOLD,
+                reset=RESET,
+                method="exact",
+                dt=dt,
+                namespace=namespace,
+                name="candidates",
+            )
             group.run_regularly("U_prev = U", when="before_resets", name="candidates_uprev")
             group.run_regularly(ON_STEP, when="thresholds", order=-1, name="candidates_input")
             variable, when = "U", "before_resets"
         for name, value in self._values(columns).items():
             setattr(group, name, value)
-        voltage = StateMonitor(group, variable, record=True, when=when, dt=self.record_every * dt,
-                               name="candidates_voltage")
+        voltage = StateMonitor(
+            group, variable, record=True, when=when, dt=self.record_every * dt, name="candidates_voltage"
+        )
         spikes = SpikeMonitor(group, name="candidates_spikes")
-        return {"network": Network(group, voltage, spikes), "group": group, "voltage": voltage, "spikes": spikes,
-                "stimulus": stimulus, "variable": variable}
+        return {
+            "network": Network(group, voltage, spikes),
+            "group": group,
+            "voltage": voltage,
+            "spikes": spikes,
+            "stimulus": stimulus,
+            "variable": variable,
+        }
 
     def _padded_drive(self, inputs) -> tuple:
         drive = input_drive(inputs, self.dt)
@@ -334,8 +406,10 @@ class CandidateSimulator:
         """
         theta = np.atleast_2d(np.asarray(theta, float))
         if theta.shape != (self.n, len(self.spec)):
-            raise ValueError(f"theta must have shape ({self.n}, {len(self.spec)}) for {self.kind!r} "
-                             f"({[p.name for p in self.spec]}), got {theta.shape}")
+            raise ValueError(
+                f"theta must have shape ({self.n}, {len(self.spec)}) for {self.kind!r} "
+                f"({[p.name for p in self.spec]}), got {theta.shape}"
+            )
         if _form(inputs) != self.form:
             raise ValueError(f"this simulator takes {self.form} input, got {_form(inputs)} input")
         drive, steps = self._padded_drive(inputs)
@@ -377,16 +451,23 @@ def simulate_candidates(kind: str, theta, inputs, *, dt=0.1 * ms, tau_syn=5 * ms
     dt_s = to_si(dt, second, "dt")
     form = _form(inputs)
     hold = kind != "adex" and theta.shape[1] == len(model_parameters(kind, form)) + 1
-    simulator = CandidateSimulator(kind, len(theta), len(input_drive(inputs, dt_s)), form, hold=hold, dt=dt,
-                                   tau_syn=tau_syn, target=target)
+    simulator = CandidateSimulator(
+        kind, len(theta), len(input_drive(inputs, dt_s)), form, hold=hold, dt=dt, tau_syn=tau_syn, target=target
+    )
     try:
         return simulator.run(theta, inputs)
     finally:
         simulator.close()
 
 
-def evaluate(candidates: Recording, reference: Recording, *, window=2 * ms, voltage_weight: float = 0.02,
-             fit_offset: bool = False):
+def evaluate(
+    candidates: Recording,
+    reference: Recording,
+    *,
+    window=2 * ms,
+    voltage_weight: float = 0.02,
+    fit_offset: bool = False,
+):
     """Gamma, subthreshold voltage error (volts), loss and voltage offset (volts) of every
     candidate against the reference.
 
@@ -401,10 +482,16 @@ def evaluate(candidates: Recording, reference: Recording, *, window=2 * ms, volt
     """
     every = _steps_ratio(candidates.dt, reference.dt)
     if every is None or abs(reference.duration - candidates.duration) > 1e-9:
-        raise ValueError(f"candidates and reference must share the time grid: {candidates.duration} s of "
-                         f"{candidates.dt} s steps vs {reference.duration} s of {reference.dt} s")
-    gamma = np.array([np.mean([gamma_factor(s, data, reference.duration, window) for data in reference.spikes])
-                      for s in candidates.spikes])
+        raise ValueError(
+            f"candidates and reference must share the time grid: {candidates.duration} s of "
+            f"{candidates.dt} s steps vs {reference.duration} s of {reference.dt} s"
+        )
+    gamma = np.array(
+        [
+            np.mean([gamma_factor(s, data, reference.duration, window) for data in reference.spikes])
+            for s in candidates.spikes
+        ]
+    )
     error = np.full(len(candidates), np.nan)
     offset = np.zeros(len(candidates))
     if reference.v is not None:
@@ -452,13 +539,28 @@ def _to_search(spec, theta):
 
 
 def _from_search(spec, u):
-    return np.array([10.0 ** x if p.log else x for p, x in zip(spec, np.asarray(u, float).T, strict=True)]).T
+    return np.array([10.0**x if p.log else x for p, x in zip(spec, np.asarray(u, float).T, strict=True)]).T
 
 
-def fit(kind: str, inputs, reference: Recording, *, dt=0.1 * ms, tau_syn=5 * ms, popsize: int = 8,
-        maxiter: int = 30, seed: int = 0, voltage_weight: float = 0.02, bounds=None, target: str = "numpy",
-        tol: float = 1e-3, hold: bool = False, fit_offset: bool = False,
-        simulator: CandidateSimulator | None = None, progress=None) -> FitResult:
+def fit(
+    kind: str,
+    inputs,
+    reference: Recording,
+    *,
+    dt=0.1 * ms,
+    tau_syn=5 * ms,
+    popsize: int = 8,
+    maxiter: int = 30,
+    seed: int = 0,
+    voltage_weight: float = 0.02,
+    bounds=None,
+    target: str = "numpy",
+    tol: float = 1e-3,
+    hold: bool = False,
+    fit_offset: bool = False,
+    simulator: CandidateSimulator | None = None,
+    progress=None,
+) -> FitResult:
     """Fit model ``kind`` to ``reference`` (one neuron, or repeated trials of it) driven by ``inputs``.
 
     Parameters
@@ -498,23 +600,36 @@ def fit(kind: str, inputs, reference: Recording, *, dt=0.1 * ms, tau_syn=5 * ms,
     bounds = dict(bounds or {})
     unknown = set(bounds) - {p.name for p in spec}
     if unknown:
-        raise ValueError(f"bounds name parameters {sorted(unknown)} that {kind!r} ({form} input) does not have; "
-                         f"it has {[p.name for p in spec]}")
+        raise ValueError(
+            f"bounds name parameters {sorted(unknown)} that {kind!r} ({form} input) does not have; "
+            f"it has {[p.name for p in spec]}"
+        )
     box = []
     for p in spec:
         low, high = bounds.get(p.name, (p.low, p.high))
         if not low < high or (p.log and not low > 0):
-            raise ValueError(f"bounds of {p.name} must satisfy {'0 < ' if p.log else ''}low < high, "
-                             f"got ({low}, {high})")
+            raise ValueError(
+                f"bounds of {p.name} must satisfy {'0 < ' if p.log else ''}low < high, got ({low}, {high})"
+            )
         box.append((np.log10(low), np.log10(high)) if p.log else (low, high))
     n = int(popsize) * len(spec)
     own = simulator is None
     if own:
-        simulator = CandidateSimulator(kind, n, len(input_drive(inputs, to_si(dt, second, "dt"))), form, hold=hold,
-                                       dt=dt, tau_syn=tau_syn, target=target)
+        simulator = CandidateSimulator(
+            kind,
+            n,
+            len(input_drive(inputs, to_si(dt, second, "dt"))),
+            form,
+            hold=hold,
+            dt=dt,
+            tau_syn=tau_syn,
+            target=target,
+        )
     elif (simulator.kind, simulator.form, simulator.hold, simulator.n) != (kind, form, hold, n):
-        raise ValueError(f"simulator is for {simulator.n} {simulator.kind} candidates on {simulator.form} input "
-                         f"(hold={simulator.hold}); this fit needs {n} {kind} on {form} input (hold={hold})")
+        raise ValueError(
+            f"simulator is for {simulator.n} {simulator.kind} candidates on {simulator.form} input "
+            f"(hold={simulator.hold}); this fit needs {n} {kind} on {form} input (hold={hold})"
+        )
     counts = {"simulations": 0, "candidates": 0}
     history = []
 
@@ -531,25 +646,56 @@ def fit(kind: str, inputs, reference: Recording, *, dt=0.1 * ms, tau_syn=5 * ms,
             progress(len(history), history[-1])
 
     try:
-        result = differential_evolution(objective, box, popsize=int(popsize), maxiter=int(maxiter), seed=seed,
-                                        vectorized=True, updating="deferred", polish=False, tol=tol,
-                                        init="latinhypercube", callback=callback)
+        result = differential_evolution(
+            objective,
+            box,
+            popsize=int(popsize),
+            maxiter=int(maxiter),
+            seed=seed,
+            vectorized=True,
+            updating="deferred",
+            polish=False,
+            tol=tol,
+            init="latinhypercube",
+            callback=callback,
+        )
         best_theta = _from_search(spec, result.x[None, :])[0]
         best = simulator.run(np.tile(best_theta, (n, 1)), inputs)
     finally:
         if own:
             simulator.close()
     gamma, error, loss, offset = evaluate(best, reference, voltage_weight=voltage_weight, fit_offset=fit_offset)
-    return FitResult(kind=kind, form=form, params=params_dict(kind, best_theta, form), theta=best_theta,
-                     loss=float(loss[0]), gamma=float(gamma[0]), voltage_error=float(error[0]),
-                     voltage_offset=float(offset[0]), history=tuple(history),
-                     population=_from_search(spec, result.population), population_losses=result.population_energies,
-                     simulations=counts["simulations"], candidates=counts["candidates"],
-                     seconds=time.perf_counter() - start, compile_seconds=simulator.compile_seconds)
+    return FitResult(
+        kind=kind,
+        form=form,
+        params=params_dict(kind, best_theta, form),
+        theta=best_theta,
+        loss=float(loss[0]),
+        gamma=float(gamma[0]),
+        voltage_error=float(error[0]),
+        voltage_offset=float(offset[0]),
+        history=tuple(history),
+        population=_from_search(spec, result.population),
+        population_losses=result.population_energies,
+        simulations=counts["simulations"],
+        candidates=counts["candidates"],
+        seconds=time.perf_counter() - start,
+        compile_seconds=simulator.compile_seconds,
+    )
 
 
-def score(kind: str, params, inputs, reference: Recording, *, dt=0.1 * ms, tau_syn=5 * ms, target: str = "numpy",
-          simulator: CandidateSimulator | None = None, fit_offset: bool = False):
+def score(
+    kind: str,
+    params,
+    inputs,
+    reference: Recording,
+    *,
+    dt=0.1 * ms,
+    tau_syn=5 * ms,
+    target: str = "numpy",
+    simulator: CandidateSimulator | None = None,
+    fit_offset: bool = False,
+):
     """Gamma and subthreshold voltage error (volts) of one parameter set (dict or vector) on
     ``inputs`` against ``reference``; returns (gamma, voltage_error, recording of that neuron).
     A ``simulator`` of several candidates runs them all with these parameters."""

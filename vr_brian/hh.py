@@ -67,9 +67,24 @@ from brian2 import (
 from .params import to_si
 from .spike_metrics import Recording
 
-__all__ = ["HHModel", "SQUID", "TRAUB_MILES", "WANG_BUZSAKI", "HH_MODELS", "SynapticInput", "CurrentInput",
-           "poisson_input", "ou_current", "hh_group", "run_hh", "resting_potential", "steady_state_current",
-           "input_resistance", "measure_input_resistance", "AREA"]
+__all__ = [
+    "HHModel",
+    "SQUID",
+    "TRAUB_MILES",
+    "WANG_BUZSAKI",
+    "HH_MODELS",
+    "SynapticInput",
+    "CurrentInput",
+    "poisson_input",
+    "ou_current",
+    "hh_group",
+    "run_hh",
+    "resting_potential",
+    "steady_state_current",
+    "input_resistance",
+    "measure_input_resistance",
+    "AREA",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,7 +147,8 @@ _GATED_CURRENTS = """
 
 SQUID = HHModel(
     name="squid",
-    ionic=_GATED_CURRENTS + """
+    ionic=_GATED_CURRENTS
+    + """
     alpha_m = 1/exprel(-(v/mV + 40)/10)/ms : Hz
     beta_m = 4*exp(-(v/mV + 65)/18)/ms : Hz
     alpha_h = 0.07*exp(-(v/mV + 65)/20)/ms : Hz
@@ -141,11 +157,19 @@ SQUID = HHModel(
     beta_n = 0.125*exp(-(v/mV + 65)/80)/ms : Hz
     """,
     namespace={
-        "Cm": 1 * ufarad / cm**2, "gNa": 120 * msiemens / cm**2, "gK": 36 * msiemens / cm**2,
-        "gL": 0.3 * msiemens / cm**2, "ENa": 50 * mV, "EK": -77 * mV, "EL": -54.387 * mV,
-        "_alpha_m": lambda v: 1 / _exprel(-(v + 40) / 10), "_beta_m": lambda v: 4 * np.exp(-(v + 65) / 18),
-        "_alpha_h": lambda v: 0.07 * np.exp(-(v + 65) / 20), "_beta_h": lambda v: 1 / (1 + np.exp(-(v + 35) / 10)),
-        "_alpha_n": lambda v: 0.1 / _exprel(-(v + 55) / 10), "_beta_n": lambda v: 0.125 * np.exp(-(v + 65) / 80),
+        "Cm": 1 * ufarad / cm**2,
+        "gNa": 120 * msiemens / cm**2,
+        "gK": 36 * msiemens / cm**2,
+        "gL": 0.3 * msiemens / cm**2,
+        "ENa": 50 * mV,
+        "EK": -77 * mV,
+        "EL": -54.387 * mV,
+        "_alpha_m": lambda v: 1 / _exprel(-(v + 40) / 10),
+        "_beta_m": lambda v: 4 * np.exp(-(v + 65) / 18),
+        "_alpha_h": lambda v: 0.07 * np.exp(-(v + 65) / 20),
+        "_beta_h": lambda v: 1 / (1 + np.exp(-(v + 35) / 10)),
+        "_alpha_n": lambda v: 0.1 / _exprel(-(v + 55) / 10),
+        "_beta_n": lambda v: 0.125 * np.exp(-(v + 65) / 80),
     },
     gates=("m", "h", "n"),
     description="Hodgkin-Huxley 1952 squid axon, 6.3 degC",
@@ -153,7 +177,8 @@ SQUID = HHModel(
 
 TRAUB_MILES = HHModel(
     name="traub_miles",
-    ionic=_GATED_CURRENTS + """
+    ionic=_GATED_CURRENTS
+    + """
     alpha_m = 1.28/exprel((13*mV - v + VT)/(4*mV))/ms : Hz
     beta_m = 1.4/exprel((v - VT - 40*mV)/(5*mV))/ms : Hz
     alpha_h = 0.128*exp((17*mV - v + VT)/(18*mV))/ms : Hz
@@ -162,12 +187,20 @@ TRAUB_MILES = HHModel(
     beta_n = 0.5*exp((10*mV - v + VT)/(40*mV))/ms : Hz
     """,
     namespace={
-        "Cm": 1 * ufarad / cm**2, "gNa": 100 * msiemens / cm**2, "gK": 30 * msiemens / cm**2,
-        "gL": 0.05 * msiemens / cm**2, "ENa": 50 * mV, "EK": -90 * mV, "EL": -60 * mV, "VT": -63 * mV,
-        "_alpha_m": lambda v: 1.28 / _exprel((13 - v - 63) / 4), "_beta_m": lambda v: 1.4 / _exprel((v + 63 - 40) / 5),
+        "Cm": 1 * ufarad / cm**2,
+        "gNa": 100 * msiemens / cm**2,
+        "gK": 30 * msiemens / cm**2,
+        "gL": 0.05 * msiemens / cm**2,
+        "ENa": 50 * mV,
+        "EK": -90 * mV,
+        "EL": -60 * mV,
+        "VT": -63 * mV,
+        "_alpha_m": lambda v: 1.28 / _exprel((13 - v - 63) / 4),
+        "_beta_m": lambda v: 1.4 / _exprel((v + 63 - 40) / 5),
         "_alpha_h": lambda v: 0.128 * np.exp((17 - v - 63) / 18),
         "_beta_h": lambda v: 4 / (1 + np.exp((40 - v - 63) / 5)),
-        "_alpha_n": lambda v: 0.16 / _exprel((15 - v - 63) / 5), "_beta_n": lambda v: 0.5 * np.exp((10 - v - 63) / 40),
+        "_alpha_n": lambda v: 0.16 / _exprel((15 - v - 63) / 5),
+        "_beta_n": lambda v: 0.5 * np.exp((10 - v - 63) / 40),
     },
     gates=("m", "h", "n"),
     description="Traub-Miles cortical HH (Brian2 COBAHH), -0.5 uA/cm^2 holding current",
@@ -187,7 +220,8 @@ def _instantaneous(currents: str, gate: str) -> str:
 
 WANG_BUZSAKI = HHModel(
     name="wang_buzsaki",
-    ionic=_instantaneous(_GATED_CURRENTS, "m") + """
+    ionic=_instantaneous(_GATED_CURRENTS, "m")
+    + """
     alpha_m = 1/exprel(-(v/mV + 35)/10)/ms : Hz
     beta_m = 4*exp(-(v/mV + 60)/18)/ms : Hz
     alpha_h = phi*0.07*exp(-(v/mV + 58)/20)/ms : Hz
@@ -196,9 +230,16 @@ WANG_BUZSAKI = HHModel(
     beta_n = phi*0.125*exp(-(v/mV + 44)/80)/ms : Hz
     """,
     namespace={
-        "Cm": 1 * ufarad / cm**2, "gNa": 35 * msiemens / cm**2, "gK": 9 * msiemens / cm**2,
-        "gL": 0.1 * msiemens / cm**2, "ENa": 55 * mV, "EK": -90 * mV, "EL": -65 * mV, "phi": _PHI,
-        "_alpha_m": lambda v: 1 / _exprel(-(v + 35) / 10), "_beta_m": lambda v: 4 * np.exp(-(v + 60) / 18),
+        "Cm": 1 * ufarad / cm**2,
+        "gNa": 35 * msiemens / cm**2,
+        "gK": 9 * msiemens / cm**2,
+        "gL": 0.1 * msiemens / cm**2,
+        "ENa": 55 * mV,
+        "EK": -90 * mV,
+        "EL": -65 * mV,
+        "phi": _PHI,
+        "_alpha_m": lambda v: 1 / _exprel(-(v + 35) / 10),
+        "_beta_m": lambda v: 4 * np.exp(-(v + 60) / 18),
         "_alpha_h": lambda v: _PHI * 0.07 * np.exp(-(v + 58) / 20),
         "_beta_h": lambda v: _PHI / (1 + np.exp(-(v + 28) / 10)),
         "_alpha_n": lambda v: _PHI * 0.1 / _exprel(-(v + 34) / 10),
@@ -233,8 +274,12 @@ def steady_state_current(model: HHModel, v) -> np.ndarray:
     ns = {k: (float(x) if hasattr(x, "dim") else x) for k, x in model.namespace.items()}  # SI floats
     v = np.asarray(v, float)
     s = model.steady_state(v)
-    return (ns["gNa"] * s["m"] ** 3 * s["h"] * (ns["ENa"] - v) + ns["gK"] * s["n"] ** 4 * (ns["EK"] - v)
-            + ns["gL"] * (ns["EL"] - v) + float(model.I_hold))
+    return (
+        ns["gNa"] * s["m"] ** 3 * s["h"] * (ns["ENa"] - v)
+        + ns["gK"] * s["n"] ** 4 * (ns["EK"] - v)
+        + ns["gL"] * (ns["EL"] - v)
+        + float(model.I_hold)
+    )
 
 
 def input_resistance(model: HHModel, v, area=None) -> np.ndarray:
@@ -268,8 +313,17 @@ def resting_potential(model: HHModel) -> float:
     return brentq(current, grid[k], grid[k + 1], xtol=1e-9) * 1e-3
 
 
-def hh_group(n: int, model: HHModel, *, dt=0.025 * ms, tau_syn=5 * ms, J=0 * uA / cm**2, I_ext=0 * uA / cm**2,
-             injected=None, name: str = "hh*") -> NeuronGroup:
+def hh_group(
+    n: int,
+    model: HHModel,
+    *,
+    dt=0.025 * ms,
+    tau_syn=5 * ms,
+    J=0 * uA / cm**2,
+    I_ext=0 * uA / cm**2,
+    injected=None,
+    name: str = "hh*",
+) -> NeuronGroup:
     """A NeuronGroup of ``n`` HH neurons of ``model`` with exponential synaptic current, starting
     at :func:`resting_potential` with every gate at its steady state there.
 
@@ -303,8 +357,16 @@ def hh_group(n: int, model: HHModel, *, dt=0.025 * ms, tau_syn=5 * ms, J=0 * uA 
     else:
         injection = Equations("I_inj = injected(t, i) : amp/meter**2")
         namespace["injected"] = injected
-    group = NeuronGroup(int(n), Equations(_MEMBRANE) + Equations(model.ionic) + injection, threshold=THRESHOLD,
-                        refractory=REFRACTORY, method="rk4", dt=dt, namespace=namespace, name=name)
+    group = NeuronGroup(
+        int(n),
+        Equations(_MEMBRANE) + Equations(model.ionic) + injection,
+        threshold=THRESHOLD,
+        refractory=REFRACTORY,
+        method="rk4",
+        dt=dt,
+        namespace=namespace,
+        name=name,
+    )
     v_rest = resting_potential(model)
     group.v = v_rest * 1e3 * mV
     steady = model.steady_state(v_rest)
@@ -345,12 +407,21 @@ class SynapticInput:
 
     def generator(self, dt=None, name: str = "inputs*") -> SpikeGeneratorGroup:
         """A SpikeGeneratorGroup firing these trains, with clock step ``dt`` (default: the grid)."""
-        return SpikeGeneratorGroup(self.n_inputs, self.indices, self.times * second,
-                                   dt=(self.grid * second if dt is None else dt), name=name)
+        return SpikeGeneratorGroup(
+            self.n_inputs, self.indices, self.times * second, dt=(self.grid * second if dt is None else dt), name=name
+        )
 
 
-def poisson_input(n_exc: int = 160, n_inh: int = 40, rate=10.0, duration=2 * second, *, w_inh: float = 2.0,
-                  grid=0.1 * ms, seed: int = 0) -> SynapticInput:
+def poisson_input(
+    n_exc: int = 160,
+    n_inh: int = 40,
+    rate=10.0,
+    duration=2 * second,
+    *,
+    w_inh: float = 2.0,
+    grid=0.1 * ms,
+    seed: int = 0,
+) -> SynapticInput:
     """Independent Poisson trains on a time grid: ``n_exc`` excitatory inputs of weight 1 and
     ``n_inh`` inhibitory inputs of weight ``-w_inh``, at ``rate`` Hz each (at most one spike
     per input per grid step; the probability per step is rate*grid)."""
@@ -367,8 +438,9 @@ def poisson_input(n_exc: int = 160, n_inh: int = 40, rate=10.0, duration=2 * sec
     fired = rng.random((steps, n_exc + n_inh)) < rate * grid
     step, index = np.nonzero(fired)
     weights = np.concatenate([np.ones(n_exc), -w_inh * np.ones(n_inh)])
-    return SynapticInput(indices=index.astype(np.int64), times=step * grid, weights=weights,
-                         duration=steps * grid, grid=grid)
+    return SynapticInput(
+        indices=index.astype(np.int64), times=step * grid, weights=weights, duration=steps * grid, grid=grid
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -431,8 +503,17 @@ def ou_current(mean, sd, tau=5 * ms, duration=1 * second, *, grid=0.1 * ms, seed
     return CurrentInput(mean + lfilter([1.0], [1.0, -decay], kicks), grid)
 
 
-def run_hh(model: HHModel, inputs, J=None, *, dt=0.025 * ms, record_dt=0.1 * ms, tau_syn=5 * ms, area=AREA,
-           target: str = "numpy") -> Recording:
+def run_hh(
+    model: HHModel,
+    inputs,
+    J=None,
+    *,
+    dt=0.025 * ms,
+    record_dt=0.1 * ms,
+    tau_syn=5 * ms,
+    area=AREA,
+    target: str = "numpy",
+) -> Recording:
     """Simulate one HH neuron per input in ``inputs`` (one Brian2 run), each driven by its own input.
 
     Parameters
@@ -464,7 +545,8 @@ def run_hh(model: HHModel, inputs, J=None, *, dt=0.025 * ms, record_dt=0.1 * ms,
     if kind not in (SynapticInput, CurrentInput) or any(type(x) is not kind for x in inputs):
         raise ValueError("inputs must be one or more SynapticInput, or one or more CurrentInput")
     if any(abs(x.duration - inputs[0].duration) > 1e-12 for x in inputs) or (
-            kind is SynapticInput and any(x.n_inputs != inputs[0].n_inputs for x in inputs)):
+        kind is SynapticInput and any(x.n_inputs != inputs[0].n_inputs for x in inputs)
+    ):
         raise ValueError("inputs must share their duration (and number of input trains)")
     dt_s, record_s = to_si(dt, second, "dt"), to_si(record_dt, second, "record_dt")
     ratio = record_s / dt_s
@@ -486,9 +568,13 @@ def run_hh(model: HHModel, inputs, J=None, *, dt=0.025 * ms, record_dt=0.1 * ms,
         else:
             n_in = inputs[0].n_inputs
             group = hh_group(n, model, dt=dt, tau_syn=tau_syn, J=J)
-            source = SpikeGeneratorGroup(n * n_in, np.concatenate([x.indices + b * n_in for b, x in enumerate(inputs)]),
-                                         np.concatenate([x.times for x in inputs]) * second, dt=dt,
-                                         name="hh_inputs*")
+            source = SpikeGeneratorGroup(
+                n * n_in,
+                np.concatenate([x.indices + b * n_in for b, x in enumerate(inputs)]),
+                np.concatenate([x.times for x in inputs]) * second,
+                dt=dt,
+                name="hh_inputs*",
+            )
             synapses = Synapses(source, group, "w : 1", on_pre="I_syn_post += w*J_post", dt=dt, name="hh_synapses*")
             synapses.connect(i=np.arange(n * n_in), j=np.repeat(np.arange(n), n_in))
             synapses.w = np.concatenate([x.weights for x in inputs])
@@ -503,13 +589,16 @@ def run_hh(model: HHModel, inputs, J=None, *, dt=0.025 * ms, record_dt=0.1 * ms,
 
     v, spikes = run_network(build, inputs[0].duration * second, read, target)
     if not np.all(np.isfinite(v)):
-        raise ValueError(f"the HH integration diverged (non-finite voltage) at dt = {dt_s * 1e3:g} ms: use a "
-                         f"smaller dt (0.025 ms is converged)")
+        raise ValueError(
+            f"the HH integration diverged (non-finite voltage) at dt = {dt_s * 1e3:g} ms: use a "
+            f"smaller dt (0.025 ms is converged)"
+        )
     return Recording(dt=record_s, v=v - resting_potential(model), spikes=spikes, duration=inputs[0].duration)
 
 
-def measure_input_resistance(model: HHModel, v_hold, *, step=0.01 * uA / cm**2, settle=300 * ms, area=AREA,
-                             dt=0.025 * ms, target: str = "numpy") -> dict:
+def measure_input_resistance(
+    model: HHModel, v_hold, *, step=0.01 * uA / cm**2, settle=300 * ms, area=AREA, dt=0.025 * ms, target: str = "numpy"
+) -> dict:
     """Input resistance of ``model`` measured in Brian2 by small current steps at several holding currents.
 
     Neuron ``k`` is held at ``v_hold[k]`` (volts) by the current that :func:`steady_state_current`
@@ -527,10 +616,21 @@ def measure_input_resistance(model: HHModel, v_hold, *, step=0.01 * uA / cm**2, 
     steps = int(round(settle_s / to_si(dt, second, "dt")))
     density = np.concatenate([np.tile(holding, (steps, 1)), np.tile(holding + step_density, (steps, 1))])
     # start from the resting state's gates; settle is long against every gate's time constant
-    traces = run_hh(model, [CurrentInput(d * area_m2, float(dt / second)) for d in density.T], dt=dt,
-                    record_dt=dt, area=area, target=target)
+    traces = run_hh(
+        model,
+        [CurrentInput(d * area_m2, float(dt / second)) for d in density.T],
+        dt=dt,
+        record_dt=dt,
+        area=area,
+        target=target,
+    )
     v_rest = resting_potential(model)
     before, after = traces.v[:, steps - 1] + v_rest, traces.v[:, -1] + v_rest
-    return {"v_hold": v_hold, "holding_current": holding * area_m2, "v_before": before, "v_after": after,
-            "resistance": (after - before) / (step_density * area_m2),
-            "fired": np.array([np.any(s >= settle_s) for s in traces.spikes])}
+    return {
+        "v_hold": v_hold,
+        "holding_current": holding * area_m2,
+        "v_before": before,
+        "v_after": after,
+        "resistance": (after - before) / (step_density * area_m2),
+        "fired": np.array([np.any(s >= settle_s) for s in traces.spikes]),
+    }

@@ -71,16 +71,16 @@ def to_si(value, unit, name: str, *, bare: bool = True) -> float:
         if value.shape not in ((), (1,)):
             raise ValueError(f"{name} must be a scalar, got an array of shape {value.shape}")
         if value.dim is not get_dimensions(_unit(unit)):
-            raise ValueError(
-                f"{name} must be in units of {_unit_name(unit)}, got {value!r} (dimension {value.dim})"
-            )
+            raise ValueError(f"{name} must be in units of {_unit_name(unit)}, got {value!r} (dimension {value.dim})")
         return float(np.asarray(value).reshape(()))
     number = (isinstance(value, Real) and not isinstance(value, bool)) or (
-        isinstance(value, np.ndarray) and value.shape == () and np.issubdtype(value.dtype, np.number))
+        isinstance(value, np.ndarray) and value.shape == () and np.issubdtype(value.dtype, np.number)
+    )
     if number and not bare and not _dimensionless(unit):
         shown = _unit_name(unit)
-        raise TypeError(f"{name} needs a Brian2 unit of {shown} (e.g. {float(value)!r}*{shown}), "
-                        f"got the bare number {value!r}")
+        raise TypeError(
+            f"{name} needs a Brian2 unit of {shown} (e.g. {float(value)!r}*{shown}), got the bare number {value!r}"
+        )
     if number:
         return float(value)
     raise TypeError(f"{name} must be a number or a Brian2 quantity in {_unit_name(unit)}, got {value!r}")
@@ -127,8 +127,15 @@ def _shown(value: float, unit: str) -> str:
     return repr(value * _unit(unit))
 
 
-_UNITS = {"tau_m": "second", "tau_s": "second", "v_thr": "volt", "alpha": 1, "dt": "second", "r_max": 1,
-          "e_inh": "volt"}
+_UNITS = {
+    "tau_m": "second",
+    "tau_s": "second",
+    "v_thr": "volt",
+    "alpha": 1,
+    "dt": "second",
+    "r_max": 1,
+    "e_inh": "volt",
+}
 
 #: Forms of the variable resistance. "paper" is the paper's model, R(t) = 1 - alpha U(t-1)/v_thr for
 #: every input; the others are named, opt-in variants that bound the runaway (MODEL.md):
@@ -234,11 +241,14 @@ class VRParams:
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
         if self.r_max is not None and self.variant != "bounded":
-            raise ValueError(f"r_max bounds R in variant='bounded' only, got r_max={self.r_max!r} with "
-                             f"variant={self.variant!r}")
+            raise ValueError(
+                f"r_max bounds R in variant='bounded' only, got r_max={self.r_max!r} with variant={self.variant!r}"
+            )
         if self.e_inh is not None and self.variant != "split":
-            raise ValueError(f"e_inh is the inhibitory reversal of variant='split' only, got e_inh={self.e_inh!r} V "
-                             f"with variant={self.variant!r}")
+            raise ValueError(
+                f"e_inh is the inhibitory reversal of variant='split' only, got e_inh={self.e_inh!r} V "
+                f"with variant={self.variant!r}"
+            )
         if self.variant == "bounded":
             if self.r_max is None:
                 object.__setattr__(self, "r_max", DEFAULT_R_MAX)
@@ -246,8 +256,10 @@ class VRParams:
                 raise ValueError(f"r_max must be a finite number >= 1 (R is 1 at rest), got {self.r_max!r}")
         if self.variant == "split":
             if self.e_inh is None and self.alpha < 0:
-                raise ValueError(f"variant='split' with alpha={self.alpha:g} < 0 needs an explicit e_inh < 0 (the "
-                                 f"default -v_thr/alpha would lie above rest)")
+                raise ValueError(
+                    f"variant='split' with alpha={self.alpha:g} < 0 needs an explicit e_inh < 0 (the "
+                    f"default -v_thr/alpha would lie above rest)"
+                )
             if self.e_inh is not None and not (self.e_inh < 0 and not math.isnan(self.e_inh)):
                 raise ValueError(f"e_inh must be a voltage < 0 (below rest), got {self.e_inh!r} V")
 
@@ -299,8 +311,13 @@ class VRParams:
         """The parameters as Brian2 quantities, keyed by name (the variant's own ones if it has any)."""
         from brian2 import second, volt
 
-        quantities = {"tau_m": self.tau_m * second, "tau_s": self.tau_s * second,
-                      "v_thr": self.v_thr * volt, "alpha": self.alpha, "dt": self.dt * second}
+        quantities = {
+            "tau_m": self.tau_m * second,
+            "tau_s": self.tau_s * second,
+            "v_thr": self.v_thr * volt,
+            "alpha": self.alpha,
+            "dt": self.dt * second,
+        }
         if self.variant != "paper":
             quantities["variant"] = self.variant
         if self.r_max is not None:
@@ -315,5 +332,7 @@ class VRParams:
             variant += f", r_max={self.r_max:g}"
         if self.e_inh is not None:
             variant += f", e_inh={self.e_inh:g}*volt"
-        return (f"VRParams(tau_m={self.tau_m * 1e3:g}*ms, tau_s={self.tau_s * 1e3:g}*ms, "
-                f"v_thr={self.v_thr:g}*volt, alpha={self.alpha:g}, dt={self.dt * 1e3:g}*ms{variant})")
+        return (
+            f"VRParams(tau_m={self.tau_m * 1e3:g}*ms, tau_s={self.tau_s * 1e3:g}*ms, "
+            f"v_thr={self.v_thr:g}*volt, alpha={self.alpha:g}, dt={self.dt * 1e3:g}*ms{variant})"
+        )

@@ -65,14 +65,24 @@ def forward(weights, spikes, params: VRParams, dtype=None, check: bool = True) -
     # The input layer's currents for all steps at once: one large product instead of `steps` small ones.
     flat_input = spikes.reshape(batch * steps, -1).astype(dtype)
     I_first = [(flat_input @ part.T).reshape(batch, steps, -1) for part in parts[0]]
-    state = [dict(Dm=np.zeros((batch, W.shape[0]), dtype), Ds=np.zeros((batch, W.shape[0]), dtype),
-                  Re=np.zeros((batch, W.shape[0]), dtype), U=np.zeros((batch, W.shape[0]), dtype),
-                  P=np.zeros((batch, W.shape[0]), bool)) for W in weights]
+    state = [
+        dict(
+            Dm=np.zeros((batch, W.shape[0]), dtype),
+            Ds=np.zeros((batch, W.shape[0]), dtype),
+            Re=np.zeros((batch, W.shape[0]), dtype),
+            U=np.zeros((batch, W.shape[0]), dtype),
+            P=np.zeros((batch, W.shape[0]), bool),
+        )
+        for W in weights
+    ]
     last = len(weights) - 1
     for t in range(steps):
         for n, s in enumerate(state):
-            I = [current[:, t] for current in I_first] if n == 0 else \
-                [P[n - 1][:, t].astype(dtype) @ part.T for part in parts[n]]
+            I = (
+                [current[:, t] for current in I_first]
+                if n == 0
+                else [P[n - 1][:, t].astype(dtype) @ part.T for part in parts[n]]
+            )
             if split:
                 T = I[0] * resistance_factor(s["U"], params.k_exc) + I[1] * resistance_factor(s["U"], params.k_inh)
             elif params.resistive:

@@ -15,9 +15,18 @@ __all__ = ["simulate", "BACKENDS"]
 BACKENDS = ("numpy", "brian2")
 
 
-def simulate(weights, spikes, params: VRParams, backend: str = "numpy", *, target: str = "numpy",
-             directory: str | None = None, check_resistance: bool = True, report=None,
-             report_period=10 * second) -> Traces:
+def simulate(
+    weights,
+    spikes,
+    params: VRParams,
+    backend: str = "numpy",
+    *,
+    target: str = "numpy",
+    directory: str | None = None,
+    check_resistance: bool = True,
+    report=None,
+    report_period=10 * second,
+) -> Traces:
     """Simulate a feed-forward VR-C-LIF network on a batch of input spike trains.
 
     Parameters
@@ -79,8 +88,16 @@ def simulate(weights, spikes, params: VRParams, backend: str = "numpy", *, targe
         traces = forward(weights, spikes, params, check=False)
     else:
         sizes = [weights[0].shape[1]] + [W.shape[0] for W in weights]
-        with BrianNetwork(sizes, params, steps=spikes.shape[1], batch=spikes.shape[0], target=target,
-                          directory=directory, report=report, report_period=report_period) as network:
+        with BrianNetwork(
+            sizes,
+            params,
+            steps=spikes.shape[1],
+            batch=spikes.shape[0],
+            target=target,
+            directory=directory,
+            report=report,
+            report_period=report_period,
+        ) as network:
             traces = network.run(weights, spikes)
     if check_resistance:
         traces.check_resistance(stacklevel=3)

@@ -34,8 +34,15 @@ from brian2 import ms, second
 
 from .params import to_si
 
-__all__ = ["Recording", "gamma_factor", "intrinsic_reliability", "normalised_gamma", "count_coincidences",
-           "subthreshold_voltage_error", "subthreshold_mask"]
+__all__ = [
+    "Recording",
+    "gamma_factor",
+    "intrinsic_reliability",
+    "normalised_gamma",
+    "count_coincidences",
+    "subthreshold_voltage_error",
+    "subthreshold_mask",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,8 +169,9 @@ def subthreshold_mask(steps: int, dt, spike_trains, before=2 * ms, after=10 * ms
     return keep
 
 
-def subthreshold_voltage_error(v_model, v_data, dt, spikes_model=(), spikes_data=(), before=2 * ms,
-                               after=10 * ms) -> float:
+def subthreshold_voltage_error(
+    v_model, v_data, dt, spikes_model=(), spikes_data=(), before=2 * ms, after=10 * ms
+) -> float:
     r"""RMS of ``v_model - v_data`` (volts) over the samples away from every spike.
 
     .. math::

@@ -53,8 +53,7 @@ def loop_gain(W: np.ndarray, rates: np.ndarray, params: VRParams) -> np.ndarray:
     return _gain_per_volt(params) * (np.asarray(W, float) @ np.asarray(rates, float))
 
 
-def project_to_bound(W: np.ndarray, rates: np.ndarray, params: VRParams, bound: float,
-                     max_sweeps: int = 50) -> tuple:
+def project_to_bound(W: np.ndarray, rates: np.ndarray, params: VRParams, bound: float, max_sweeps: int = 50) -> tuple:
     r"""Weights near ``W`` whose loop gains stay within ``[-bound, bound]`` for every rate vector.
 
     ``rates`` is one vector of presynaptic firing probabilities (n_pre,) or one per sample
@@ -87,7 +86,7 @@ def project_to_bound(W: np.ndarray, rates: np.ndarray, params: VRParams, bound: 
     moved = np.zeros(W.shape[0], bool)
     tolerance = 1e-9 * bound
     for _ in range(max_sweeps):
-        G = per_volt * (projected @ R.T)                  # (n_post, n_samples)
+        G = per_volt * (projected @ R.T)  # (n_post, n_samples)
         worst = np.abs(G).argmax(axis=1)
         rows = np.flatnonzero(np.abs(G[np.arange(len(G)), worst]) > bound + tolerance)
         if not len(rows):
@@ -112,8 +111,9 @@ def initial_gain(params: VRParams, rate: float, n_pre: int, n_post: int, mean: f
     return abs(params.alpha) * rate * params.N0 * kernel_sum(params) * drive / params.v_thr
 
 
-def stable_std_gain(params: VRParams, rate: float, n_pre: int, n_post: int, mean_gain: float, std_gain: float,
-                    bound: float = 0.5) -> float:
+def stable_std_gain(
+    params: VRParams, rate: float, n_pre: int, n_post: int, mean_gain: float, std_gain: float, bound: float = 0.5
+) -> float:
     r"""The largest :math:`g_\sigma \le` ``std_gain`` for which a layer of
     :math:`\mathcal N(g_\mu v_{thr}/n, (g_\sigma v_{thr}/\sqrt n)^2)` weights has :func:`initial_gain` <= ``bound``.
 

@@ -57,8 +57,10 @@ class CompiledNetwork:
     def run(self, run_args: dict | None = None) -> dict:
         """Execute the binary once with ``run_args``; returns the objects (monitors hold this run's data)."""
         if self.device is None or os.path.abspath(self.device.project_dir or "") != os.path.abspath(self.directory):
-            raise RuntimeError("another standalone project was built in this process since this one (Brian2 holds "
-                               "one at a time): build this network again")
+            raise RuntimeError(
+                "another standalone project was built in this process since this one (Brian2 holds "
+                "one at a time): build this network again"
+            )
         self.device.run(run_args=dict(run_args or {}), with_output=False)
         # run_args arrays are written into the project under content names; only this run needs them
         for name in self.device.run_args_arrays:

@@ -9,8 +9,7 @@ import numpy as np
 
 from .params import VRParams
 
-__all__ = ["Traces", "NegativeResistanceWarning", "RunawayWarning", "RUNAWAY_RESISTANCE",
-           "spike_array"]
+__all__ = ["Traces", "NegativeResistanceWarning", "RunawayWarning", "RUNAWAY_RESISTANCE", "spike_array"]
 
 #: R(t) above this marks the negative-voltage runaway: the voltage has fallen below
 #: -(RUNAWAY_RESISTANCE - 1) * v_thr / alpha, where inhibition is amplified that many times.
@@ -108,7 +107,7 @@ class Traces:
             return counts
         split = self.params.variant == "split"
         for layer, U in enumerate(self.U, start=1):
-            U_prev = U[:, :-1]                  # R(t) comes from U(t-1); R = 1 at the first step
+            U_prev = U[:, :-1]  # R(t) comes from U(t-1); R = 1 at the first step
             negative, runaway = _outside(U_prev, self.params.k_exc, self.params.r_max)
             if split:
                 negative_inh, runaway_inh = _outside(U_prev, self.params.k_inh, None)
@@ -123,7 +122,9 @@ class Traces:
                 f"{rule} was negative in {sum(counts['negative'].values())} "
                 f"(sample, step, neuron) entries (per layer: {counts['negative']}); inputs there act "
                 f"with reversed sign. {self.params!r}.",
-                NegativeResistanceWarning, stacklevel=stacklevel)
+                NegativeResistanceWarning,
+                stacklevel=stacklevel,
+            )
         if counts["runaway"]:
             lowest = min(float(U.min()) for U in self.U)
             warnings.warn(
@@ -132,5 +133,7 @@ class Traces:
                 f"{counts['runaway']}); lowest voltage {lowest:.3g} V. Inhibitory input is amplified "
                 f"by R, which lowers the voltage further: reduce alpha or the spread of the weights, "
                 f"or bound R (variant='bounded' or 'split').",
-                RunawayWarning, stacklevel=stacklevel)
+                RunawayWarning,
+                stacklevel=stacklevel,
+            )
         return counts

@@ -31,6 +31,8 @@ def checkout_folder(relative: str, option: str, root: Path = ROOT) -> Path:
         would lie inside the installation.
     """
     if checkout_root(root) is None:
-        raise ValueError(f"the default folder {relative}/ belongs to a checkout of the repository, but this copy is "
-                         f"installed in {str(root)!r}, where nothing is written: give {option} DIR")
+        raise ValueError(
+            f"the default folder {relative}/ belongs to a checkout of the repository, but this copy is "
+            f"installed in {str(root)!r}, where nothing is written: give {option} DIR"
+        )
     return root / relative

@@ -31,9 +31,8 @@ def built_in_network(seed: int = 1, steps: int = 200, sizes=(60, 40, 5)):
     rng = np.random.default_rng(seed)
     spikes = rng.random((1, steps, sizes[0])) < 0.03
     for start, channels in ((20, slice(0, 20)), (90, slice(20, 40)), (150, slice(40, 60))):
-        spikes[0, start:start + 8, channels] |= rng.random((8, 20)) < 0.5
-    weights = [rng.normal(0.03, 0.12, (sizes[n + 1], sizes[n])) * np.sqrt(40 / sizes[n])
-               for n in range(len(sizes) - 1)]
+        spikes[0, start : start + 8, channels] |= rng.random((8, 20)) < 0.5
+    weights = [rng.normal(0.03, 0.12, (sizes[n + 1], sizes[n])) * np.sqrt(40 / sizes[n]) for n in range(len(sizes) - 1)]
     return weights, spikes
 
 
@@ -67,8 +66,11 @@ def plot(results: dict, spikes: np.ndarray, path: str) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="vr-brian demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", default=None, help="where the figure and numbers go (default: figures/)")
-    parser.add_argument("--train-dir", default=None,
-                        help="where the training run goes (default: runs/demo_training; an existing run resumes)")
+    parser.add_argument(
+        "--train-dir",
+        default=None,
+        help="where the training run goes (default: runs/demo_training; an existing run resumes)",
+    )
     parser.add_argument("--quick", action="store_true", help="a 3-epoch training run on a smaller set")
     args = parser.parse_args(argv)
     try:
@@ -88,26 +90,33 @@ def main(argv=None) -> int:
             alpha=alpha,
             hidden_rate_per_step=float(traces.P[0].mean()),
             output_peak_V=[float(v) for v in traces.U[1][0].max(axis=0)],
-            max_abs_difference_brian2_vs_reference_V=max(float(np.abs(a - b).max())
-                                                         for a, b in zip(traces.U, reference.U, strict=True)),
+            max_abs_difference_brian2_vs_reference_V=max(
+                float(np.abs(a - b).max()) for a, b in zip(traces.U, reference.U, strict=True)
+            ),
         )
     figure = os.path.join(out_dir, "demo_network.png")
     numbers_path = os.path.join(out_dir, "demo_network.json")
     plot(results, spikes, figure)
     write_json(numbers_path, numbers)
     for label, values in numbers.items():
-        print(f"  {label}: hidden rate {values['hidden_rate_per_step']:.3f}/step, "
-              f"Brian2 vs reference max |dU| = {values['max_abs_difference_brian2_vs_reference_V']:.1e} V")
+        print(
+            f"  {label}: hidden rate {values['hidden_rate_per_step']:.3f}/step, "
+            f"Brian2 vs reference max |dU| = {values['max_abs_difference_brian2_vs_reference_V']:.1e} V"
+        )
     print(f"figure:  {figure}\nnumbers: {numbers_path}")
 
     from .train import demo as training_demo
 
     print("training a 32-32-4 VR-C-LIF network on the built-in spike-timing task ...", flush=True)
     trained = training_demo(train_dir, quick=args.quick)
-    print(f"  {trained['epochs']} epochs: test loss {trained['initial_test_loss']:.3f} -> {trained['test_loss']:.3f} V, "
-          f"test micro F {trained['test_f']:.3f} (chance {trained['chance_f']:.3f})")
-    print(f"learning curve: {trained['learning_curve']}\nmetrics:        {trained['metrics']}\n"
-          f"checkpoint:     {trained['checkpoint']}")
+    print(
+        f"  {trained['epochs']} epochs: test loss {trained['initial_test_loss']:.3f} -> {trained['test_loss']:.3f} V, "
+        f"test micro F {trained['test_f']:.3f} (chance {trained['chance_f']:.3f})"
+    )
+    print(
+        f"learning curve: {trained['learning_curve']}\nmetrics:        {trained['metrics']}\n"
+        f"checkpoint:     {trained['checkpoint']}"
+    )
     return 0
 
 

@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                 return parse_quantity(text, unit, name, bare=False) * unit
             except (ValueError, TypeError) as error:
                 raise argparse.ArgumentTypeError(str(error)) from None
+
         parse.__name__ = name
         return parse
 
@@ -58,26 +59,42 @@ def build_parser() -> argparse.ArgumentParser:
             if not value >= low:
                 raise argparse.ArgumentTypeError(f"{name} must be >= {low}, got {value}")
             return value
+
         return parse
 
-    parser = argparse.ArgumentParser(prog="vr-brian fit", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.split("Usage::")[1].splitlines()[1:]))
+    parser = argparse.ArgumentParser(
+        prog="vr-brian fit",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.split("Usage::")[1].splitlines()[1:]),
+    )
     parser.add_argument("data", type=Path, help="recording, .npz or .csv (see vr_brian.datafile)")
     parser.add_argument("--model", choices=sorted(MODELS), default="vrclif")
     parser.add_argument("--out", type=Path, required=True, help="output folder (results.json, fit.png)")
     parser.add_argument("--train-fraction", type=fraction, default=0.5, help="share used for fitting, in (0, 1)")
     parser.add_argument("--hold", action="store_true", help="fit a holding input too (vrclif, clif)")
-    parser.add_argument("--v-rest", type=quantity(volt, "v-rest"), default=None,
-                        help="resting potential, e.g. --v-rest=-65mV (default: fitted to the voltage)")
-    parser.add_argument("--spike-threshold", type=quantity(volt, "spike-threshold"), default=-20 * mV,
-                        help="voltage whose upward crossings are spikes, if the file has no spike times (-20mV)")
+    parser.add_argument(
+        "--v-rest",
+        type=quantity(volt, "v-rest"),
+        default=None,
+        help="resting potential, e.g. --v-rest=-65mV (default: fitted to the voltage)",
+    )
+    parser.add_argument(
+        "--spike-threshold",
+        type=quantity(volt, "spike-threshold"),
+        default=-20 * mV,
+        help="voltage whose upward crossings are spikes, if the file has no spike times (-20mV)",
+    )
     parser.add_argument("--dt", type=quantity(second, "dt"), default=None, help="model step (default: the file's)")
     parser.add_argument("--popsize", type=at_least(2, "popsize"), default=8, help="population per parameter")
     parser.add_argument("--maxiter", type=at_least(1, "maxiter"), default=30, help="generations")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--voltage-weight", type=at_least(0.0, "voltage-weight", float), default=0.02,
-                        help="loss weight per mV of subthreshold voltage error")
+    parser.add_argument(
+        "--voltage-weight",
+        type=at_least(0.0, "voltage-weight", float),
+        default=0.02,
+        help="loss weight per mV of subthreshold voltage error",
+    )
     parser.add_argument("--target", choices=TARGETS, default="cpp_standalone", help="Brian2 code-generation target")
     return parser
 
@@ -87,17 +104,29 @@ def main(argv=None) -> int:
     try:
         data = load_recording(args.data, spike_threshold=args.spike_threshold)
         results, recording, split = fit_recording(
-            data, args.model, train_fraction=args.train_fraction, hold=args.hold, dt=args.dt, v_rest=args.v_rest,
-            popsize=args.popsize, maxiter=args.maxiter, seed=args.seed, voltage_weight=args.voltage_weight,
-            target=args.target, progress=lambda g, loss: print(f"generation {g}: best loss {loss:.4f}", flush=True))
+            data,
+            args.model,
+            train_fraction=args.train_fraction,
+            hold=args.hold,
+            dt=args.dt,
+            v_rest=args.v_rest,
+            popsize=args.popsize,
+            maxiter=args.maxiter,
+            seed=args.seed,
+            voltage_weight=args.voltage_weight,
+            target=args.target,
+            progress=lambda g, loss: print(f"generation {g}: best loss {loss:.4f}", flush=True),
+        )
     except ValueError as error:
         print(f"vr-brian fit: {error}", file=sys.stderr)
         return 2
     results["file"] = str(args.data)
     write_json(args.out / RESULTS_NAME, results)
     fit_figure(data, recording, split, results, args.out / FIGURE_NAME)
-    print(f"held-out Gamma {results['test_gamma']:.3f} (train {results['train_gamma']:.3f}); wrote "
-          f"{args.out / RESULTS_NAME} and {args.out / FIGURE_NAME}")
+    print(
+        f"held-out Gamma {results['test_gamma']:.3f} (train {results['train_gamma']:.3f}); wrote "
+        f"{args.out / RESULTS_NAME} and {args.out / FIGURE_NAME}"
+    )
     return 0
 
 

@@ -28,9 +28,11 @@ def load_weights(paths) -> list:
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     if len(paths) == 1 and str(paths[0]).endswith(".npz"):
         with np.load(paths[0]) as data:
+
             def number(name):
                 digits = "".join(c for c in reversed(name) if c.isdigit())[::-1]
                 return (int(digits) if digits else -1, name)
+
             return [np.asarray(data[name]) for name in sorted(data.files, key=number)]
     if not all(str(p).endswith(".npy") for p in paths):
         raise ValueError(f"weights must be one .npz file or .npy files (one per layer), got {paths}")
@@ -48,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vr-brian genn",
         description="Generate the GeNN project of a VR-C-LIF network (brian2genn); with GENN_PATH set to a "
-                    "GeNN 4.x checkout, also build and run it and save its traces.")
+        "GeNN 4.x checkout, also build and run it and save its traces.",
+    )
     net = parser.add_mutually_exclusive_group(required=True)
     net.add_argument("--sizes", help="layer sizes, input first, e.g. 1000,10000,10 (random weights)")
     net.add_argument("--weights", nargs="+", help="weight files: one .npz, or one .npy per layer (volts)")
@@ -62,8 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--std", type=float, default=0.05, help="weight std, volts (with --sizes)")
     parser.add_argument("--fan-in", type=int, help="presynaptic partners per neuron (default: all to all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and connectivity")
-    for name, default, unit in (("tau-m", 20.0, "ms"), ("tau-s", 5.0, "ms"), ("dt", 1.0, "ms"),
-                                ("v-thr", 1.0, "V"), ("alpha", 0.3, "")):
+    for name, default, unit in (
+        ("tau-m", 20.0, "ms"),
+        ("tau-s", 5.0, "ms"),
+        ("dt", 1.0, "ms"),
+        ("v-thr", 1.0, "V"),
+        ("alpha", 0.3, ""),
+    ):
         parser.add_argument(f"--{name}", type=float, default=default, help=f"{unit} (default {default:g})")
     parser.add_argument("--no-record", action="store_true", help="do not record voltages (spikes only)")
     parser.add_argument("--cpu", action="store_true", help="GeNN's CPU backend instead of CUDA")
@@ -80,15 +88,29 @@ def main(argv=None) -> int:
     if args.rate is not None and args.steps is None:
         _parser().error("--rate needs --steps")
     try:
-        params = VRParams(tau_m=args.tau_m * 1e-3, tau_s=args.tau_s * 1e-3, dt=args.dt * 1e-3, v_thr=args.v_thr,
-                          alpha=args.alpha)
+        params = VRParams(
+            tau_m=args.tau_m * 1e-3, tau_s=args.tau_s * 1e-3, dt=args.dt * 1e-3, v_thr=args.v_thr, alpha=args.alpha
+        )
         sizes = [int(n) for n in args.sizes.split(",")] if args.sizes else None
         weights = load_weights(args.weights) if args.weights else None
         spikes = _load_spikes(args.spikes) if args.spikes else None
-        project = generate(args.directory, sizes=sizes, weights=weights, spikes=spikes, rate=args.rate,
-                           steps=args.steps, batch=args.batch, params=params, mean=args.mean, std=args.std,
-                           fan_in=args.fan_in, seed=args.seed, record=not args.no_record, use_gpu=not args.cpu,
-                           genn_path=args.genn_path)
+        project = generate(
+            args.directory,
+            sizes=sizes,
+            weights=weights,
+            spikes=spikes,
+            rate=args.rate,
+            steps=args.steps,
+            batch=args.batch,
+            params=params,
+            mean=args.mean,
+            std=args.std,
+            fan_in=args.fan_in,
+            seed=args.seed,
+            record=not args.no_record,
+            use_gpu=not args.cpu,
+            genn_path=args.genn_path,
+        )
     except (ValueError, TypeError, ImportError, OSError) as error:
         print(f"vr-brian genn: {error}", file=sys.stderr)
         return 2
@@ -107,9 +129,15 @@ def main(argv=None) -> int:
     arrays = {f"U_{n}": U for n, U in enumerate(project.traces.U, start=1)}
     arrays.update({f"P_{n}": P for n, P in enumerate(project.traces.P, start=1)})
     atomic_write(out, lambda file: np.savez_compressed(file, spikes=project.traces.spikes, **arrays))
-    write_json(os.path.join(project.directory, "vr_brian_run.json"),
-               {"sizes": list(project.sizes), "synapses": list(project.synapses), "timings": project.timings,
-                "params": repr(params)})
+    write_json(
+        os.path.join(project.directory, "vr_brian_run.json"),
+        {
+            "sizes": list(project.sizes),
+            "synapses": list(project.synapses),
+            "timings": project.timings,
+            "params": repr(params),
+        },
+    )
     print(f"traces: {out}")
     return 0
 

@@ -56,15 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
                 return parse_quantity(text, unit, name)
             except (ValueError, TypeError) as error:
                 raise argparse.ArgumentTypeError(str(error)) from None
+
         parse.__name__ = name
         return parse
 
     parser = argparse.ArgumentParser(
-        prog="vr-brian train", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        prog="vr-brian train",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Train a VR-C-LIF network on spike arrays with multi-hot targets. Quantities take Brian2 units "
-                    "('20ms', '1 V', '500 mV'); a bare number is in SI units. Writes checkpoint.npz (after every "
-                    "epoch), metrics.json and learning_curve.png into --out. --resume continues an interrupted run "
-                    "given the same arguments (--epochs may grow).")
+        "('20ms', '1 V', '500 mV'); a bare number is in SI units. Writes checkpoint.npz (after every "
+        "epoch), metrics.json and learning_curve.png into --out. --resume continues an interrupted run "
+        "given the same arguments (--epochs may grow).",
+    )
     parser.add_argument("data", help="an .npz file with 'spikes' and 'targets', or 'builtin' for the built-in task")
     parser.add_argument("--out", type=Path, required=True, help="output folder (checkpoint, metrics, figure)")
     parser.add_argument("--resume", action="store_true", help="continue the run whose checkpoint is in --out")
@@ -85,12 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--tau-s", type=quantity(second, "tau_s"), default="5ms", help="synaptic time constant")
     net.add_argument("--v-thr", type=quantity(volt, "v_thr"), default="1V", help="threshold")
     net.add_argument("--dt", type=quantity(second, "dt"), default="1ms", help="time step")
-    net.add_argument("--variant", choices=VARIANTS, default="paper",
-                     help="form of R(t): the paper's, R clipped to [0, r_max] (bounded), or inhibition with its own "
-                          "reversal potential e_inh (split)")
+    net.add_argument(
+        "--variant",
+        choices=VARIANTS,
+        default="paper",
+        help="form of R(t): the paper's, R clipped to [0, r_max] (bounded), or inhibition with its own "
+        "reversal potential e_inh (split)",
+    )
     net.add_argument("--r-max", type=float, default=None, help="upper bound of R for --variant bounded (default 2)")
-    net.add_argument("--e-inh", type=quantity(volt, "e_inh"), default=None,
-                     help="inhibitory reversal potential for --variant split, e.g. --e-inh=-3V (default -v_thr/alpha)")
+    net.add_argument(
+        "--e-inh",
+        type=quantity(volt, "e_inh"),
+        default=None,
+        help="inhibitory reversal potential for --variant split, e.g. --e-inh=-3V (default -v_thr/alpha)",
+    )
     opt = parser.add_argument_group("training")
     opt.add_argument("--epochs", type=int, default=10)
     opt.add_argument("--batch-size", type=int, default=32)
@@ -100,41 +111,91 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--method", choices=METHODS, default=defaults.method, help="gradient method")
     opt.add_argument("--q", type=quantity(volt, "q"), default=None, help="surrogate width (default: v_thr)")
     opt.add_argument("--margin", type=quantity(volt, "margin"), default="0V", help="loss margin")
-    opt.add_argument("--positive-weight", type=float, default=1.0,
-                     help="weight of the errors of target outputs (raise it for many-output multi-label data)")
-    opt.add_argument("--loss", choices=LOSSES, default=defaults.loss,
-                     help="loss of the maximal output voltage: tempotron (eq. 10), bce (sigmoid per output), "
-                          "cross_entropy (softmax over outputs, single-label)")
-    opt.add_argument("--readout-scale", type=quantity(volt, "readout_scale"), default=None,
-                     help="voltage scale of the cross entropies (default: v_thr)")
+    opt.add_argument(
+        "--positive-weight",
+        type=float,
+        default=1.0,
+        help="weight of the errors of target outputs (raise it for many-output multi-label data)",
+    )
+    opt.add_argument(
+        "--loss",
+        choices=LOSSES,
+        default=defaults.loss,
+        help="loss of the maximal output voltage: tempotron (eq. 10), bce (sigmoid per output), "
+        "cross_entropy (softmax over outputs, single-label)",
+    )
+    opt.add_argument(
+        "--readout-scale",
+        type=quantity(volt, "readout_scale"),
+        default=None,
+        help="voltage scale of the cross entropies (default: v_thr)",
+    )
     opt.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the shuffling")
     opt.add_argument("--dtype", choices=DTYPES, default=defaults.dtype)
-    opt.add_argument("--forward", choices=FORWARDS, default=defaults.forward,
-                     help="forward passes from the numpy reference or a compiled Brian2 network")
+    opt.add_argument(
+        "--forward",
+        choices=FORWARDS,
+        default=defaults.forward,
+        help="forward passes from the numpy reference or a compiled Brian2 network",
+    )
     opt.add_argument("--no-progress", action="store_true", help="no progress bar")
-    opt.add_argument("--init-mean-gain", type=float, default=defaults.init_mean_gain,
-                     help="g_mu of the initial weights, N(g_mu v_thr/n_pre, (g_sigma v_thr/sqrt(n_pre))^2)")
+    opt.add_argument(
+        "--init-mean-gain",
+        type=float,
+        default=defaults.init_mean_gain,
+        help="g_mu of the initial weights, N(g_mu v_thr/n_pre, (g_sigma v_thr/sqrt(n_pre))^2)",
+    )
     opt.add_argument("--init-std-gain", type=float, default=defaults.init_std_gain, help="g_sigma of the same")
     stable = parser.add_argument_group("remedies against the runaway of R(t) (the model stays the paper's)")
-    stable.add_argument("--init", choices=INITS, default=defaults.init,
-                        help="'stable': lower each layer's g_sigma to an a-priori loop gain of --stability-target")
-    stable.add_argument("--stability-target", type=float, default=defaults.stability_target,
-                        help="loop gain of --init stable")
-    stable.add_argument("--stability-bound", type=number_or_none, default=defaults.stability_bound,
-                        help="after each step, project every layer to loop gains within [-bound, bound] for every "
-                             "sample of the minibatch ('none': no projection)")
-    stable.add_argument("--clip-grad-norm", type=number_or_none, default=defaults.clip_grad_norm,
-                        help="bound of the gradient's global L2 norm ('none': no clipping)")
-    stable.add_argument("--warmup-epochs", type=float, default=defaults.warmup_epochs,
-                        help="linear learning-rate warm-up, epochs")
-    stable.add_argument("--lr-decay", choices=LR_DECAYS, default=defaults.lr_decay,
-                        help="learning-rate decay after the warm-up (cosine: to 0 at the last epoch)")
-    stable.add_argument("--lr-fan-in", type=int, default=defaults.lr_fan_in,
-                        help="scale each layer's learning rate by LR_FAN_IN / n_pre")
-    stable.add_argument("--recover", type=int, default=defaults.recover,
-                        help="non-finite minibatches a run may recover from (the epoch restarts, lr lowered)")
-    stable.add_argument("--recover-factor", type=float, default=defaults.recover_factor,
-                        help="factor on the learning rate at each recovery")
+    stable.add_argument(
+        "--init",
+        choices=INITS,
+        default=defaults.init,
+        help="'stable': lower each layer's g_sigma to an a-priori loop gain of --stability-target",
+    )
+    stable.add_argument(
+        "--stability-target", type=float, default=defaults.stability_target, help="loop gain of --init stable"
+    )
+    stable.add_argument(
+        "--stability-bound",
+        type=number_or_none,
+        default=defaults.stability_bound,
+        help="after each step, project every layer to loop gains within [-bound, bound] for every "
+        "sample of the minibatch ('none': no projection)",
+    )
+    stable.add_argument(
+        "--clip-grad-norm",
+        type=number_or_none,
+        default=defaults.clip_grad_norm,
+        help="bound of the gradient's global L2 norm ('none': no clipping)",
+    )
+    stable.add_argument(
+        "--warmup-epochs", type=float, default=defaults.warmup_epochs, help="linear learning-rate warm-up, epochs"
+    )
+    stable.add_argument(
+        "--lr-decay",
+        choices=LR_DECAYS,
+        default=defaults.lr_decay,
+        help="learning-rate decay after the warm-up (cosine: to 0 at the last epoch)",
+    )
+    stable.add_argument(
+        "--lr-fan-in",
+        type=int,
+        default=defaults.lr_fan_in,
+        help="scale each layer's learning rate by LR_FAN_IN / n_pre",
+    )
+    stable.add_argument(
+        "--recover",
+        type=int,
+        default=defaults.recover,
+        help="non-finite minibatches a run may recover from (the epoch restarts, lr lowered)",
+    )
+    stable.add_argument(
+        "--recover-factor",
+        type=float,
+        default=defaults.recover_factor,
+        help="factor on the learning rate at each recovery",
+    )
     return parser
 
 
@@ -144,8 +205,15 @@ def _data_recipe(args) -> dict:
     from gradients.recipe import builtin_recipe, npz_recipe
 
     if args.data == "builtin":
-        return builtin_recipe(n_classes=args.classes, n_in=args.inputs, steps=args.steps, n_train=args.train_samples,
-                              n_test=args.test_samples, multilabel=args.multilabel, seed=args.data_seed)
+        return builtin_recipe(
+            n_classes=args.classes,
+            n_in=args.inputs,
+            steps=args.steps,
+            n_train=args.train_samples,
+            n_test=args.test_samples,
+            multilabel=args.multilabel,
+            seed=args.data_seed,
+        )
     return npz_recipe(args.data, args.test, test_fraction=args.test_fraction, seed=args.data_seed)
 
 
@@ -158,28 +226,67 @@ def run(args) -> dict:
 
     recipe = _data_recipe(args)
     train_data, test_data = data_from_recipe(recipe)
-    params = VRParams(tau_m=args.tau_m, tau_s=args.tau_s, v_thr=args.v_thr, alpha=args.alpha, dt=args.dt,
-                      variant=args.variant, r_max=args.r_max, e_inh=args.e_inh)
-    config = TrainConfig(hidden=tuple(args.hidden), epochs=args.epochs, batch_size=args.batch_size,
-                         optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, method=args.method,
-                         q=args.q, margin=args.margin, positive_weight=args.positive_weight, loss=args.loss,
-                         readout_scale=args.readout_scale, seed=args.seed,
-                         dtype=args.dtype, forward=args.forward, init_mean_gain=args.init_mean_gain,
-                         init_std_gain=args.init_std_gain, init=args.init, stability_target=args.stability_target,
-                         stability_bound=args.stability_bound, clip_grad_norm=args.clip_grad_norm,
-                         warmup_epochs=args.warmup_epochs, lr_decay=args.lr_decay, lr_fan_in=args.lr_fan_in,
-                         recover=args.recover, recover_factor=args.recover_factor)
-    result = train(train_data, test_data, config, params, out_dir=args.out, resume=args.resume,
-                   progress=not args.no_progress)
+    params = VRParams(
+        tau_m=args.tau_m,
+        tau_s=args.tau_s,
+        v_thr=args.v_thr,
+        alpha=args.alpha,
+        dt=args.dt,
+        variant=args.variant,
+        r_max=args.r_max,
+        e_inh=args.e_inh,
+    )
+    config = TrainConfig(
+        hidden=tuple(args.hidden),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        momentum=args.momentum,
+        method=args.method,
+        q=args.q,
+        margin=args.margin,
+        positive_weight=args.positive_weight,
+        loss=args.loss,
+        readout_scale=args.readout_scale,
+        seed=args.seed,
+        dtype=args.dtype,
+        forward=args.forward,
+        init_mean_gain=args.init_mean_gain,
+        init_std_gain=args.init_std_gain,
+        init=args.init,
+        stability_target=args.stability_target,
+        stability_bound=args.stability_bound,
+        clip_grad_norm=args.clip_grad_norm,
+        warmup_epochs=args.warmup_epochs,
+        lr_decay=args.lr_decay,
+        lr_fan_in=args.lr_fan_in,
+        recover=args.recover,
+        recover_factor=args.recover_factor,
+    )
+    result = train(
+        train_data, test_data, config, params, out_dir=args.out, resume=args.resume, progress=not args.no_progress
+    )
     sizes = (train_data.n_in,) + config.hidden + (train_data.n_classes,)
-    curve = plot_history(result.history, Path(args.out) / LEARNING_CURVE_NAME,
-                         title=f"{'-'.join(map(str, sizes))} network, alpha={params.alpha:g}, "
-                               f"{config.optimizer} lr={config.lr:g}, {config.method}")
+    curve = plot_history(
+        result.history,
+        Path(args.out) / LEARNING_CURVE_NAME,
+        title=f"{'-'.join(map(str, sizes))} network, alpha={params.alpha:g}, "
+        f"{config.optimizer} lr={config.lr:g}, {config.method}",
+    )
     data = write_json(Path(args.out) / DATA_RECIPE_NAME, recipe)
     last = result.history[-1]
-    return {"checkpoint": result.checkpoint, "metrics": result.metrics, "learning_curve": curve, "data": data,
-            "epochs": last["epoch"], "test_f": last["test"]["micro"]["f"], "test_loss": last["test"]["loss"],
-            "initial_test_loss": result.history[0]["test"]["loss"], "chance_f": last["test"]["chance_f"]}
+    return {
+        "checkpoint": result.checkpoint,
+        "metrics": result.metrics,
+        "learning_curve": curve,
+        "data": data,
+        "epochs": last["epoch"],
+        "test_f": last["test"]["micro"]["f"],
+        "test_loss": last["test"]["loss"],
+        "initial_test_loss": result.history[0]["test"]["loss"],
+        "chance_f": last["test"]["chance_f"],
+    }
 
 
 def main(argv=None) -> int:
@@ -196,8 +303,10 @@ def main(argv=None) -> int:
     except TrainingDiverged as error:
         print(f"vr-brian train: training diverged: {error}", file=sys.stderr)
         return 1
-    print(f"trained {out['epochs']} epochs: test loss {out['initial_test_loss']:.3f} -> {out['test_loss']:.3f} V, "
-          f"test micro F {out['test_f']:.3f} (chance {out['chance_f']:.3f})")
+    print(
+        f"trained {out['epochs']} epochs: test loss {out['initial_test_loss']:.3f} -> {out['test_loss']:.3f} V, "
+        f"test micro F {out['test_f']:.3f} (chance {out['chance_f']:.3f})"
+    )
     for key in ("checkpoint", "metrics", "learning_curve", "data"):
         print(f"{key:>15}: {out[key]}")
     return 0

@@ -18,8 +18,18 @@ import time
 
 import numpy as np
 
-__all__ = ["count_features", "mlp_parameter_count", "mlp_logits", "mlp_loss_and_grad", "is_multi_label",
-           "train_baseline", "f_by_label_count", "binned_counts", "lstm_parameter_count", "train_lstm"]
+__all__ = [
+    "count_features",
+    "mlp_parameter_count",
+    "mlp_logits",
+    "mlp_loss_and_grad",
+    "is_multi_label",
+    "train_baseline",
+    "f_by_label_count",
+    "binned_counts",
+    "lstm_parameter_count",
+    "train_lstm",
+]
 
 
 def count_features(spikes, bins: int) -> np.ndarray:
@@ -45,11 +55,11 @@ def mlp_parameter_count(n_in: int, hidden: int, n_out: int) -> int:
 
 def _unpack(theta, n_in, hidden, n_out):
     if hidden == 0:
-        return theta[:n_in * n_out].reshape(n_in, n_out), theta[n_in * n_out:], None, None
+        return theta[: n_in * n_out].reshape(n_in, n_out), theta[n_in * n_out :], None, None
     a = n_in * hidden
-    W1, b1 = theta[:a].reshape(n_in, hidden), theta[a:a + hidden]
-    W2 = theta[a + hidden:a + hidden + hidden * n_out].reshape(hidden, n_out)
-    return W1, b1, W2, theta[a + hidden + hidden * n_out:]
+    W1, b1 = theta[:a].reshape(n_in, hidden), theta[a : a + hidden]
+    W2 = theta[a + hidden : a + hidden + hidden * n_out].reshape(hidden, n_out)
+    return W1, b1, W2, theta[a + hidden + hidden * n_out :]
 
 
 def mlp_logits(theta, X, hidden: int, n_out: int):
@@ -86,12 +96,13 @@ def mlp_loss_and_grad(theta, X, targets, hidden: int, n_out: int, l2: float):
         loss = -np.mean(log_p[np.arange(n), targets])
         dz = (np.exp(log_p) - np.eye(n_out)[targets]) / n
     if hidden == 0:
-        loss += 0.5 * l2 * np.sum(W1 ** 2)
+        loss += 0.5 * l2 * np.sum(W1**2)
         return loss, np.concatenate([(X.T @ dz + l2 * W1).ravel(), dz.sum(axis=0)])
-    loss += 0.5 * l2 * (np.sum(W1 ** 2) + np.sum(W2 ** 2))
-    dh = (dz @ W2.T) * (1 - h ** 2)
-    return loss, np.concatenate([(X.T @ dh + l2 * W1).ravel(), dh.sum(axis=0), (h.T @ dz + l2 * W2).ravel(),
-                                 dz.sum(axis=0)])
+    loss += 0.5 * l2 * (np.sum(W1**2) + np.sum(W2**2))
+    dh = (dz @ W2.T) * (1 - h**2)
+    return loss, np.concatenate(
+        [(X.T @ dh + l2 * W1).ravel(), dh.sum(axis=0), (h.T @ dz + l2 * W2).ravel(), dz.sum(axis=0)]
+    )
 
 
 def is_multi_label(data) -> bool:
@@ -99,8 +110,9 @@ def is_multi_label(data) -> bool:
     return bool(np.any(data.targets.sum(axis=1) != 1))
 
 
-def train_baseline(train_data, test_data, *, bins: int, hidden: int, seed: int, l2: float = 1e-3,
-                   max_iter: int = 500) -> dict:
+def train_baseline(
+    train_data, test_data, *, bins: int, hidden: int, seed: int, l2: float = 1e-3, max_iter: int = 500
+) -> dict:
     """Fit the count-feature MLP by L-BFGS (scipy) and evaluate it like the spiking networks.
 
     Single-label data (one label per training sample) get the softmax MLP and argmax predictions,
@@ -122,18 +134,32 @@ def train_baseline(train_data, test_data, *, bins: int, hidden: int, seed: int, 
     size = mlp_parameter_count(n_in, hidden, n_out)
     rng = np.random.default_rng(seed)
     theta = rng.normal(0.0, 1.0 / math.sqrt(n_in), size) if hidden else np.zeros(size)
-    fit = minimize(mlp_loss_and_grad, theta, args=(X_train, labels, hidden, n_out, l2), jac=True,
-                   method="L-BFGS-B", options={"maxiter": max_iter})
+    fit = minimize(
+        mlp_loss_and_grad,
+        theta,
+        args=(X_train, labels, hidden, n_out, l2),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iter},
+    )
 
     def predict(X):
         z, _ = mlp_logits(fit.x, X, hidden, n_out)
         return z > 0 if multi_label else np.eye(n_out, dtype=bool)[np.argmax(z, axis=1)]
 
     test_predictions = predict(X_test)
-    return {"parameters": size, "bins": bins, "hidden": hidden, "seed": seed, "l2": l2, "multi_label": multi_label,
-            "train_f": classification_report(predict(X_train), train_data.targets)["micro"]["f"],
-            "seconds": time.perf_counter() - start, "test": classification_report(test_predictions, test_data.targets),
-            "f_by_label_count": f_by_label_count(test_predictions, test_data.targets)}
+    return {
+        "parameters": size,
+        "bins": bins,
+        "hidden": hidden,
+        "seed": seed,
+        "l2": l2,
+        "multi_label": multi_label,
+        "train_f": classification_report(predict(X_train), train_data.targets)["micro"]["f"],
+        "seconds": time.perf_counter() - start,
+        "test": classification_report(test_predictions, test_data.targets),
+        "f_by_label_count": f_by_label_count(test_predictions, test_data.targets),
+    }
 
 
 def f_by_label_count(predictions, targets) -> dict:
@@ -141,10 +167,10 @@ def f_by_label_count(predictions, targets) -> dict:
     from gradients.metrics import classification_report
 
     counts = np.asarray(targets).sum(axis=1)
-    return {str(int(k)): classification_report(predictions[counts == k], targets[counts == k])["micro"]["f"]
-            for k in np.unique(counts)}
-
-
+    return {
+        str(int(k)): classification_report(predictions[counts == k], targets[counts == k])["micro"]["f"]
+        for k in np.unique(counts)
+    }
 
 
 def binned_counts(spikes, bin_steps: int) -> np.ndarray:
@@ -163,8 +189,18 @@ def lstm_parameter_count(n_in: int, hidden: int, n_out: int) -> int:
     return 4 * hidden * (n_in + hidden + 2) + hidden * n_out + n_out
 
 
-def train_lstm(train_data, validation_data, test_data, *, hidden: int, bin_steps: int, seed: int, epochs: int = 30,
-               lr: float = 3e-3, batch_size: int = 32) -> dict:
+def train_lstm(
+    train_data,
+    validation_data,
+    test_data,
+    *,
+    hidden: int,
+    bin_steps: int,
+    seed: int,
+    epochs: int = 30,
+    lr: float = 3e-3,
+    batch_size: int = 32,
+) -> dict:
     """Fit the LSTM baseline (torch) and evaluate it like the spiking networks.
 
     The features are :func:`binned_counts`, standardised per channel with the training statistics;
@@ -201,7 +237,7 @@ def train_lstm(train_data, validation_data, test_data, *, hidden: int, bin_steps
 
     def predict(X):
         with torch.no_grad():
-            z = torch.cat([logits(X[i:i + 256]) for i in range(0, len(X), 256)]).numpy()
+            z = torch.cat([logits(X[i : i + 256]) for i in range(0, len(X), 256)]).numpy()
         return z > 0 if multi_label else np.eye(n_out, dtype=bool)[np.argmax(z, axis=1)]
 
     generator = np.random.default_rng(seed)
@@ -210,7 +246,7 @@ def train_lstm(train_data, validation_data, test_data, *, hidden: int, bin_steps
     for epoch in range(1, epochs + 1):
         order = generator.permutation(len(X_train))
         for first in range(0, len(order), batch_size):
-            index = torch.from_numpy(order[first:first + batch_size])
+            index = torch.from_numpy(order[first : first + batch_size])
             optimizer.zero_grad()
             criterion(logits(X_train[index]), y_train[index]).backward()
             optimizer.step()
@@ -220,9 +256,19 @@ def train_lstm(train_data, validation_data, test_data, *, hidden: int, bin_steps
             best = (f, epoch, {name: value.clone() for name, value in model.state_dict().items()})
     model.load_state_dict(best[2])
     test_predictions = predict(X_test)
-    return {"parameters": lstm_parameter_count(n_in, hidden, n_out), "hidden": hidden, "bin_steps": bin_steps,
-            "seed": seed, "lr": lr, "epochs": epochs, "best_epoch": best[1], "validation_f": best[0],
-            "curve_validation_f": curve, "multi_label": multi_label,
-            "train_f": classification_report(predict(X_train), train_data.targets)["micro"]["f"],
-            "seconds": time.perf_counter() - start, "test": classification_report(test_predictions, test_data.targets),
-            "f_by_label_count": f_by_label_count(test_predictions, test_data.targets)}
+    return {
+        "parameters": lstm_parameter_count(n_in, hidden, n_out),
+        "hidden": hidden,
+        "bin_steps": bin_steps,
+        "seed": seed,
+        "lr": lr,
+        "epochs": epochs,
+        "best_epoch": best[1],
+        "validation_f": best[0],
+        "curve_validation_f": curve,
+        "multi_label": multi_label,
+        "train_f": classification_report(predict(X_train), train_data.targets)["micro"]["f"],
+        "seconds": time.perf_counter() - start,
+        "test": classification_report(test_predictions, test_data.targets),
+        "f_by_label_count": f_by_label_count(test_predictions, test_data.targets),
+    }

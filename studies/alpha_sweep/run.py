@@ -45,23 +45,45 @@ VALIDATION = {"validation_fraction": 0.2, "validation_seed": 0}
 #: Per task: its data study, the title of its results, and the candidates of the select stage (each a
 #: set of TrainConfig settings over the shared ones).
 TASKS = {
-    "instruments": {"data": "instrument_recognition", "title": "instruments",
-                    "candidates": [{"lr": 0.003, "loss": "tempotron"}, {"lr": 0.003, "loss": "cross_entropy"},
-                                   {"lr": 0.001, "loss": "cross_entropy"}]},
-    "piano": {"data": "piano_multipitch", "title": "piano chords P1-P6",
-              "candidates": [{"lr": lr, "loss": loss, "positive_weight": weight} for lr in (0.001, 0.003)
-                             for loss, weight in (("tempotron", 4.0), ("bce", 4.0), ("bce", 1.0))]
-              + [{"lr": 0.003, "loss": "bce", "positive_weight": 4.0, "hidden": [700, 700]},
-                 {"lr": 0.003, "loss": "bce", "positive_weight": 4.0, "hidden": [1400]}]},
+    "instruments": {
+        "data": "instrument_recognition",
+        "title": "instruments",
+        "candidates": [
+            {"lr": 0.003, "loss": "tempotron"},
+            {"lr": 0.003, "loss": "cross_entropy"},
+            {"lr": 0.001, "loss": "cross_entropy"},
+        ],
+    },
+    "piano": {
+        "data": "piano_multipitch",
+        "title": "piano chords P1-P6",
+        "candidates": [
+            {"lr": lr, "loss": loss, "positive_weight": weight}
+            for lr in (0.001, 0.003)
+            for loss, weight in (("tempotron", 4.0), ("bce", 4.0), ("bce", 1.0))
+        ]
+        + [
+            {"lr": 0.003, "loss": "bce", "positive_weight": 4.0, "hidden": [700, 700]},
+            {"lr": 0.003, "loss": "bce", "positive_weight": 4.0, "hidden": [1400]},
+        ],
+    },
 }
 
 #: Settings every job shares (the paper's network, STCA's margin; the trainer's default remedies).
-SHARED = {"hidden": [700], "epochs": 30, "batch_size": 32, "optimizer": "adam", "margin": 0.3,
-          "init_mean_gain": 0.5, "dtype": "float32"}
+SHARED = {
+    "hidden": [700],
+    "epochs": 30,
+    "batch_size": 32,
+    "optimizer": "adam",
+    "margin": 0.3,
+    "init_mean_gain": 0.5,
+    "dtype": "float32",
+}
 QUICK = {"hidden": [16], "epochs": 2}
 
 
 # -- jobs --------------------------------------------------------------------------------------------
+
 
 def run_job(job: dict) -> dict:
     """Train one network (``job``: alpha, seed, data, config, neuron, run_dir) and summarise its last epoch.
@@ -81,10 +103,11 @@ def run_job(job: dict) -> dict:
     started = time.perf_counter()
     diverged = None
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)   # negative-R counts are kept per epoch by evaluate()
+        warnings.simplefilter("ignore", RuntimeWarning)  # negative-R counts are kept per epoch by evaluate()
         try:
-            result = train(sets["train"], sets["validation"], config, params, out_dir=job["run_dir"], resume=True,
-                           progress=False)
+            result = train(
+                sets["train"], sets["validation"], config, params, out_dir=job["run_dir"], resume=True, progress=False
+            )
             weights, history = result.weights, result.history
         except TrainingDiverged as error:
             # the checkpoint of the last finite epoch is kept; a rerun would diverge at the same step
@@ -92,44 +115,73 @@ def run_job(job: dict) -> dict:
             saved = load_checkpoint(Path(job["run_dir"]) / CHECKPOINT_NAME)
             weights, history = saved.weights, saved.history
         objective = config.objective()
-        out = {"alpha": job["alpha"], "seed": config.seed, "stage": job["stage"], "candidate": job.get("candidate"),
-               "run_dir": str(job["run_dir"]), "epochs": history[-1]["epoch"], "diverged": diverged,
-               "curve_validation_f": [r["test"]["micro"]["f"] for r in history],
-               "validation": history[-1]["test"],
-               "train_micro": evaluate(weights, sets["train"], params, **objective)["micro"],
-               "train_seconds": float(sum(r["seconds"] for r in history[1:]))}
-        if job["stage"] == "sweep":      # the test set is looked at once, by the sweep only
+        out = {
+            "alpha": job["alpha"],
+            "seed": config.seed,
+            "stage": job["stage"],
+            "candidate": job.get("candidate"),
+            "run_dir": str(job["run_dir"]),
+            "epochs": history[-1]["epoch"],
+            "diverged": diverged,
+            "curve_validation_f": [r["test"]["micro"]["f"] for r in history],
+            "validation": history[-1]["test"],
+            "train_micro": evaluate(weights, sets["train"], params, **objective)["micro"],
+            "train_seconds": float(sum(r["seconds"] for r in history[1:])),
+        }
+        if job["stage"] == "sweep":  # the test set is looked at once, by the sweep only
             report = evaluate(weights, sets["test"], params, return_predictions=True, **objective)
             out["test"] = {k: v for k, v in report.items() if k != "predictions"}
             out["f_by_label_count"] = f_by_label_count(report["predictions"], sets["test"].targets)
-            if not is_multi_label(sets["train"]):   # also the answer "the most excited output"
+            if not is_multi_label(sets["train"]):  # also the answer "the most excited output"
                 out["test_argmax"] = evaluate(weights, sets["test"], params, single_label=True, **objective)["micro"]
-            out["extra_tests"] = {name: evaluate(weights, load_npz(path), params, **objective)["micro"]
-                                  for name, path in job["data"].get("extra_tests", {}).items()}
+            out["extra_tests"] = {
+                name: evaluate(weights, load_npz(path), params, **objective)["micro"]
+                for name, path in job["data"].get("extra_tests", {}).items()
+            }
     out["seconds"] = time.perf_counter() - started
     return out
 
 
 def _job(stage, alpha, seed, data, neuron, config: dict, runs_dir, candidate=None) -> dict:
     name = f"{stage}_alpha_{alpha:+.3f}_seed_{seed}" + ("" if candidate is None else f"_candidate_{candidate}")
-    return {"stage": stage, "alpha": alpha, "data": data, "neuron": neuron, "candidate": candidate,
-            "config": dict(config, seed=seed), "run_dir": str(Path(runs_dir) / name)}
+    return {
+        "stage": stage,
+        "alpha": alpha,
+        "data": data,
+        "neuron": neuron,
+        "candidate": candidate,
+        "config": dict(config, seed=seed),
+        "run_dir": str(Path(runs_dir) / name),
+    }
 
 
 # -- selection ---------------------------------------------------------------------------------------
 
+
 def choose(runs: list, candidates: list) -> dict:
     """The candidate of highest validation F at its best epoch, and that epoch (at least 5) as the epoch count."""
-    scored = [{"candidate": k, "settings": candidates[k], "validation_f_best": max(run["curve_validation_f"]),
-               "best_epoch": int(np.argmax(run["curve_validation_f"])), "validation_f_last": run["validation"]["micro"]["f"],
-               "train_f_last": run["train_micro"]["f"], "diverged": run["diverged"] is not None}
-              for k, run in enumerate(runs)]
+    scored = [
+        {
+            "candidate": k,
+            "settings": candidates[k],
+            "validation_f_best": max(run["curve_validation_f"]),
+            "best_epoch": int(np.argmax(run["curve_validation_f"])),
+            "validation_f_last": run["validation"]["micro"]["f"],
+            "train_f_last": run["train_micro"]["f"],
+            "diverged": run["diverged"] is not None,
+        }
+        for k, run in enumerate(runs)
+    ]
     best = max(scored, key=lambda s: s["validation_f_best"])
-    return {"candidates": scored, "chosen": best["candidate"],
-            "settings": dict(best["settings"], epochs=max(5, best["best_epoch"]))}
+    return {
+        "candidates": scored,
+        "chosen": best["candidate"],
+        "settings": dict(best["settings"], epochs=max(5, best["best_epoch"])),
+    }
 
 
 # -- summary, verdict, figures ----------------------------------------------------------------------
+
 
 def summarise(runs: list, alphas) -> dict:
     """Per alpha (float keys): spread over seeds of the test micro P, R, F and more."""
@@ -144,16 +196,17 @@ def summarise(runs: list, alphas) -> dict:
         row["macro_f_mean"] = float(np.mean([r["test"]["macro"]["f"] for r in mine]))
         row["per_class_f_mean"] = np.mean([r["test"]["per_class"]["f"] for r in mine], axis=0).tolist()
         curves = np.full((len(mine), max(len(r["curve_validation_f"]) for r in mine)), np.nan)
-        for k, r in enumerate(mine):      # a diverged run's curve stops early
-            curves[k, :len(r["curve_validation_f"])] = r["curve_validation_f"]
+        for k, r in enumerate(mine):  # a diverged run's curve stops early
+            curves[k, : len(r["curve_validation_f"])] = r["curve_validation_f"]
         row["curve_validation_f_mean"] = np.nanmean(curves, axis=0).tolist()
         row["hidden_rate_mean"] = float(np.mean([r["test"]["hidden_rate"] for r in mine]))
         row["negative_R_mean"] = float(np.mean([r["test"]["negative_R"] for r in mine]))
         row["runaway_mean"] = float(np.mean([r["test"]["runaway"] for r in mine]))
         if "test_argmax" in mine[0]:
             row["argmax_f"] = spread([r["test_argmax"]["f"] for r in mine])
-        row["f_by_label_count"] = {k: spread([r["f_by_label_count"][k] for r in mine])
-                                   for k in mine[0]["f_by_label_count"]}
+        row["f_by_label_count"] = {
+            k: spread([r["f_by_label_count"][k] for r in mine]) for k in mine[0]["f_by_label_count"]
+        }
         row["extra_tests_f"] = {k: spread([r["extra_tests"][k]["f"] for r in mine]) for k in mine[0]["extra_tests"]}
         table[alpha] = row
     return table
@@ -168,8 +221,12 @@ def welch(a, b) -> dict:
         return {"difference": float(a.mean() - b.mean()), "t": None, "p_two_sided": None, "p_greater": None}
     result = stats.ttest_ind(a, b, equal_var=False)
     p_greater = result.pvalue / 2 if result.statistic > 0 else 1 - result.pvalue / 2
-    return {"difference": float(a.mean() - b.mean()), "t": float(result.statistic),
-            "p_two_sided": float(result.pvalue), "p_greater": float(p_greater)}
+    return {
+        "difference": float(a.mean() - b.mean()),
+        "t": float(result.statistic),
+        "p_two_sided": float(result.pvalue),
+        "p_greater": float(p_greater),
+    }
 
 
 def verdict(summary: dict) -> dict:
@@ -180,9 +237,11 @@ def verdict(summary: dict) -> dict:
     if 0.0 in summary and positive:
         best = max(positive, key=lambda a: summary[a]["validation_f"]["mean"])
         test = welch(summary[best]["f"]["values"], summary[0.0]["f"]["values"])
-        out["moderate_positive_alpha_beats_zero"] = {"alpha": best, **test,
-                                                     "holds": bool(test["p_greater"] is not None
-                                                                   and test["p_greater"] < 0.05)}
+        out["moderate_positive_alpha_beats_zero"] = {
+            "alpha": best,
+            **test,
+            "holds": bool(test["p_greater"] is not None and test["p_greater"] < 0.05),
+        }
     if 0.0 in summary and 0.4 in summary:
         test = welch(summary[0.0]["f"]["values"], summary[0.4]["f"]["values"])
         out["alpha_0.4_hurts"] = {**test, "holds": bool(test["p_greater"] is not None and test["p_greater"] < 0.05)}
@@ -196,18 +255,28 @@ def tables(summary: dict, baselines: dict) -> dict:
     rows = {"alpha = 0 (C-LIF)": summary[0.0]} if 0.0 in summary else {}
     if best != 0.0:
         rows[f"alpha = {best:g} (best by validation F)"] = summary[best]
-    table_1 = {label: {m: {"mean": row[m]["mean"], "std": row[m]["std"]} for m in ("precision", "recall", "f")}
-               for label, row in rows.items()}
+    table_1 = {
+        label: {m: {"mean": row[m]["mean"], "std": row[m]["std"]} for m in ("precision", "recall", "f")}
+        for label, row in rows.items()
+    }
     for name, runs in baselines.items():
-        table_1[name] = {m: {k: spread([r["test"]["micro"][m] for r in runs])[k] for k in ("mean", "std")}
-                         for m in ("precision", "recall", "f")}
-    table_2 = {f"alpha = {alpha:g}": {**{f"P{k}": v["mean"] for k, v in row["f_by_label_count"].items()},
-                                       "all": row["f"]["mean"], "all_std": row["f"]["std"]}
-               for alpha, row in summary.items()}
+        table_1[name] = {
+            m: {k: spread([r["test"]["micro"][m] for r in runs])[k] for k in ("mean", "std")}
+            for m in ("precision", "recall", "f")
+        }
+    table_2 = {
+        f"alpha = {alpha:g}": {
+            **{f"P{k}": v["mean"] for k, v in row["f_by_label_count"].items()},
+            "all": row["f"]["mean"],
+            "all_std": row["f"]["std"],
+        }
+        for alpha, row in summary.items()
+    }
     for name, runs in baselines.items():
-        table_2[name] = {**{f"P{k}": float(np.mean([r["f_by_label_count"][k] for r in runs]))
-                            for k in runs[0]["f_by_label_count"]},
-                         "all": float(np.mean([r["test"]["micro"]["f"] for r in runs]))}
+        table_2[name] = {
+            **{f"P{k}": float(np.mean([r["f_by_label_count"][k] for r in runs])) for k in runs[0]["f_by_label_count"]},
+            "all": float(np.mean([r["test"]["micro"]["f"] for r in runs])),
+        }
     return {"best_alpha_by_validation": best, "table_1": table_1, "table_2": table_2}
 
 
@@ -227,11 +296,23 @@ def plot_f_vs_alpha(results: dict, path, title: str):
         for alpha in alphas:
             values = summary[alpha]["f"]["values"]
             ax.scatter([alpha] * len(values), values, color=color, alpha=0.4, s=14)
-        ax.errorbar(alphas, [summary[a]["f"]["mean"] for a in alphas], yerr=[summary[a]["f"]["std"] for a in alphas],
-                    fmt="o" + style, color=color, capsize=3, label=f"VR-C-LIF, {protocol} protocol")
+        ax.errorbar(
+            alphas,
+            [summary[a]["f"]["mean"] for a in alphas],
+            yerr=[summary[a]["f"]["std"] for a in alphas],
+            fmt="o" + style,
+            color=color,
+            capsize=3,
+            label=f"VR-C-LIF, {protocol} protocol",
+        )
         for (name, runs), dash in zip(result["baselines"].items(), ("-.", ":", (0, (5, 1))), strict=False):
-            ax.axhline(float(np.mean([r["test"]["micro"]["f"] for r in runs])), color=color, ls=dash, lw=0.9,
-                       label=f"{name} ({protocol})")
+            ax.axhline(
+                float(np.mean([r["test"]["micro"]["f"] for r in runs])),
+                color=color,
+                ls=dash,
+                lw=0.9,
+                label=f"{name} ({protocol})",
+            )
         if protocol == "paper" or len(results) == 1:
             colors = colormaps["coolwarm"](np.linspace(0, 1, len(alphas)))
             for c, alpha in zip(colors, alphas, strict=True):
@@ -264,6 +345,7 @@ def plot_bars(names, rows: dict, path, title: str):
 
 # -- baselines ---------------------------------------------------------------------------------------
 
+
 def run_baselines(sets: dict, seeds: int, quick: bool) -> dict:
     """The three baselines, each chosen on the validation split (MLP and logistic regression: the number of
     time bins; LSTM: its best epoch), then tested; one entry per seed."""
@@ -271,11 +353,17 @@ def run_baselines(sets: dict, seeds: int, quick: bool) -> dict:
     out = {}
     for name, hidden in (("count-feature MLP", 64), ("logistic regression", 0)):
         bins_tried = (2,) if quick else (4, 8, 16)
-        scored = {bins: train_baseline(train_part, validation, bins=bins, hidden=hidden, seed=0,
-                                       max_iter=50 if quick else 500)["test"]["micro"]["f"] for bins in bins_tried}
+        scored = {
+            bins: train_baseline(
+                train_part, validation, bins=bins, hidden=hidden, seed=0, max_iter=50 if quick else 500
+            )["test"]["micro"]["f"]
+            for bins in bins_tried
+        }
         bins = max(scored, key=scored.get)
-        runs = [train_baseline(train_part, test, bins=bins, hidden=hidden, seed=s, max_iter=50 if quick else 500)
-                for s in range(seeds if hidden else 1)]
+        runs = [
+            train_baseline(train_part, test, bins=bins, hidden=hidden, seed=s, max_iter=50 if quick else 500)
+            for s in range(seeds if hidden else 1)
+        ]
         for run in runs:
             run["validation_f_by_bins"] = {str(b): f for b, f in scored.items()}
         out[name] = runs
@@ -284,12 +372,23 @@ def run_baselines(sets: dict, seeds: int, quick: bool) -> dict:
     except ImportError:
         return out
     bin_steps = max(1, train_part.steps // (5 if quick else 50))
-    out["LSTM"] = [train_lstm(train_part, validation, test, hidden=8 if quick else 218, bin_steps=bin_steps, seed=s,
-                              epochs=2 if quick else 30) for s in range(seeds)]
+    out["LSTM"] = [
+        train_lstm(
+            train_part,
+            validation,
+            test,
+            hidden=8 if quick else 218,
+            bin_steps=bin_steps,
+            seed=s,
+            epochs=2 if quick else 30,
+        )
+        for s in range(seeds)
+    ]
     return out
 
 
 # -- main ------------------------------------------------------------------------------------------
+
 
 def _float_list(text: str) -> tuple:
     return tuple(float(x) for x in text.split(",") if x.strip())
@@ -302,13 +401,20 @@ def _data_source(args, default_cache_dir) -> tuple:
         return {"kind": "builtin", "options": options, **VALIDATION}, {"dt": 0.001, "tau_m": 0.02, "tau_s": 0.005}, None
     task = TASKS[args.task]
     folder = args.data_dir or default_cache_dir() / task["data"] / f"{args.protocol}-spikegram"
-    data = {"kind": "npz", "train": str(folder / "train.npz"), "test": str(folder / "test.npz"), **VALIDATION,
-            "train_clips": args.train_clips,
-            "extra_tests": {p.stem: str(p) for p in sorted(folder.glob("*.npz")) if p.stem not in ("train", "test")}}
+    data = {
+        "kind": "npz",
+        "train": str(folder / "train.npz"),
+        "test": str(folder / "test.npz"),
+        **VALIDATION,
+        "train_clips": args.train_clips,
+        "extra_tests": {p.stem: str(p) for p in sorted(folder.glob("*.npz")) if p.stem not in ("train", "test")},
+    }
     for split in ("train", "test"):
         if not Path(data[split]).is_file():
-            raise FileNotFoundError(f"{data[split]} not found: build it with `vr-brian study {task['data']} "
-                                    f"--protocol {args.protocol}`, or give --data-dir")
+            raise FileNotFoundError(
+                f"{data[split]} not found: build it with `vr-brian study {task['data']} "
+                f"--protocol {args.protocol}`, or give --data-dir"
+            )
     dt = args.dt
     manifest = folder / "manifest.json"
     if dt is None and manifest.is_file():
@@ -323,21 +429,36 @@ def main(argv=None) -> int:
     from vr_brian.datasets import default_cache_dir
 
     parser = study_parser(NAME, "Alpha sweep of VR-C-LIF networks of the paper's size on the music tasks")
-    parser.add_argument("--task", choices=tuple(TASKS), default="instruments",
-                        help="instrument recognition (single-label) or piano multi-pitch (multi-label)")
-    parser.add_argument("--protocol", choices=PROTOCOLS, default="paper",
-                        help="paper: one pool of all sound banks split at random; heldout: a sound bank held out")
+    parser.add_argument(
+        "--task",
+        choices=tuple(TASKS),
+        default="instruments",
+        help="instrument recognition (single-label) or piano multi-pitch (multi-label)",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default="paper",
+        help="paper: one pool of all sound banks split at random; heldout: a sound bank held out",
+    )
     parser.add_argument("--stage", choices=STAGES, default="sweep")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="folder with train.npz and test.npz (default: the cache of the task's data study, "
-                             "<protocol>-spikegram)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder with train.npz and test.npz (default: the cache of the task's data study, <protocol>-spikegram)",
+    )
     parser.add_argument("--dt", type=float, default=None, help="time step of the spikes, s (default: the manifest's)")
     parser.add_argument("--tau-m", type=float, default=0.03, help="membrane time constant, s (tau_s = tau_m/4)")
     parser.add_argument("--alphas", type=_float_list, default=DEFAULT_ALPHAS, help="comma-separated alphas")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per alpha (0..N-1)")
     parser.add_argument("--epochs", type=int, default=None, help="instead of the selected epoch count")
-    parser.add_argument("--train-clips", type=int, default=0,
-                        help="a random subset of the training set, before the validation split (0: all)")
+    parser.add_argument(
+        "--train-clips",
+        type=int,
+        default=0,
+        help="a random subset of the training set, before the validation split (0: all)",
+    )
     parser.add_argument("--no-baselines", action="store_true", help="skip the non-spiking baselines")
     parser.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
     parser.add_argument("--dask-scheduler", default=None, help="run the jobs on this Dask scheduler (tcp://host:port)")
@@ -367,24 +488,39 @@ def main(argv=None) -> int:
     here = results_path.parent
     key = f"{args.task}_{args.protocol}"
     selection_path = here / f"selection_{key}.json"
-    runs_dir = args.runs_dir or (here / "runs" if (args.quick or args.out_dir)
-                                 else default_cache_dir() / NAME / f"runs_{key}")
+    runs_dir = args.runs_dir or (
+        here / "runs" if (args.quick or args.out_dir) else default_cache_dir() / NAME / f"runs_{key}"
+    )
     shared = dict(SHARED, **(QUICK if args.quick else {}))
     candidates = TASKS[args.task]["candidates"][:2] if args.quick else TASKS[args.task]["candidates"]
     started = time.perf_counter()
 
     if args.stage == "select":
-        jobs = [_job("select", 0.0, 0, data, neuron, TrainConfig(**{**shared, **c}).as_dict(), runs_dir, k)
-                for k, c in enumerate(candidates)]
+        jobs = [
+            _job("select", 0.0, 0, data, neuron, TrainConfig(**{**shared, **c}).as_dict(), runs_dir, k)
+            for k, c in enumerate(candidates)
+        ]
         print(f"{NAME}: select {key}: {len(jobs)} candidates at alpha = 0 on the validation split", flush=True)
         runs = run_jobs(run_job, jobs, args.jobs, args.dask_scheduler)
         chosen = choose(runs, candidates)
-        write_json(selection_path, {"task": args.task, "protocol": args.protocol, "data": data, "neuron": neuron,
-                                    "shared": shared, **chosen, "seconds": time.perf_counter() - started,
-                                    "runs": runs})
+        write_json(
+            selection_path,
+            {
+                "task": args.task,
+                "protocol": args.protocol,
+                "data": data,
+                "neuron": neuron,
+                "shared": shared,
+                **chosen,
+                "seconds": time.perf_counter() - started,
+                "runs": runs,
+            },
+        )
         for row in chosen["candidates"]:
-            print(f"  {row['settings']}: validation F best {row['validation_f_best']:.3f} (epoch {row['best_epoch']}), "
-                  f"last {row['validation_f_last']:.3f}, train {row['train_f_last']:.3f}")
+            print(
+                f"  {row['settings']}: validation F best {row['validation_f_best']:.3f} (epoch {row['best_epoch']}), "
+                f"last {row['validation_f_last']:.3f}, train {row['train_f_last']:.3f}"
+            )
         print(f"  chosen: {chosen['settings']}; written to {selection_path}")
         return 0
 
@@ -396,9 +532,14 @@ def main(argv=None) -> int:
     settings = dict(shared, **selected["settings"], **({"epochs": args.epochs} if args.epochs else {}))
     config = TrainConfig(**settings).as_dict()
     seeds = 1 if args.quick else args.seeds
-    jobs = [_job("sweep", alpha, seed, data, neuron, config, runs_dir) for alpha in args.alphas for seed in range(seeds)]
-    print(f"{NAME}: sweep {key}: {len(jobs)} jobs ({len(args.alphas)} alphas x {seeds} seeds), "
-          f"{'dask ' + args.dask_scheduler if args.dask_scheduler else f'{args.jobs} process(es)'}", flush=True)
+    jobs = [
+        _job("sweep", alpha, seed, data, neuron, config, runs_dir) for alpha in args.alphas for seed in range(seeds)
+    ]
+    print(
+        f"{NAME}: sweep {key}: {len(jobs)} jobs ({len(args.alphas)} alphas x {seeds} seeds), "
+        f"{'dask ' + args.dask_scheduler if args.dask_scheduler else f'{args.jobs} process(es)'}",
+        flush=True,
+    )
     runs = run_jobs(run_job, jobs, args.jobs, args.dask_scheduler)
     sweep_seconds = time.perf_counter() - started
     started = time.perf_counter()
@@ -406,51 +547,98 @@ def main(argv=None) -> int:
     baselines = {} if args.no_baselines else run_baselines(sets, seeds, args.quick)
     baseline_seconds = time.perf_counter() - started
     summary = summarise(runs, args.alphas)
-    result = {"claim": "a moderate positive alpha beats alpha = 0, and alpha = 0.4 hurts (the paper's; tested)",
-              "config": {"task": args.task, "protocol": args.protocol, "quick": args.quick, "data": data,
-                         "neuron": neuron, "alphas": list(args.alphas), "seeds": seeds, "train": config,
-                         "selection": str(selection_path.name), "jobs": args.jobs, "dask_scheduler": args.dask_scheduler,
-                         "n_train": len(sets["train"]), "n_validation": len(sets["validation"]),
-                         "n_test": len(sets["test"]), "sizes": [sets["train"].n_in] + config["hidden"]
-                         + [sets["train"].n_classes]},
-              "sweep_seconds": sweep_seconds, "baseline_seconds": baseline_seconds, "cpu_count": os.cpu_count(),
-              "class_names": list(sets["train"].class_names), "chance_f": float(runs[0]["test"]["chance_f"]),
-              "summary": {f"{a:g}": row for a, row in summary.items()}, **tables(summary, baselines),
-              "verdict": verdict(summary), "baselines": baselines, "runs": runs}
+    result = {
+        "claim": "a moderate positive alpha beats alpha = 0, and alpha = 0.4 hurts (the paper's; tested)",
+        "config": {
+            "task": args.task,
+            "protocol": args.protocol,
+            "quick": args.quick,
+            "data": data,
+            "neuron": neuron,
+            "alphas": list(args.alphas),
+            "seeds": seeds,
+            "train": config,
+            "selection": str(selection_path.name),
+            "jobs": args.jobs,
+            "dask_scheduler": args.dask_scheduler,
+            "n_train": len(sets["train"]),
+            "n_validation": len(sets["validation"]),
+            "n_test": len(sets["test"]),
+            "sizes": [sets["train"].n_in] + config["hidden"] + [sets["train"].n_classes],
+        },
+        "sweep_seconds": sweep_seconds,
+        "baseline_seconds": baseline_seconds,
+        "cpu_count": os.cpu_count(),
+        "class_names": list(sets["train"].class_names),
+        "chance_f": float(runs[0]["test"]["chance_f"]),
+        "summary": {f"{a:g}": row for a, row in summary.items()},
+        **tables(summary, baselines),
+        "verdict": verdict(summary),
+        "baselines": baselines,
+        "runs": runs,
+    }
     results_path = here / f"results_{key}.json"
     write_json(results_path, result)
-    both = {p: json.loads((here / f"results_{args.task}_{p}.json").read_text()) for p in PROTOCOLS
-            if (here / f"results_{args.task}_{p}.json").is_file()}
+    both = {
+        p: json.loads((here / f"results_{args.task}_{p}.json").read_text())
+        for p in PROTOCOLS
+        if (here / f"results_{args.task}_{p}.json").is_file()
+    }
     title = "synthetic task (--quick)" if args.quick else TASKS[args.task]["title"]
-    figures = [plot_f_vs_alpha(both, figures_dir / f"{NAME}_{args.task}_f_vs_alpha.png",
-                               f"{title}: {seeds} seed{'s' if seeds > 1 else ''} per alpha")]
+    figures = [
+        plot_f_vs_alpha(
+            both,
+            figures_dir / f"{NAME}_{args.task}_f_vs_alpha.png",
+            f"{title}: {seeds} seed{'s' if seeds > 1 else ''} per alpha",
+        )
+    ]
     best = result["best_alpha_by_validation"]
     chosen_rows = {f"alpha {a:g}": summary[a] for a in dict.fromkeys([0.0, best]) if a in summary}
     if is_multi_label(sets["train"]):
         names = [f"P{k}" for k in summary[args.alphas[0]]["f_by_label_count"]]
         rows = {label: [v["mean"] for v in row["f_by_label_count"].values()] for label, row in chosen_rows.items()}
-        rows.update({name: [float(np.mean([r["f_by_label_count"][k[1:]] for r in runs_])) for k in names]
-                     for name, runs_ in baselines.items()})
+        rows.update(
+            {
+                name: [float(np.mean([r["f_by_label_count"][k[1:]] for r in runs_])) for k in names]
+                for name, runs_ in baselines.items()
+            }
+        )
         bars = ("per_polyphony", "test F per polyphony")
     else:
         names = list(sets["train"].class_names)
         rows = {label: row["per_class_f_mean"] for label, row in chosen_rows.items()}
-        rows.update({name: np.mean([r["test"]["per_class"]["f"] for r in runs_], axis=0).tolist()
-                     for name, runs_ in baselines.items()})
+        rows.update(
+            {
+                name: np.mean([r["test"]["per_class"]["f"] for r in runs_], axis=0).tolist()
+                for name, runs_ in baselines.items()
+            }
+        )
         bars = ("per_class", "per-class test F")
-    figures.append(plot_bars(names, rows, figures_dir / f"{NAME}_{key}_{bars[0]}.png",
-                             f"{bars[1]} ({title}, {args.protocol} protocol)"))
+    figures.append(
+        plot_bars(
+            names, rows, figures_dir / f"{NAME}_{key}_{bars[0]}.png", f"{bars[1]} ({title}, {args.protocol} protocol)"
+        )
+    )
     result["figures"] = [str(f) for f in figures]
     write_json(results_path, result)
     print(f"{NAME}: sweep {sweep_seconds:.0f} s, baselines {baseline_seconds:.0f} s; results in {results_path}")
     for label, row in result["table_1"].items():
-        print(f"  {label:34s} " + " ".join(f"{m} {row[m]['mean']:.3f} ± {row[m]['std']:.3f}"
-                                          for m in ("precision", "recall", "f")))
-    print("  F by alpha: " + ", ".join(f"{a:g}: {row['f']['mean']:.3f} ± {row['f']['std']:.3f}"
-                                       + (f" ({row['diverged']} diverged)" if row["diverged"] else "")
-                                       for a, row in summary.items()))
+        print(
+            f"  {label:34s} "
+            + " ".join(f"{m} {row[m]['mean']:.3f} ± {row[m]['std']:.3f}" for m in ("precision", "recall", "f"))
+        )
+    print(
+        "  F by alpha: "
+        + ", ".join(
+            f"{a:g}: {row['f']['mean']:.3f} ± {row['f']['std']:.3f}"
+            + (f" ({row['diverged']} diverged)" if row["diverged"] else "")
+            for a, row in summary.items()
+        )
+    )
     for claim, test in result["verdict"].items():
-        print(f"  {claim}: difference {test['difference']:+.3f}, one-sided p {test['p_greater']}, holds {test['holds']}")
+        print(
+            f"  {claim}: difference {test['difference']:+.3f}, one-sided p {test['p_greater']}, holds {test['holds']}"
+        )
     return 0
 
 

@@ -29,8 +29,10 @@ def make_weights(sizes, rng):
     """Weights N(0.05, 0.5^2)/sqrt(fan-in) V into hidden layers, N(0, 0.3^2)/sqrt(fan-in) V into the output:
     hidden neurons fire on a few percent of steps, and no voltage runs away over 1500 steps."""
     last = len(sizes) - 2
-    return [rng.normal(0.0 if n == last else 0.05, 0.3 if n == last else 0.5, (sizes[n + 1], sizes[n]))
-            / np.sqrt(sizes[n]) for n in range(len(sizes) - 1)]
+    return [
+        rng.normal(0.0 if n == last else 0.05, 0.3 if n == last else 0.5, (sizes[n + 1], sizes[n])) / np.sqrt(sizes[n])
+        for n in range(len(sizes) - 1)
+    ]
 
 
 def timed(function, repeats):
@@ -49,8 +51,10 @@ def measure(args, sizes, params, spikes, weight_sets) -> tuple:
     ref_time, _ = timed(lambda: forward(weight_sets[next(counter) % len(weight_sets)], spikes, params), args.repeats)
     reference = forward(weight_sets[0], spikes, params)
     rows.append(dict(backend="numpy reference", median_s=ref_time, build_s=0.0))
-    print(f"hidden firing: {reference.P[0].mean():.3f} spikes per neuron per step; "
-          f"R(t) diagnostics of the first weight set: {reference.check_resistance()}")
+    print(
+        f"hidden firing: {reference.P[0].mean():.3f} spikes per neuron per step; "
+        f"R(t) diagnostics of the first weight set: {reference.check_resistance()}"
+    )
 
     for target in args.targets.split(","):
         network = BrianNetwork(sizes, params, steps=args.steps, target=target)
@@ -59,8 +63,10 @@ def measure(args, sizes, params, spikes, weight_sets) -> tuple:
         build = time.perf_counter() - start
         error = max(float(np.abs(a - b).max()) for a, b in zip(first.U, reference.U, strict=True))
         counter = iter(range(1, 10**6))
-        median, _ = timed(lambda: network.run(weight_sets[next(counter) % len(weight_sets)], spikes),  # noqa: B023 (timed now)
-                          args.repeats)
+        median, _ = timed(
+            lambda: network.run(weight_sets[next(counter) % len(weight_sets)], spikes),  # noqa: B023 (timed now)
+            args.repeats,
+        )
         network.close()
         rows.append(dict(backend=f"brian2 {target}", median_s=median, build_s=build, max_abs_dU_V=error))
     return rows, ref_time
@@ -86,11 +92,15 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     spikes = rng.random((1, args.steps, sizes[0])) < args.density
     weight_sets = [make_weights(sizes, rng) for _ in range(args.repeats + 1)]
-    print(f"network {'-'.join(map(str, sizes))}, {args.steps} steps at dt = 1 ms, input density {args.density}, "
-          f"all voltages recorded; median of {args.repeats} runs with new weights each")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"numpy {np.__version__}")
-    with warnings.catch_warnings():   # R(t) warnings of random weights: counted once, not repeated per run
+    print(
+        f"network {'-'.join(map(str, sizes))}, {args.steps} steps at dt = 1 ms, input density {args.density}, "
+        f"all voltages recorded; median of {args.repeats} runs with new weights each"
+    )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"numpy {np.__version__}"
+    )
+    with warnings.catch_warnings():  # R(t) warnings of random weights: counted once, not repeated per run
         warnings.simplefilter("ignore")
         rows, ref_time = measure(args, sizes, params, spikes, weight_sets)
 
@@ -98,11 +108,23 @@ def main(argv=None) -> int:
     for row in rows:
         row["ratio_to_reference"] = row["median_s"] / ref_time
         print(f"{row['backend']:<24}{row['median_s']:>16.3f}{row['ratio_to_reference']:>14.1f}{row['build_s']:>28.1f}")
-    write_json(args.out, dict(
-        setup=dict(sizes=sizes, steps=args.steps, dt_ms=1.0, density=args.density, repeats=args.repeats,
-                   machine=f"{platform.machine()}, {os.cpu_count()} cores", python=platform.python_version(),
-                   numpy=np.__version__, command=" ".join(sys.argv)),
-        rows=rows))
+    write_json(
+        args.out,
+        dict(
+            setup=dict(
+                sizes=sizes,
+                steps=args.steps,
+                dt_ms=1.0,
+                density=args.density,
+                repeats=args.repeats,
+                machine=f"{platform.machine()}, {os.cpu_count()} cores",
+                python=platform.python_version(),
+                numpy=np.__version__,
+                command=" ".join(sys.argv),
+            ),
+            rows=rows,
+        ),
+    )
     print(f"\nresults: {args.out}")
     return 0
 

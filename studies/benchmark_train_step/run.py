@@ -46,14 +46,14 @@ NAME = "benchmark_train_step"
 
 #: The benchmark cases: network sizes, steps, batch, input density, alpha, and the gain of the input
 #: weights (which keeps the hidden layer firing in a few percent of its (step, unit) pairs).
-CASES = {"dense": {"sizes": (384, 700, 10), "steps": 150, "batch": 32, "density": 0.05, "alpha": 0.3,
-                   "input_gain": 1.0},
-         "sparse": {"sizes": (384, 700, 10), "steps": 300, "batch": 32, "density": 0.02, "alpha": 0.3,
-                    "input_gain": 2.0}}
-QUICK_CASES = {"dense": {"sizes": (24, 40, 10), "steps": 30, "batch": 4, "density": 0.05, "alpha": 0.3,
-                         "input_gain": 1.0},
-               "sparse": {"sizes": (24, 40, 10), "steps": 60, "batch": 4, "density": 0.02, "alpha": 0.3,
-                          "input_gain": 2.0}}
+CASES = {
+    "dense": {"sizes": (384, 700, 10), "steps": 150, "batch": 32, "density": 0.05, "alpha": 0.3, "input_gain": 1.0},
+    "sparse": {"sizes": (384, 700, 10), "steps": 300, "batch": 32, "density": 0.02, "alpha": 0.3, "input_gain": 2.0},
+}
+QUICK_CASES = {
+    "dense": {"sizes": (24, 40, 10), "steps": 30, "batch": 4, "density": 0.05, "alpha": 0.3, "input_gain": 1.0},
+    "sparse": {"sizes": (24, 40, 10), "steps": 60, "batch": 4, "density": 0.02, "alpha": 0.3, "input_gain": 2.0},
+}
 
 
 def make_problem(sizes, steps: int, batch: int, density: float, alpha: float, seed: int = 0, input_gain: float = 1.0):
@@ -66,8 +66,10 @@ def make_problem(sizes, steps: int, batch: int, density: float, alpha: float, se
 
     rng = np.random.default_rng(seed)
     n_in, n_hidden, n_out = sizes
-    weights = [input_gain * rng.normal(0.005, 0.03, (n_hidden, n_in)) * np.sqrt(384 / n_in),
-               rng.normal(0.0, 0.1, (n_out, n_hidden)) * np.sqrt(700 / n_hidden)]
+    weights = [
+        input_gain * rng.normal(0.005, 0.03, (n_hidden, n_in)) * np.sqrt(384 / n_in),
+        rng.normal(0.0, 0.1, (n_out, n_hidden)) * np.sqrt(700 / n_hidden),
+    ]
     spikes = rng.random((batch, steps, n_in)) < density
     targets = np.zeros((batch, n_out), bool)
     targets[np.arange(batch), rng.integers(0, n_out, batch)] = True
@@ -94,7 +96,7 @@ def torch_step(torch):
         x = torch.from_numpy(spikes).to(W_in.dtype)
         batch, steps, _ = spikes.shape
         gm, gs, v, k, N0 = params.gamma_m, params.gamma_s, params.v_thr, params.alpha / params.v_thr, params.N0
-        I_in = N0 * x @ W_in.T   # all steps at once, as the numpy code does
+        I_in = N0 * x @ W_in.T  # all steps at once, as the numpy code does
         zeros = torch.zeros(batch, W_in.shape[0], dtype=W_in.dtype)
         Dm, Ds, Re, U, P = zeros, zeros, zeros, zeros, zeros
         hidden_spikes = []
@@ -144,7 +146,7 @@ def gemm_rate(dtype, n: int = 1024, repeats: int = 5) -> float:
         start = time.perf_counter()
         a @ b
         times.append(time.perf_counter() - start)
-    return 2 * n ** 3 / statistics.median(times)
+    return 2 * n**3 / statistics.median(times)
 
 
 def dense_flop(sizes, steps: int) -> float:
@@ -172,14 +174,14 @@ def benchmark_case(case: dict, repeats: int, use_torch: bool, uncompiled: bool) 
     from gradients.forward import record_forward
 
     sizes, steps, batch, density, alpha = (case[k] for k in ("sizes", "steps", "batch", "density", "alpha"))
-    weights, spikes, targets, params = make_problem(sizes, steps, batch, density, alpha,
-                                                    input_gain=case["input_gain"])
+    weights, spikes, targets, params = make_problem(sizes, steps, batch, density, alpha, input_gain=case["input_gain"])
     q = params.v_thr
     methods = {}
     for dtype in (np.float32, np.float64):
         typed = [w.astype(dtype) for w in weights]
-        methods[f"numpy {np.dtype(dtype).name}"] = (
-            lambda typed=typed: loss_and_grad(typed, spikes, targets, params, q=q))
+        methods[f"numpy {np.dtype(dtype).name}"] = lambda typed=typed: loss_and_grad(
+            typed, spikes, targets, params, q=q
+        )
     if uncompiled and forward.COMPILED:
         # the same step without the compiled loops (numpy array operations and scipy products)
         typed = [w.astype(np.float32) for w in weights]
@@ -199,9 +201,13 @@ def benchmark_case(case: dict, repeats: int, use_torch: bool, uncompiled: bool) 
     agreement = {}
     for name, run in methods.items():
         value, grads = run()
-        agreement[name] = {"loss_rel": abs(value - reference_loss) / max(abs(reference_loss), 1e-30),
-                           "grad_rel": [float(np.linalg.norm(g - r) / max(np.linalg.norm(r), 1e-30))
-                                        for g, r in zip(grads, reference, strict=True)]}
+        agreement[name] = {
+            "loss_rel": abs(value - reference_loss) / max(abs(reference_loss), 1e-30),
+            "grad_rel": [
+                float(np.linalg.norm(g - r) / max(np.linalg.norm(r), 1e-30))
+                for g, r in zip(grads, reference, strict=True)
+            ],
+        }
     times = {name: [] for name in methods}
     cpu_times = {name: [] for name in methods}
     for _ in range(repeats):
@@ -226,52 +232,76 @@ def benchmark_case(case: dict, repeats: int, use_torch: bool, uncompiled: bool) 
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     results = {
-        "setup": {"sizes": sizes, "steps": steps, "batch": batch, "input_density": input_density, "alpha": alpha,
-                  "input_gain": case["input_gain"], "q_volt": q, "repeats": repeats,
-                  "hidden_spike_fraction": float(recording.P[0].mean())},
-        "load_average_before": load_before, "load_average": list(os.getloadavg()),
+        "setup": {
+            "sizes": sizes,
+            "steps": steps,
+            "batch": batch,
+            "input_density": input_density,
+            "alpha": alpha,
+            "input_gain": case["input_gain"],
+            "q_volt": q,
+            "repeats": repeats,
+            "hidden_spike_fraction": float(recording.P[0].mean()),
+        },
+        "load_average_before": load_before,
+        "load_average": list(os.getloadavg()),
         "ms_per_sample": ms_per_sample,
         "cpu_ms_per_sample": cpu_ms_per_sample,
         "all_ms_per_sample": {name: [1e3 * x / batch for x in t] for name, t in times.items()},
         "agreement_with_numpy_float64": agreement,
-        "floor": {"dense_MFLOP_per_sample": flop / 1e6, "event_driven_MFLOP_per_sample": event_flop / 1e6,
-                  "gemm_GFLOPs": {k: v / 1e9 for k, v in rates.items()},
-                  "dense_floor_ms_per_sample": {k: 1e3 * flop / v for k, v in rates.items()},
-                  "event_driven_floor_ms_per_sample": {k: 1e3 * event_flop / v for k, v in rates.items()}},
-        "memory_per_sample_bytes": {"recording_float32": held / batch, "minimum_float32": minimum / batch,
-                                    "ratio_to_minimum": held / minimum,
-                                    "peak_allocated_during_step_float32": peak / batch},
+        "floor": {
+            "dense_MFLOP_per_sample": flop / 1e6,
+            "event_driven_MFLOP_per_sample": event_flop / 1e6,
+            "gemm_GFLOPs": {k: v / 1e9 for k, v in rates.items()},
+            "dense_floor_ms_per_sample": {k: 1e3 * flop / v for k, v in rates.items()},
+            "event_driven_floor_ms_per_sample": {k: 1e3 * event_flop / v for k, v in rates.items()},
+        },
+        "memory_per_sample_bytes": {
+            "recording_float32": held / batch,
+            "minimum_float32": minimum / batch,
+            "ratio_to_minimum": held / minimum,
+            "peak_allocated_during_step_float32": peak / batch,
+        },
     }
     if "torch float32 autograd" in ms_per_sample:
         results["speedup_float32_vs_torch"] = ms_per_sample["torch float32 autograd"] / ms_per_sample["numpy float32"]
     if f"{UNCOMPILED} float32" in ms_per_sample:
         results["speedup_compiled_loops_float32"] = {
             "wall": ms_per_sample[f"{UNCOMPILED} float32"] / ms_per_sample["numpy float32"],
-            "cpu": cpu_ms_per_sample[f"{UNCOMPILED} float32"] / cpu_ms_per_sample["numpy float32"]}
+            "cpu": cpu_ms_per_sample[f"{UNCOMPILED} float32"] / cpu_ms_per_sample["numpy float32"],
+        }
     return results
 
 
 def _print_case(name: str, results: dict):
     setup = results["setup"]
     sizes = setup["sizes"]
-    print(f"[{name}] {sizes[0]}-{sizes[1]}-{sizes[2]}, T={setup['steps']}, batch {setup['batch']}, input density "
-          f"{setup['input_density']:.3f}, hidden spikes {setup['hidden_spike_fraction']:.3f}, alpha={setup['alpha']}, "
-          f"{setup['repeats']} repeats, load {results['load_average'][0]:.1f}")
+    print(
+        f"[{name}] {sizes[0]}-{sizes[1]}-{sizes[2]}, T={setup['steps']}, batch {setup['batch']}, input density "
+        f"{setup['input_density']:.3f}, hidden spikes {setup['hidden_spike_fraction']:.3f}, alpha={setup['alpha']}, "
+        f"{setup['repeats']} repeats, load {results['load_average'][0]:.1f}"
+    )
     print(f"{'method':<26} {'ms/sample':>10} {'CPU ms/sample':>14} {'dense floor':>12} {'grad rel. to f64':>18}")
     for method, value in results["ms_per_sample"].items():
         dtype = "float64" if "float64" in method else "float32"
-        print(f"{method:<26} {value:>10.3f} {results['cpu_ms_per_sample'][method]:>14.3f} "
-              f"{results['floor']['dense_floor_ms_per_sample'][dtype]:>12.3f} "
-              f"{max(results['agreement_with_numpy_float64'][method]['grad_rel']):>18.2e}")
+        print(
+            f"{method:<26} {value:>10.3f} {results['cpu_ms_per_sample'][method]:>14.3f} "
+            f"{results['floor']['dense_floor_ms_per_sample'][dtype]:>12.3f} "
+            f"{max(results['agreement_with_numpy_float64'][method]['grad_rel']):>18.2e}"
+        )
     if "speedup_compiled_loops_float32" in results:
-        print(f"compiled loops: {results['speedup_compiled_loops_float32']['cpu']:.2f}x less CPU time than "
-              f"numpy+scipy only")
+        print(
+            f"compiled loops: {results['speedup_compiled_loops_float32']['cpu']:.2f}x less CPU time than "
+            f"numpy+scipy only"
+        )
     if "speedup_float32_vs_torch" in results:
         print(f"numpy float32 is {results['speedup_float32_vs_torch']:.1f}x faster than torch autograd")
     memory = results["memory_per_sample_bytes"]
-    print(f"recording {memory['recording_float32'] / 1e3:.0f} kB per sample (minimum {memory['minimum_float32'] / 1e3:.0f}"
-          f" kB, x{memory['ratio_to_minimum']:.2f}); peak allocation during a step "
-          f"{memory['peak_allocated_during_step_float32'] / 1e3:.0f} kB per sample")
+    print(
+        f"recording {memory['recording_float32'] / 1e3:.0f} kB per sample (minimum {memory['minimum_float32'] / 1e3:.0f}"
+        f" kB, x{memory['ratio_to_minimum']:.2f}); peak allocation during a step "
+        f"{memory['peak_allocated_during_step_float32'] / 1e3:.0f} kB per sample"
+    )
 
 
 def main(argv=None) -> int:
@@ -281,8 +311,11 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per method (default 9, quick 2)")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated cases of {tuple(CASES)}")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
-    parser.add_argument("--uncompiled", action="store_true",
-                        help=f"also time float32 with the compiled (numba) loops switched off ('{UNCOMPILED}')")
+    parser.add_argument(
+        "--uncompiled",
+        action="store_true",
+        help=f"also time float32 with the compiled (numba) loops switched off ('{UNCOMPILED}')",
+    )
     args = parser.parse_args(argv)
     repeats = args.repeats or (2 if args.quick else 9)
     if repeats < 1:
@@ -295,16 +328,24 @@ def main(argv=None) -> int:
     if not args.no_torch:
         try:
             import torch
+
             torch_version = torch.__version__
         except ImportError:
             pass
     cases = QUICK_CASES if args.quick else CASES
     results = {
         "claim": "one training step (forward + backward) of 384-700-10 in ms per sample, two cases",
-        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                    "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"), "numpy": np.__version__,
-                    "torch": torch_version, "numba": numba_version(), "compiled_loops": forward.COMPILED},
-        "cases": {}}
+        "machine": {
+            "cpus": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+            "numpy": np.__version__,
+            "torch": torch_version,
+            "numba": numba_version(),
+            "compiled_loops": forward.COMPILED,
+        },
+        "cases": {},
+    }
     for name in names:
         results["cases"][name] = benchmark_case(cases[name], repeats, torch_version is not None, args.uncompiled)
         _print_case(name, results["cases"][name])

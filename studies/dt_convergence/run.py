@@ -70,8 +70,15 @@ def continuous_reference(weights, spike_steps, spike_channels, params, alphas, s
     prefs.codegen.target = "numpy"
     try:
         source = SpikeGeneratorGroup(n_trials * n_in, indices, times, dt=dt, name="ct_input")
-        neurons = NeuronGroup(n_neurons, VR_CLIF + "fires : boolean (constant)", method="exact", dt=dt,
-                              threshold="fires and U > v_thr", reset="Re += v_thr", name="ct_neurons")
+        neurons = NeuronGroup(
+            n_neurons,
+            VR_CLIF + "fires : boolean (constant)",
+            method="exact",
+            dt=dt,
+            threshold="fires and U > v_thr",
+            reset="Re += v_thr",
+            name="ct_neurons",
+        )
         neurons.tau_m = params.tau_m * second
         neurons.tau_s = params.tau_s * second
         neurons.v_thr = params.v_thr * volt
@@ -137,16 +144,22 @@ def plot(dts, errors, alphas, path):
     fig = Figure(figsize=(13, 4))
     axes = fig.subplots(1, 3)
     dts_ms = np.asarray(dts) * 1e3
-    panels = [("free_mean_abs_U_V", "no threshold: mean |dU| over time (V)"),
-              ("fire_mean_abs_U_V", "firing: mean |dU| over time (V)"),
-              ("fire_spike_time_s", "firing: mean spike-time distance (ms)")]
+    panels = [
+        ("free_mean_abs_U_V", "no threshold: mean |dU| over time (V)"),
+        ("fire_mean_abs_U_V", "firing: mean |dU| over time (V)"),
+        ("fire_spike_time_s", "firing: mean spike-time distance (ms)"),
+    ]
     for ax, (key, title) in zip(axes, panels, strict=True):
         for a, alpha in enumerate(alphas):
             scale = 1e3 if key.endswith("_s") else 1.0
             values = np.array([errors[a][k][key] for k in range(len(dts))]) * scale
             trials = np.array([errors[a][k][key + "_trials"] for k in range(len(dts))]) * scale
-            line, = ax.plot(dts_ms, values, marker="o", label=f"alpha = {alpha:g}: mean over trials "
-                                                                  f"(order {observed_order(dts, values):.2f})")
+            (line,) = ax.plot(
+                dts_ms,
+                values,
+                marker="o",
+                label=f"alpha = {alpha:g}: mean over trials (order {observed_order(dts, values):.2f})",
+            )
             for trial in trials.T:
                 ax.plot(dts_ms * (1.04 if a else 0.96), trial, ".", color=line.get_color(), alpha=0.35, ms=4)
         ref = np.array([errors[-1][k][key] for k in range(len(dts))]) * (1e3 if key.endswith("_s") else 1.0)
@@ -157,8 +170,11 @@ def plot(dts, errors, alphas, path):
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3, which="both")
-    fig.suptitle("Iterative model vs continuous-time form (Brian2 at fine dt): error against dt "
-                 "(dots: single trials, a zero error is not drawn)", fontsize=11)
+    fig.suptitle(
+        "Iterative model vs continuous-time form (Brian2 at fine dt): error against dt "
+        "(dots: single trials, a zero error is not drawn)",
+        fontsize=11,
+    )
     fig.tight_layout()
     return save_figure(fig, path)
 
@@ -192,8 +208,7 @@ def main(argv=None) -> int:
         steps_ = np.sort(rng.choice(np.arange(1, fine_steps), size=count, replace=False))
         spike_steps.append(steps_)
         spike_channels.append(rng.integers(0, n_in, count))
-    reference = continuous_reference(weights, spike_steps, spike_channels, base.replace(dt=dt_ref), alphas,
-                                     fine_steps)
+    reference = continuous_reference(weights, spike_steps, spike_channels, base.replace(dt=dt_ref), alphas, fine_steps)
     spike_times = [s * dt_ref for s in spike_steps]
 
     errors, reference_spikes = [], []
@@ -210,43 +225,75 @@ def main(argv=None) -> int:
             free_max = np.abs(U_free - U_ref_free[:, grid]).max(axis=1)
             free_mean = np.abs(U_free - U_ref_free[:, grid]).mean(axis=1)
             fire_mean = np.abs(U_fire - U_ref_fire[:, grid]).mean(axis=1)
-            timing = np.array([spike_time_distance(np.flatnonzero(P[t]) * params.dt, ref_spike_times[t],
-                                                   duration_ms * 1e-3) for t in range(trials)])
+            timing = np.array(
+                [
+                    spike_time_distance(np.flatnonzero(P[t]) * params.dt, ref_spike_times[t], duration_ms * 1e-3)
+                    for t in range(trials)
+                ]
+            )
             count_diff = np.array([abs(int(P[t].sum()) - ref_spike_times[t].size) for t in range(trials)])
-            per_dt.append({"dt_s": params.dt, "free_max_abs_U_V": free_max.mean(), "free_max_abs_U_V_sd": free_max.std(),
-                           "free_max_abs_U_V_trials": free_max, "free_mean_abs_U_V_trials": free_mean,
-                           "fire_mean_abs_U_V_trials": fire_mean, "fire_spike_time_s_trials": timing,
-                           "free_mean_abs_U_V": free_mean.mean(), "free_mean_abs_U_V_sd": free_mean.std(),
-                           "fire_mean_abs_U_V": fire_mean.mean(), "fire_mean_abs_U_V_sd": fire_mean.std(),
-                           "fire_spike_time_s": timing.mean(), "fire_spike_time_s_sd": timing.std(),
-                           "spike_count_difference_mean": count_diff.mean()})
+            per_dt.append(
+                {
+                    "dt_s": params.dt,
+                    "free_max_abs_U_V": free_max.mean(),
+                    "free_max_abs_U_V_sd": free_max.std(),
+                    "free_max_abs_U_V_trials": free_max,
+                    "free_mean_abs_U_V_trials": free_mean,
+                    "fire_mean_abs_U_V_trials": fire_mean,
+                    "fire_spike_time_s_trials": timing,
+                    "free_mean_abs_U_V": free_mean.mean(),
+                    "free_mean_abs_U_V_sd": free_mean.std(),
+                    "fire_mean_abs_U_V": fire_mean.mean(),
+                    "fire_mean_abs_U_V_sd": fire_mean.std(),
+                    "fire_spike_time_s": timing.mean(),
+                    "fire_spike_time_s_sd": timing.std(),
+                    "spike_count_difference_mean": count_diff.mean(),
+                }
+            )
         errors.append(per_dt)
     dts = [m * dt_ref for m in dts_in_fine]
-    orders = {f"alpha={alpha:g}": {key: observed_order(dts, [row[key] for row in errors[a]])
-                                   for key in ("free_mean_abs_U_V", "free_max_abs_U_V", "fire_mean_abs_U_V",
-                                               "fire_spike_time_s")}
-              for a, alpha in enumerate(alphas)}
+    orders = {
+        f"alpha={alpha:g}": {
+            key: observed_order(dts, [row[key] for row in errors[a]])
+            for key in ("free_mean_abs_U_V", "free_max_abs_U_V", "fire_mean_abs_U_V", "fire_spike_time_s")
+        }
+        for a, alpha in enumerate(alphas)
+    }
     figure = plot(dts, errors, alphas, figures_dir / f"{NAME}_error_vs_dt.png")
     results = {
         "claim": "the iterative model converges to the continuous-time form with first order in dt",
-        "config": {"quick": args.quick, "trials": trials, "dt_ref_s": dt_ref, "dts_s": dts,
-                   "duration_s": duration_ms * 1e-3, "n_in": n_in, "input_rate_Hz": rate,
-                   "weights": "N(0.2, 0.25) V", "params": repr(base), "alphas": alphas,
-                   "brian2_target": "numpy", "input_binning": "ceil(s/dt)"},
+        "config": {
+            "quick": args.quick,
+            "trials": trials,
+            "dt_ref_s": dt_ref,
+            "dts_s": dts,
+            "duration_s": duration_ms * 1e-3,
+            "n_in": n_in,
+            "input_rate_Hz": rate,
+            "weights": "N(0.2, 0.25) V",
+            "params": repr(base),
+            "alphas": alphas,
+            "brian2_target": "numpy",
+            "input_binning": "ceil(s/dt)",
+        },
         "reference_spike_counts": reference_spikes,
         "errors": [{"alpha": alpha, "per_dt": errors[a]} for a, alpha in enumerate(alphas)],
         "observed_order": orders,
         "figures": [figure.name],
     }
     write_json(results_path, results)
-    print(f"{NAME}: reference dt {dt_ref * 1e6:.2f} us, {trials} trials; reference spikes {reference_spikes} "
-          f"-> {results_path}, {figure}")
+    print(
+        f"{NAME}: reference dt {dt_ref * 1e6:.2f} us, {trials} trials; reference spikes {reference_spikes} "
+        f"-> {results_path}, {figure}"
+    )
     for a, alpha in enumerate(alphas):
         for row in errors[a]:
-            print(f"  alpha {alpha:.1f} dt {row['dt_s'] * 1e3:7.4f} ms: free mean|dU| {row['free_mean_abs_U_V']:.3e} V "
-                  f"(max {row['free_max_abs_U_V']:.3e} V), "
-                  f"fire mean|dU| {row['fire_mean_abs_U_V']:.3e} V, spike dist {row['fire_spike_time_s'] * 1e3:.4f} ms, "
-                  f"count diff {row['spike_count_difference_mean']:.2f}")
+            print(
+                f"  alpha {alpha:.1f} dt {row['dt_s'] * 1e3:7.4f} ms: free mean|dU| {row['free_mean_abs_U_V']:.3e} V "
+                f"(max {row['free_max_abs_U_V']:.3e} V), "
+                f"fire mean|dU| {row['fire_mean_abs_U_V']:.3e} V, spike dist {row['fire_spike_time_s'] * 1e3:.4f} ms, "
+                f"count diff {row['spike_count_difference_mean']:.2f}"
+            )
         print(f"  alpha {alpha:.1f} observed orders: {orders[f'alpha={alpha:g}']}")
     return 0
 

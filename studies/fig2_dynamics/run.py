@@ -70,8 +70,9 @@ def reference_pair(weights, spikes, params, alphas) -> dict:
 
     U, P = [], []
     for alpha in alphas:
-        traces = forward([np.asarray(weights, float)[None, :], np.zeros((1, 1))], spikes[None],
-                         params.replace(alpha=alpha))
+        traces = forward(
+            [np.asarray(weights, float)[None, :], np.zeros((1, 1))], spikes[None], params.replace(alpha=alpha)
+        )
         U.append(traces.U[0][0, :, 0])
         P.append(traces.P[0][0, :, 0])
     return {"U": np.array(U), "spikes": np.array(P)}
@@ -138,9 +139,9 @@ def main(argv=None) -> int:
         parser.error(f"--steps must be >= 2, got {steps}")
     results_path, figures_dir = output_paths(NAME, args)
 
-    params = VRParams(alpha=0.0)        # tau_m 20 ms, tau_s 5 ms, v_thr 1 V, dt 1 ms
+    params = VRParams(alpha=0.0)  # tau_m 20 ms, tau_s 5 ms, v_thr 1 V, dt 1 ms
     alphas = [0.0, args.alpha]
-    n_in, rate = 12, 40.0                # inputs, Hz
+    n_in, rate = 12, 40.0  # inputs, Hz
     rng = np.random.default_rng(args.seed)
     weights = rng.normal(0.12, 0.25, n_in)
     spikes = rng.random((steps, n_in)) < rate * params.dt
@@ -161,24 +162,40 @@ def main(argv=None) -> int:
     per_neuron = []
     for b, alpha in enumerate(alphas):
         fire = np.flatnonzero(brian["spikes"][b])
-        per_neuron.append({
-            "alpha": alpha, "n_spikes": int(fire.size), "spike_times_ms": np.round(fire * params.dt * 1e3, 9).tolist(),
-            "U_min_V": float(brian["U"][b].min()), "U_max_V": float(brian["U"][b].max()),
-            "U_mean_V": float(brian["U"][b].mean()),
-        })
+        per_neuron.append(
+            {
+                "alpha": alpha,
+                "n_spikes": int(fire.size),
+                "spike_times_ms": np.round(fire * params.dt * 1e3, 9).tolist(),
+                "U_min_V": float(brian["U"][b].min()),
+                "U_max_V": float(brian["U"][b].max()),
+                "U_mean_V": float(brian["U"][b].mean()),
+            }
+        )
     results = {
         "claim": "C-LIF and VR-C-LIF differ only in T(t) = I(t) R(t); Brian2 equals the iterative model",
-        "config": {"quick": args.quick, "seed": args.seed, "steps": steps, "n_in": n_in, "input_rate_Hz": rate,
-                   "weights_V": weights, "params": repr(params), "alphas": alphas, "brian2_target": "numpy"},
+        "config": {
+            "quick": args.quick,
+            "seed": args.seed,
+            "steps": steps,
+            "n_in": n_in,
+            "input_rate_Hz": rate,
+            "weights_V": weights,
+            "params": repr(params),
+            "alphas": alphas,
+            "brian2_target": "numpy",
+        },
         "neurons": per_neuron,
         "check_against_forward": {"max_abs_U_error_V": U_error, "spikes_equal": spikes_equal},
         "check_T_equals_I_times_R": {"max_abs_error_V": T_error},
         "figures": [figure.name],
     }
     write_json(results_path, results)
-    print(f"{NAME}: spikes C-LIF {per_neuron[0]['n_spikes']}, VR-C-LIF {per_neuron[1]['n_spikes']}; "
-          f"Brian2 vs forward max|dU| = {U_error:.2e} V, spikes equal: {spikes_equal}; "
-          f"max|T - I R| = {T_error:.2e} V -> {results_path}, {figure}")
+    print(
+        f"{NAME}: spikes C-LIF {per_neuron[0]['n_spikes']}, VR-C-LIF {per_neuron[1]['n_spikes']}; "
+        f"Brian2 vs forward max|dU| = {U_error:.2e} V, spikes equal: {spikes_equal}; "
+        f"max|T - I R| = {T_error:.2e} V -> {results_path}, {figure}"
+    )
     return 0 if spikes_equal and U_error < 1e-9 and T_error < 1e-9 else 1
 
 

@@ -56,8 +56,14 @@ def one_row(backend: str, neurons: int, fan_in: int, steps: int, directory: str,
     params = VRParams(alpha=0.3)
     sizes = layer_sizes(neurons)
     connections = [GeneratedConnection(sizes[n], sizes[n + 1], fan_in, 0.02, 0.05) for n in range(2)]
-    row = {"backend": backend, "neurons": neurons, "sizes": sizes, "fan_in": fan_in, "steps": steps,
-           "expected_synapses": sum(len(c) for c in connections)}
+    row = {
+        "backend": backend,
+        "neurons": neurons,
+        "sizes": sizes,
+        "fan_in": fan_in,
+        "steps": steps,
+        "expected_synapses": sum(len(c) for c in connections),
+    }
     reinit_devices()
     started = time.perf_counter()
     if backend == "genn":
@@ -102,18 +108,25 @@ def one_row(backend: str, neurons: int, fan_in: int, steps: int, directory: str,
 
 
 def table(rows: list) -> str:
-    lines = ["| backend | neurons | synapses | fan-in | steps | codegen (s) | compile (s) | setup (s) | sim (s) "
-             "| ms/step | hidden rate (Hz) | load avg |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| backend | neurons | synapses | fan-in | steps | codegen (s) | compile (s) | setup (s) | sim (s) "
+        "| ms/step | hidden rate (Hz) | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         if "sim" in r:
             load = f"{r['load_average_1min']:.1f}" if "load_average_1min" in r else "-"
-            lines.append(f"| {r['backend']} | {r['neurons']:,} | {r['synapses']:,} | {r['fan_in']} | {r['steps']} | "
-                         f"{r['codegen']:.1f} | {r['compile']:.1f} | {r['setup']:.1f} | {r['sim']:.2f} | "
-                         f"{r['ms_per_step']:.3f} | {r['rate_hidden_hz']:.1f} | {load} |")
+            lines.append(
+                f"| {r['backend']} | {r['neurons']:,} | {r['synapses']:,} | {r['fan_in']} | {r['steps']} | "
+                f"{r['codegen']:.1f} | {r['compile']:.1f} | {r['setup']:.1f} | {r['sim']:.2f} | "
+                f"{r['ms_per_step']:.3f} | {r['rate_hidden_hz']:.1f} | {load} |"
+            )
         else:
             codegen = f"{r['codegen']:.1f} | " if "codegen" in r else ""
-            lines.append(f"| {r['backend']} | {r['neurons']:,} | ~{r['expected_synapses']:,} | {r['fan_in']} | "
-                         f"{r['steps']} | {codegen}{r.get('status', 'not run')} |" + " |" * (6 - bool(codegen)))
+            lines.append(
+                f"| {r['backend']} | {r['neurons']:,} | ~{r['expected_synapses']:,} | {r['fan_in']} | "
+                f"{r['steps']} | {codegen}{r.get('status', 'not run')} |" + " |" * (6 - bool(codegen))
+            )
     return "\n".join(lines)
 
 
@@ -126,8 +139,9 @@ def main(argv=None) -> int:
     parser.add_argument("--fan-in", type=int, default=100, help="mean presynaptic partners per neuron (100)")
     parser.add_argument("--steps", type=int, default=1000, help="steps of dt = 1 ms (1000)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds for all rows together (600)")
-    parser.add_argument("--max-memory-gb", type=float, default=8.0,
-                        help="skip rows whose synapses need more (24 B each; default 8 GB)")
+    parser.add_argument(
+        "--max-memory-gb", type=float, default=8.0, help="skip rows whose synapses need more (24 B each; default 8 GB)"
+    )
     parser.add_argument("--cpu", action="store_true", help="genn: GeNN's CPU backend instead of CUDA")
     parser.add_argument("--row", type=int, help=argparse.SUPPRESS)  # internal: run one row, print JSON
     parser.add_argument("--directory", help=argparse.SUPPRESS)
@@ -135,38 +149,65 @@ def main(argv=None) -> int:
     if args.fan_in < 1 or args.steps < 1 or args.timeout <= 0:
         parser.error("--fan-in and --steps must be >= 1 and --timeout > 0")
     if args.row is not None:
-        print("ROW " + json.dumps(one_row(args.backend, args.row, args.fan_in, args.steps, args.directory,
-                                          not args.cpu)), flush=True)
+        print(
+            "ROW " + json.dumps(one_row(args.backend, args.row, args.fan_in, args.steps, args.directory, not args.cpu)),
+            flush=True,
+        )
         return 0
     sizes = [1000] if args.quick else [int(n) for n in args.neurons.split(",")]
     steps = 100 if args.quick else args.steps
     deadline = time.monotonic() + args.timeout
-    print(f"{NAME}: backend {args.backend}{' (CPU backend)' if args.cpu else ''}, fan-in {args.fan_in}, "
-          f"{steps} steps, timeout {args.timeout:g} s, machine {platform.node()} ({os.cpu_count()} CPUs)", flush=True)
+    print(
+        f"{NAME}: backend {args.backend}{' (CPU backend)' if args.cpu else ''}, fan-in {args.fan_in}, "
+        f"{steps} steps, timeout {args.timeout:g} s, machine {platform.node()} ({os.cpu_count()} CPUs)",
+        flush=True,
+    )
     rows = []
     for neurons in sizes:
-        row = {"backend": args.backend, "neurons": neurons, "fan_in": args.fan_in, "steps": steps,
-               "expected_synapses": sum(n_post * min(args.fan_in, n_pre) for n_pre, n_post in
-                                        zip(layer_sizes(neurons)[:-1], layer_sizes(neurons)[1:], strict=True))}
+        row = {
+            "backend": args.backend,
+            "neurons": neurons,
+            "fan_in": args.fan_in,
+            "steps": steps,
+            "expected_synapses": sum(
+                n_post * min(args.fan_in, n_pre)
+                for n_pre, n_post in zip(layer_sizes(neurons)[:-1], layer_sizes(neurons)[1:], strict=True)
+            ),
+        }
         left = deadline - time.monotonic()
-        if row["expected_synapses"] * BYTES_PER_SYNAPSE > args.max_memory_gb * 2 ** 30:
+        if row["expected_synapses"] * BYTES_PER_SYNAPSE > args.max_memory_gb * 2**30:
             row["status"] = f"skipped: synapses need > {args.max_memory_gb:g} GB"
         elif left < 10:
             row["status"] = "skipped: timeout reached"
         else:
             directory = tempfile.mkdtemp(prefix=f"{NAME}_{neurons}_")
-            command = [sys.executable, "-m", "studies.genn_scaling.run", "--backend", args.backend,
-                       "--row", str(neurons), "--fan-in", str(args.fan_in), "--steps", str(steps),
-                       "--directory", directory] + (["--cpu"] if args.cpu else [])
+            command = [
+                sys.executable,
+                "-m",
+                "studies.genn_scaling.run",
+                "--backend",
+                args.backend,
+                "--row",
+                str(neurons),
+                "--fan-in",
+                str(args.fan_in),
+                "--steps",
+                str(steps),
+                "--directory",
+                directory,
+            ] + (["--cpu"] if args.cpu else [])
             try:
-                done = subprocess.run(command, capture_output=True, text=True, timeout=left,
-                                      cwd=Path(__file__).resolve().parents[2])
+                done = subprocess.run(
+                    command, capture_output=True, text=True, timeout=left, cwd=Path(__file__).resolve().parents[2]
+                )
                 lines = [line for line in done.stdout.splitlines() if line.startswith("ROW ")]
                 if done.returncode == 0 and lines:
                     row = json.loads(lines[-1][4:])
                 else:
-                    row["status"] = f"failed (exit {done.returncode}): " + (done.stderr.strip().splitlines()
-                                                                             or ["no output"])[-1][:200]
+                    row["status"] = (
+                        f"failed (exit {done.returncode}): "
+                        + (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
+                    )
             except subprocess.TimeoutExpired:
                 row["status"] = f"not finished within the {args.timeout:g} s timeout"
             finally:
@@ -177,8 +218,15 @@ def main(argv=None) -> int:
     results_path, _ = output_paths(NAME, args)
     # one file per backend, so a GPU run does not replace the cpp_standalone rows
     results_path = results_path.with_name(f"results_{args.backend}{'_cpu' if args.cpu else ''}.json")
-    write_json(results_path, {"machine": f"{platform.node()}, {os.cpu_count()} CPUs", "quick": bool(args.quick),
-                              "rows": rows, "table_markdown": table(rows)})
+    write_json(
+        results_path,
+        {
+            "machine": f"{platform.node()}, {os.cpu_count()} CPUs",
+            "quick": bool(args.quick),
+            "rows": rows,
+            "table_markdown": table(rows),
+        },
+    )
     print(f"results: {results_path}")
     return 0
 

@@ -39,7 +39,7 @@ def on_grid(spikes_ms: np.ndarray, per_ms: int) -> np.ndarray:
     """The same spikes at step dt = 1 ms / per_ms: step k stands for time (k+1)*dt, so (k+1) ms -> per_ms*(k+1) - 1."""
     batch, steps, n_in = spikes_ms.shape
     fine = np.zeros((batch, steps * per_ms, n_in), bool)
-    fine[:, per_ms - 1::per_ms] = spikes_ms
+    fine[:, per_ms - 1 :: per_ms] = spikes_ms
     return fine
 
 
@@ -53,8 +53,11 @@ def compare(genn, reference, dt: float) -> dict:
     t = reference.t
     out = {"layers": []}
     for n, (U_g, U_r) in enumerate(zip(genn.U, reference.U, strict=True), start=1):
-        layer = {"layer": n, "rms_dU": float(np.sqrt(np.mean((U_g - U_r) ** 2)) / params.v_thr),
-                 "max_abs_dU": float(np.abs(U_g - U_r).max() / params.v_thr)}
+        layer = {
+            "layer": n,
+            "rms_dU": float(np.sqrt(np.mean((U_g - U_r) ** 2)) / params.v_thr),
+            "max_abs_dU": float(np.abs(U_g - U_r).max() / params.v_thr),
+        }
         if n < len(reference.U):
             P_g, P_r = genn.P[n - 1], reference.P[n - 1]
             gammas = []
@@ -65,36 +68,61 @@ def compare(genn, reference, dt: float) -> dict:
                         continue
                     gammas.append(gamma_factor(t[P_g[b, :, j]], data, duration))
             # Gamma is undefined (NaN) for a train above 1/(2 * 2 ms) = 250 Hz: left out of the mean
-            layer.update(gamma=float(np.nanmean(gammas)) if gammas else math.nan,
-                         gamma_undefined=int(np.isnan(gammas).sum()),
-                         identical_trains=float(np.mean([(P_g[b, :, j] == P_r[b, :, j]).all()
-                                                         for b in range(P_r.shape[0]) for j in range(P_r.shape[2])
-                                                         if P_r[b, :, j].any()])) if gammas else math.nan,
-                         trains=len(gammas), rate_ref_hz=float(P_r.mean() / dt), rate_genn_hz=float(P_g.mean() / dt))
+            layer.update(
+                gamma=float(np.nanmean(gammas)) if gammas else math.nan,
+                gamma_undefined=int(np.isnan(gammas).sum()),
+                identical_trains=float(
+                    np.mean(
+                        [
+                            (P_g[b, :, j] == P_r[b, :, j]).all()
+                            for b in range(P_r.shape[0])
+                            for j in range(P_r.shape[2])
+                            if P_r[b, :, j].any()
+                        ]
+                    )
+                )
+                if gammas
+                else math.nan,
+                trains=len(gammas),
+                rate_ref_hz=float(P_r.mean() / dt),
+                rate_genn_hz=float(P_g.mean() / dt),
+            )
         else:
             vmax_g, vmax_r = U_g.max(axis=1), U_r.max(axis=1)
-            layer.update(mean_abs_dVmax=float(np.mean(np.abs(vmax_g - vmax_r)) / params.v_thr),
-                         prediction_agreement=float(np.mean((vmax_g > params.v_thr) == (vmax_r > params.v_thr))),
-                         predicted_true_ref=float(np.mean(vmax_r > params.v_thr)))
+            layer.update(
+                mean_abs_dVmax=float(np.mean(np.abs(vmax_g - vmax_r)) / params.v_thr),
+                prediction_agreement=float(np.mean((vmax_g > params.v_thr) == (vmax_r > params.v_thr))),
+                predicted_true_ref=float(np.mean(vmax_r > params.v_thr)),
+            )
         out["layers"].append(layer)
     return out
 
 
 def table(results: list) -> str:
     """Markdown table of the results."""
-    lines = ["| dt (ms) | alpha | layer | rate ref / GeNN (Hz) | Gamma (2 ms) | identical trains | RMS dU / v_thr "
-             "| max abs dU / v_thr | output: mean abs dVmax / v_thr | output: predictions agreeing |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| dt (ms) | alpha | layer | rate ref / GeNN (Hz) | Gamma (2 ms) | identical trains | RMS dU / v_thr "
+        "| max abs dU / v_thr | output: mean abs dVmax / v_thr | output: predictions agreeing |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for run in results:
         for layer in run["layers"]:
             hidden = "gamma" in layer
             lines.append(
                 f"| {run['dt_ms']:g} | {run['alpha']:g} | {layer['layer']}{'' if hidden else ' (output)'} | "
-                + (f"{layer['rate_ref_hz']:.1f} / {layer['rate_genn_hz']:.1f} | {layer['gamma']:.4f} | "
-                   f"{100 * layer['identical_trains']:.0f}% | " if hidden else "- | - | - | ")
+                + (
+                    f"{layer['rate_ref_hz']:.1f} / {layer['rate_genn_hz']:.1f} | {layer['gamma']:.4f} | "
+                    f"{100 * layer['identical_trains']:.0f}% | "
+                    if hidden
+                    else "- | - | - | "
+                )
                 + f"{layer['rms_dU']:.2e} | {layer['max_abs_dU']:.2e} | "
-                + ("- | - |" if hidden else f"{layer['mean_abs_dVmax']:.2e} | "
-                                            f"{100 * layer['prediction_agreement']:.1f}% |"))
+                + (
+                    "- | - |"
+                    if hidden
+                    else f"{layer['mean_abs_dVmax']:.2e} | {100 * layer['prediction_agreement']:.1f}% |"
+                )
+            )
     return "\n".join(lines)
 
 
@@ -114,8 +142,9 @@ def main(argv=None) -> int:
 
     rng = np.random.default_rng(11)
     # conftest-like weights: N(0.03, 0.08) V scaled by sqrt(40/fan-in); every hidden layer fires at dt = 1 ms
-    weights = [rng.normal(0.03, 0.08, (SIZES[n + 1], SIZES[n])) * math.sqrt(40 / SIZES[n])
-               for n in range(len(SIZES) - 1)]
+    weights = [
+        rng.normal(0.03, 0.08, (SIZES[n + 1], SIZES[n])) * math.sqrt(40 / SIZES[n]) for n in range(len(SIZES) - 1)
+    ]
     rate_hz = 40.0
     spikes_ms = make_input(rng, batch, duration_ms, SIZES[0], rate_hz)
     results = []
@@ -127,17 +156,36 @@ def main(argv=None) -> int:
             genn = run_genn_schedule(weights, spikes, params, form="x", target="numpy")
             run = {"dt_ms": 1.0 / per_ms, "alpha": alpha, **compare(genn, reference, params.dt)}
             results.append(run)
-            print(f"dt={1 / per_ms:g} ms alpha={alpha:g}: " + "; ".join(
-                f"L{l['layer']} rms dU {l['rms_dU']:.2e}" + (f" Gamma {l['gamma']:.4f}" if "gamma" in l else "")
-                for l in run["layers"]), flush=True)
+            print(
+                f"dt={1 / per_ms:g} ms alpha={alpha:g}: "
+                + "; ".join(
+                    f"L{l['layer']} rms dU {l['rms_dU']:.2e}" + (f" Gamma {l['gamma']:.4f}" if "gamma" in l else "")
+                    for l in run["layers"]
+                ),
+                flush=True,
+            )
     print(table(results))
-    write_json(results_path, {
-        "claim": "distance of a run under GeNN's forced schedule from the iterative reference",
-        "setup": {"sizes": SIZES, "batch": batch, "duration_ms": duration_ms, "input_rate_hz": rate_hz,
-                  "weights": "N(0.03, 0.08) V * sqrt(40/fan_in), seed 11", "tau_m_ms": 20, "tau_s_ms": 5,
-                  "v_thr": 1.0, "gamma_window_ms": 2.0, "quick": bool(args.quick),
-                  "genn_stand_in": f"Brian2 numpy target with the schedule {list(GENN_SCHEDULE)}"},
-        "results": results, "table_markdown": table(results)})
+    write_json(
+        results_path,
+        {
+            "claim": "distance of a run under GeNN's forced schedule from the iterative reference",
+            "setup": {
+                "sizes": SIZES,
+                "batch": batch,
+                "duration_ms": duration_ms,
+                "input_rate_hz": rate_hz,
+                "weights": "N(0.03, 0.08) V * sqrt(40/fan_in), seed 11",
+                "tau_m_ms": 20,
+                "tau_s_ms": 5,
+                "v_thr": 1.0,
+                "gamma_window_ms": 2.0,
+                "quick": bool(args.quick),
+                "genn_stand_in": f"Brian2 numpy target with the schedule {list(GENN_SCHEDULE)}",
+            },
+            "results": results,
+            "table_markdown": table(results),
+        },
+    )
     print(f"results: {results_path}")
     return 0
 

@@ -37,8 +37,11 @@ MAPPINGS = ("levels", "delays", "channels")
 def _spread(values) -> dict:
     """Mean, standard deviation over seeds (ddof 1; 0 for one value) and the values."""
     values = np.asarray(values, dtype=float)
-    return {"mean": float(values.mean()), "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-            "values": values.tolist()}
+    return {
+        "mean": float(values.mean()),
+        "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+        "values": values.tolist(),
+    }
 
 
 def carve(labels, train_per_class: int, test_per_class: int, val_per_class: int, val_seed: int) -> tuple:
@@ -69,8 +72,11 @@ def main(argv=None) -> int:
     from vr_brian.params import VRParams
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny run for tests (2 classes, 48 inputs, 1 epoch), into a temporary folder")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny run for tests (2 classes, 48 inputs, 1 epoch), into a temporary folder",
+    )
     parser.add_argument("--out", type=Path, default=None, help="results JSON (default results_mapping.json here)")
     parser.add_argument("--mappings", default=",".join(MAPPINGS), help="comma-separated mappings to compare")
     parser.add_argument("--seeds", type=int, default=3)
@@ -92,8 +98,11 @@ def main(argv=None) -> int:
         parser.error(f"--mappings must name some of {MAPPINGS}, got {args.mappings!r}")
     if args.seeds < 1 or args.epochs < 1 or args.hidden < 1 or not 0 < args.val_per_class < PAPER_TRAIN_PER_CLASS:
         parser.error("--seeds, --epochs, --hidden must be >= 1 and --val-per-class in [1, 159]")
-    out = args.out or (Path(tempfile.mkdtemp(prefix="vr_brian_mapping_")) / "results_mapping.json" if args.quick
-                       else HERE / "results_mapping.json")
+    out = args.out or (
+        Path(tempfile.mkdtemp(prefix="vr_brian_mapping_")) / "results_mapping.json"
+        if args.quick
+        else HERE / "results_mapping.json"
+    )
     if args.quick:
         banks, test_bank, train_per_class, test_per_class, val_per_class = ("fluidr3", "timgm6mb"), "timgm6mb", 3, 1, 1
         cache_dir, atoms_per_second, epochs, hidden, seeds = out.parent / "cache", 100.0, 1, 8, 1
@@ -101,7 +110,13 @@ def main(argv=None) -> int:
     else:
         banks, test_bank = ("fluidr3", "musescore", "timgm6mb"), "musescore"
         train_per_class, test_per_class, val_per_class = PAPER_TRAIN_PER_CLASS, PAPER_TEST_PER_CLASS, args.val_per_class
-        cache_dir, atoms_per_second, epochs, hidden, seeds = default_cache_dir(), None, args.epochs, args.hidden, args.seeds
+        cache_dir, atoms_per_second, epochs, hidden, seeds = (
+            default_cache_dir(),
+            None,
+            args.epochs,
+            args.hidden,
+            args.seeds,
+        )
         classes, n_inputs = {}, 384
     settings = paper_pool_settings(train_per_class, test_per_class, banks, test_bank, seed=0, **classes)
     clips = build_instruments(settings, cache_dir)
@@ -124,58 +139,108 @@ def main(argv=None) -> int:
             fit_atoms, val_atoms = atoms.subset(fit), atoms.subset(val)
         if mapping == "levels":
             encoder = encoder.fit_levels(fit_atoms)
-        fit_data, val_data = (SpikeData(encoder.expand(part), clips.targets[index], clips.class_names)
-                              for part, index in ((fit_atoms, fit), (val_atoms, val)))
+        fit_data, val_data = (
+            SpikeData(encoder.expand(part), clips.targets[index], clips.class_names)
+            for part, index in ((fit_atoms, fit), (val_atoms, val))
+        )
         encode_seconds = time.perf_counter() - start
         runs = []
         for seed in range(seeds):
-            config = TrainConfig(hidden=(hidden,), epochs=epochs, batch_size=args.batch_size, optimizer="adam",
-                                 lr=args.lr, margin=args.margin, positive_weight=1.0, seed=seed,
-                                 init_mean_gain=args.init_mean_gain, init_std_gain=args.init_std_gain)
+            config = TrainConfig(
+                hidden=(hidden,),
+                epochs=epochs,
+                batch_size=args.batch_size,
+                optimizer="adam",
+                lr=args.lr,
+                margin=args.margin,
+                positive_weight=1.0,
+                seed=seed,
+                init_mean_gain=args.init_mean_gain,
+                init_std_gain=args.init_std_gain,
+            )
             start = time.perf_counter()
             diverged = None
             with warnings.catch_warnings(), tempfile.TemporaryDirectory() as run_dir:
-                warnings.simplefilter("ignore")       # negative-R counts are kept by evaluate()
+                warnings.simplefilter("ignore")  # negative-R counts are kept by evaluate()
                 try:
                     result = train(fit_data, val_data, config, params, out_dir=run_dir, progress=False)
                     weights, history = result.weights, result.history
-                except TrainingDiverged as error:     # the numbers of the last finite epoch
+                except TrainingDiverged as error:  # the numbers of the last finite epoch
                     saved = load_checkpoint(Path(run_dir) / CHECKPOINT_NAME)
                     diverged, weights, history = str(error), saved.weights, saved.history
                 argmax = evaluate(weights, val_data, params, config.margin, single_label=True)["micro"]
                 fitted = evaluate(weights, fit_data, params, config.margin)["micro"]
             last = history[-1]["test"]
-            runs.append({"seed": seed, "val_f": last["micro"]["f"], "val_argmax_f": argmax["f"],
-                         "fit_f": fitted["f"], "hidden_rate": last["hidden_rate"],
-                         "initial_hidden_rate": history[0]["test"]["hidden_rate"],
-                         "negative_R": last["negative_R"], "runaway": last["runaway"], "diverged": diverged,
-                         "epochs": history[-1]["epoch"],
-                         "curve_val_f": [r["test"]["micro"]["f"] for r in history],
-                         "seconds": time.perf_counter() - start})
-            print(f"{mapping:8s} seed {seed}: validation F {runs[-1]['val_f']:.3f} (argmax {argmax['f']:.3f}), "
-                  f"fit F {fitted['f']:.3f}, hidden rate {last['hidden_rate']:.3f}, {runs[-1]['seconds']:.0f} s",
-                  flush=True)
+            runs.append(
+                {
+                    "seed": seed,
+                    "val_f": last["micro"]["f"],
+                    "val_argmax_f": argmax["f"],
+                    "fit_f": fitted["f"],
+                    "hidden_rate": last["hidden_rate"],
+                    "initial_hidden_rate": history[0]["test"]["hidden_rate"],
+                    "negative_R": last["negative_R"],
+                    "runaway": last["runaway"],
+                    "diverged": diverged,
+                    "epochs": history[-1]["epoch"],
+                    "curve_val_f": [r["test"]["micro"]["f"] for r in history],
+                    "seconds": time.perf_counter() - start,
+                }
+            )
+            print(
+                f"{mapping:8s} seed {seed}: validation F {runs[-1]['val_f']:.3f} (argmax {argmax['f']:.3f}), "
+                f"fit F {fitted['f']:.3f}, hidden rate {last['hidden_rate']:.3f}, {runs[-1]['seconds']:.0f} s",
+                flush=True,
+            )
         per_clip = fit_data.spikes.sum(axis=(1, 2))
-        rows[mapping] = {"encoder": encoder.settings(), "val_f": _spread([r["val_f"] for r in runs]),
-                         "val_argmax_f": _spread([r["val_argmax_f"] for r in runs]),
-                         "fit_f": _spread([r["fit_f"] for r in runs]),
-                         "spikes_per_clip": float(per_clip.mean()), "density": float(fit_data.spikes.mean()),
-                         "pursuit_build_seconds": atoms.manifest["build_seconds"],
-                         "pursuit_seconds_per_clip": atoms.manifest["build_seconds"] / len(atoms),
-                         "expand_seconds": encode_seconds, "runs": runs}
+        rows[mapping] = {
+            "encoder": encoder.settings(),
+            "val_f": _spread([r["val_f"] for r in runs]),
+            "val_argmax_f": _spread([r["val_argmax_f"] for r in runs]),
+            "fit_f": _spread([r["fit_f"] for r in runs]),
+            "spikes_per_clip": float(per_clip.mean()),
+            "density": float(fit_data.spikes.mean()),
+            "pursuit_build_seconds": atoms.manifest["build_seconds"],
+            "pursuit_seconds_per_clip": atoms.manifest["build_seconds"] / len(atoms),
+            "expand_seconds": encode_seconds,
+            "runs": runs,
+        }
     best = max(rows, key=lambda m: rows[m]["val_f"]["mean"])
-    write_json(out, {
-        "claim": "the mapping with the highest mean validation F is the default of the music data studies",
-        "config": {"quick": args.quick, "pool": clips.manifest["settings"], "paper_split_seed": 0,
-                   "val_seed": args.val_seed, "fit_clips": len(fit), "val_clips": len(val),
-                   "train": {"hidden": hidden, "epochs": epochs, "batch_size": args.batch_size, "lr": args.lr,
-                             "optimizer": "adam", "margin": args.margin, "positive_weight": 1.0,
-                             "init_mean_gain": args.init_mean_gain, "init_std_gain": args.init_std_gain,
-                             "seeds": list(range(seeds))},
-                   "params": {"tau_m": float(params.tau_m), "tau_s": float(params.tau_s), "dt": float(params.dt),
-                              "v_thr": float(params.v_thr), "alpha": float(params.alpha)}},
-        "mappings": rows, "best": best,
-    })
+    write_json(
+        out,
+        {
+            "claim": "the mapping with the highest mean validation F is the default of the music data studies",
+            "config": {
+                "quick": args.quick,
+                "pool": clips.manifest["settings"],
+                "paper_split_seed": 0,
+                "val_seed": args.val_seed,
+                "fit_clips": len(fit),
+                "val_clips": len(val),
+                "train": {
+                    "hidden": hidden,
+                    "epochs": epochs,
+                    "batch_size": args.batch_size,
+                    "lr": args.lr,
+                    "optimizer": "adam",
+                    "margin": args.margin,
+                    "positive_weight": 1.0,
+                    "init_mean_gain": args.init_mean_gain,
+                    "init_std_gain": args.init_std_gain,
+                    "seeds": list(range(seeds)),
+                },
+                "params": {
+                    "tau_m": float(params.tau_m),
+                    "tau_s": float(params.tau_s),
+                    "dt": float(params.dt),
+                    "v_thr": float(params.v_thr),
+                    "alpha": float(params.alpha),
+                },
+            },
+            "mappings": rows,
+            "best": best,
+        },
+    )
     print(f"best mapping on validation: {best} -> {out}")
     return 0
 

@@ -54,8 +54,15 @@ RATE_MAX_HZ = 50.0
 PAPER_TRAIN_PER_CLASS, PAPER_TEST_PER_CLASS = 160, 80
 
 
-def spikegram_encoder(dt: float, duration: float, mapping: str = DEFAULT_MAPPING, n_inputs: int = SPIKEGRAM_INPUTS,
-                      atoms_per_second: float = ATOMS_PER_SECOND, delay: float = DELAY, copies: int = 3):
+def spikegram_encoder(
+    dt: float,
+    duration: float,
+    mapping: str = DEFAULT_MAPPING,
+    n_inputs: int = SPIKEGRAM_INPUTS,
+    atoms_per_second: float = ATOMS_PER_SECOND,
+    delay: float = DELAY,
+    copies: int = 3,
+):
     """The spikegram of both music tasks: ``n_inputs`` neurons from ERB-spaced gammatone kernels.
 
     ``'channels'`` uses ``n_inputs`` kernels, ``'levels'`` and ``'delays'`` ``n_inputs / copies``
@@ -68,11 +75,19 @@ def spikegram_encoder(dt: float, duration: float, mapping: str = DEFAULT_MAPPING
         raise ValueError(f"n_inputs={n_inputs} must be a multiple of copies={copies} for mapping {mapping!r}")
     if not atoms_per_second > 0 or not duration > 0:
         raise ValueError(f"atoms_per_second and duration must be > 0, got {atoms_per_second}, {duration}")
-    return SpikegramEncoder(n_channels=n_inputs if mapping == "channels" else n_inputs // copies,
-                            f_low=SPIKEGRAM_F_LOW, f_high=SPIKEGRAM_F_HIGH, sample_rate=16000.0,
-                            max_atoms=max(1, round(atoms_per_second * duration)), snr_db=None, dt=dt,
-                            mapping=mapping, copies=copies, delay=delay if mapping == "delays" else 0.0,
-                            precision="float32")
+    return SpikegramEncoder(
+        n_channels=n_inputs if mapping == "channels" else n_inputs // copies,
+        f_low=SPIKEGRAM_F_LOW,
+        f_high=SPIKEGRAM_F_HIGH,
+        sample_rate=16000.0,
+        max_atoms=max(1, round(atoms_per_second * duration)),
+        snr_db=None,
+        dt=dt,
+        mapping=mapping,
+        copies=copies,
+        delay=delay if mapping == "delays" else 0.0,
+        precision="float32",
+    )
 
 
 def filterbank_encoder(name: str, dt: float, n_channels: int):
@@ -84,15 +99,26 @@ def filterbank_encoder(name: str, dt: float, n_channels: int):
     """
     from vr_brian.encoding import FilterbankEncoder
 
-    return FilterbankEncoder(n_channels=n_channels, f_low=50.0, f_high=7000.0, mode=name, dt=dt,
-                             floor_db=-50.0 if name == "rate" else -30.0, ceiling_db=0.0,
-                             max_rate=min(1.0, RATE_MAX_HZ * dt))
+    return FilterbankEncoder(
+        n_channels=n_channels,
+        f_low=50.0,
+        f_high=7000.0,
+        mode=name,
+        dt=dt,
+        floor_db=-50.0 if name == "rate" else -30.0,
+        ceiling_db=0.0,
+        max_rate=min(1.0, RATE_MAX_HZ * dt),
+    )
 
 
 def _summary(values) -> dict:
     values = np.asarray(values, dtype=float)
-    return {"mean": float(values.mean()), "sd": float(values.std()), "min": float(values.min()),
-            "max": float(values.max())}
+    return {
+        "mean": float(values.mean()),
+        "sd": float(values.std()),
+        "min": float(values.min()),
+        "max": float(values.max()),
+    }
 
 
 def encode_parts(pools: dict, parts: dict, encoder, out_dir, cache_dir, progress: bool, n_jobs: int = 1) -> dict:
@@ -125,9 +151,14 @@ def encode_parts(pools: dict, parts: dict, encoder, out_dir, cache_dir, progress
         if spikegram:
             atoms[name] = atoms_cached(encoder, pool.audio, cache_dir, progress=progress, n_jobs=n_jobs)
             manifest = atoms[name].manifest
-            pursuit[name] = {"clips": len(pool), "build_seconds": manifest["build_seconds"],
-                             "seconds_per_clip": manifest["build_seconds"] / len(pool), "reused": manifest["reused"],
-                             "created_utc": manifest["created_utc"], "n_jobs_now": n_jobs}
+            pursuit[name] = {
+                "clips": len(pool),
+                "build_seconds": manifest["build_seconds"],
+                "seconds_per_clip": manifest["build_seconds"] / len(pool),
+                "reused": manifest["reused"],
+                "created_utc": manifest["created_utc"],
+                "n_jobs_now": n_jobs,
+            }
         else:
             spikes[name] = encode_cached(encoder, pool.audio, cache_dir, progress=progress)
     seconds["pursuit_or_encode_here"] = time.perf_counter() - start
@@ -147,11 +178,18 @@ def encode_parts(pools: dict, parts: dict, encoder, out_dir, cache_dir, progress
         else:
             data, extra = spikes[pool_name][index], {}
         per_clip = data.sum(axis=(1, 2))
-        written[part] = str(save_npz(Path(out_dir) / f"{part}.npz",
-                                     SpikeData(data, pool.targets[index], pool.class_names)))
-        counts[part] = {"clips": int(len(index)), "steps": int(data.shape[1]), "inputs": int(data.shape[2]),
-                        "spikes_per_clip": _summary(per_clip), "density": float(data.mean()),
-                        "class_counts": pool.targets[index].sum(axis=0).astype(int).tolist(), **extra}
+        written[part] = str(
+            save_npz(Path(out_dir) / f"{part}.npz", SpikeData(data, pool.targets[index], pool.class_names))
+        )
+        counts[part] = {
+            "clips": int(len(index)),
+            "steps": int(data.shape[1]),
+            "inputs": int(data.shape[2]),
+            "spikes_per_clip": _summary(per_clip),
+            "density": float(data.mean()),
+            "class_counts": pool.targets[index].sum(axis=0).astype(int).tolist(),
+            **extra,
+        }
     seconds["expand_and_write"] = time.perf_counter() - start
     if spikegram:
         seconds["pursuit"] = pursuit
@@ -178,17 +216,33 @@ def add_encoder_arguments(parser, channels_default: int):
     from vr_brian.encoding import MAPPINGS
 
     parser.add_argument("--encoder", choices=ENCODERS, default="spikegram")
-    parser.add_argument("--mapping", choices=MAPPINGS, default=DEFAULT_MAPPING,
-                        help=f"spikegram: atoms to input neurons (default {DEFAULT_MAPPING})")
+    parser.add_argument(
+        "--mapping",
+        choices=MAPPINGS,
+        default=DEFAULT_MAPPING,
+        help=f"spikegram: atoms to input neurons (default {DEFAULT_MAPPING})",
+    )
     parser.add_argument("--inputs", type=int, default=SPIKEGRAM_INPUTS, help="spikegram input neurons (default 384)")
-    parser.add_argument("--atoms-per-second", type=float, default=None,
-                        help=f"spikegram atoms per second of audio (default {ATOMS_PER_SECOND:.0f}; 100 with --quick)")
+    parser.add_argument(
+        "--atoms-per-second",
+        type=float,
+        default=None,
+        help=f"spikegram atoms per second of audio (default {ATOMS_PER_SECOND:.0f}; 100 with --quick)",
+    )
     parser.add_argument("--delay", type=float, default=DELAY, help="spikegram delays mapping: shift of the copies, s")
-    parser.add_argument("--channels", type=int, default=channels_default,
-                        help=f"filterbank channels (rate, crossing; default {channels_default})")
+    parser.add_argument(
+        "--channels",
+        type=int,
+        default=channels_default,
+        help=f"filterbank channels (rate, crossing; default {channels_default})",
+    )
     parser.add_argument("--dt", type=float, default=0.003, help="time step of the spike arrays, s (default 0.003)")
-    parser.add_argument("--protocol", choices=PROTOCOLS, default="paper",
-                        help="paper: random split of one pool of all banks; heldout: test on a held-out bank")
+    parser.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default="paper",
+        help="paper: random split of one pool of all banks; heldout: test on a held-out bank",
+    )
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the paper protocol's random split")
     parser.add_argument("--seed", type=int, default=0, help="seed of the rendered clips")
     parser.add_argument("--n-jobs", type=int, default=1, help="worker processes for the spikegram")
@@ -237,8 +291,14 @@ def paper_pool_settings(train_per_class: int, test_per_class: int, banks, test_b
     from vr_brian.datasets import InstrumentSettings
 
     per_bank = math.ceil((train_per_class + test_per_class) / len(banks))
-    return InstrumentSettings(train_per_class=per_bank * (len(banks) - 1), test_per_class=per_bank, banks=banks,
-                              test_bank=test_bank, seed=seed, **options)
+    return InstrumentSettings(
+        train_per_class=per_bank * (len(banks) - 1),
+        test_per_class=per_bank,
+        banks=banks,
+        test_bank=test_bank,
+        seed=seed,
+        **options,
+    )
 
 
 def main(argv=None) -> int:
@@ -246,10 +306,18 @@ def main(argv=None) -> int:
 
     parser = study_parser(NAME, "Instrument recognition spike data (.npz) for vr-brian train")
     add_encoder_arguments(parser, channels_default=64)
-    parser.add_argument("--train-per-class", type=int, default=None,
-                        help=f"training clips per class (default: paper {PAPER_TRAIN_PER_CLASS}, heldout 100)")
-    parser.add_argument("--test-per-class", type=int, default=None,
-                        help=f"test clips per class (default: paper {PAPER_TEST_PER_CLASS}, heldout 50)")
+    parser.add_argument(
+        "--train-per-class",
+        type=int,
+        default=None,
+        help=f"training clips per class (default: paper {PAPER_TRAIN_PER_CLASS}, heldout 100)",
+    )
+    parser.add_argument(
+        "--test-per-class",
+        type=int,
+        default=None,
+        help=f"test clips per class (default: paper {PAPER_TEST_PER_CLASS}, heldout 50)",
+    )
     parser.add_argument("--test-bank", default="musescore", help="heldout: the sound bank held out for the test set")
     args = parser.parse_args(argv)
     check_encoder_arguments(parser, args)
@@ -268,8 +336,13 @@ def main(argv=None) -> int:
     if paper:
         settings = paper_pool_settings(train_per_class, test_per_class, banks, test_bank, args.seed)
     else:
-        settings = InstrumentSettings(train_per_class=train_per_class, test_per_class=test_per_class,
-                                      banks=banks, test_bank=test_bank, seed=args.seed)
+        settings = InstrumentSettings(
+            train_per_class=train_per_class,
+            test_per_class=test_per_class,
+            banks=banks,
+            test_bank=test_bank,
+            seed=args.seed,
+        )
     start = time.perf_counter()
     clips = build_instruments(settings, cache_dir, progress=not args.quick)
     render_seconds = time.perf_counter() - start
@@ -278,19 +351,42 @@ def main(argv=None) -> int:
     else:
         train, test = np.flatnonzero(~clips.test), np.flatnonzero(clips.test)
     encoder = make_encoder(args, settings.duration, filterbank_encoder)
-    built = encode_parts({"clips": clips}, {"train": ("clips", train), "test": ("clips", test)}, encoder, out_dir,
-                         cache_dir, not args.quick, args.n_jobs)
-    entry = {"protocol": args.protocol, "quick": args.quick, "dataset": clips.manifest["settings"],
-             "dataset_hash": clips.manifest["hash"], "pool_clips": len(clips),
-             "split": ({"kind": "per_class_split", "train_per_class": train_per_class, "test_per_class": test_per_class,
-                        "split_seed": args.split_seed} if paper else {"kind": "held-out bank", "test_bank": test_bank}),
-             "render_seconds_here": render_seconds, "render_build_seconds": clips.manifest["build_seconds"],
-             **built}
+    built = encode_parts(
+        {"clips": clips},
+        {"train": ("clips", train), "test": ("clips", test)},
+        encoder,
+        out_dir,
+        cache_dir,
+        not args.quick,
+        args.n_jobs,
+    )
+    entry = {
+        "protocol": args.protocol,
+        "quick": args.quick,
+        "dataset": clips.manifest["settings"],
+        "dataset_hash": clips.manifest["hash"],
+        "pool_clips": len(clips),
+        "split": (
+            {
+                "kind": "per_class_split",
+                "train_per_class": train_per_class,
+                "test_per_class": test_per_class,
+                "split_seed": args.split_seed,
+            }
+            if paper
+            else {"kind": "held-out bank", "test_bank": test_bank}
+        ),
+        "render_seconds_here": render_seconds,
+        "render_build_seconds": clips.manifest["build_seconds"],
+        **built,
+    }
     record_build(results_path, out_dir, build_key(args), entry, "spike data for vr-brian train; no claim of its own")
     parts = built["parts"]
-    print(f"{NAME} ({args.protocol}): {parts['train']['clips']} train / {parts['test']['clips']} test clips, "
-          f"{args.encoder}: {parts['train']['steps']} steps x {parts['train']['inputs']} inputs, "
-          f"{parts['train']['spikes_per_clip']['mean']:.0f} spikes per clip (density {parts['train']['density']:.4f})")
+    print(
+        f"{NAME} ({args.protocol}): {parts['train']['clips']} train / {parts['test']['clips']} test clips, "
+        f"{args.encoder}: {parts['train']['steps']} steps x {parts['train']['inputs']} inputs, "
+        f"{parts['train']['spikes_per_clip']['mean']:.0f} spikes per clip (density {parts['train']['density']:.4f})"
+    )
     print(f"  vr-brian train {built['files']['train']} --test {built['files']['test']}")
     return 0
 

@@ -60,9 +60,19 @@ def piano_encoder(name: str, dt: float, n_channels: int = N_CHANNELS):
     to 0 dB (:data:`RATE_MAX_HZ`); ``crossing``: 3 dB rises above -30 dB."""
     from vr_brian.encoding import FilterbankEncoder
 
-    return FilterbankEncoder(n_channels=n_channels, f_low=27.5, f_high=7900.0, spacing="semitone", bandwidth=1.0,
-                             min_bandwidth=5.0, mode=name, floor_db=-50.0 if name == "rate" else -30.0,
-                             ceiling_db=0.0, max_rate=min(1.0, RATE_MAX_HZ * dt), dt=dt)
+    return FilterbankEncoder(
+        n_channels=n_channels,
+        f_low=27.5,
+        f_high=7900.0,
+        spacing="semitone",
+        bandwidth=1.0,
+        min_bandwidth=5.0,
+        mode=name,
+        floor_db=-50.0 if name == "rate" else -30.0,
+        ceiling_db=0.0,
+        max_rate=min(1.0, RATE_MAX_HZ * dt),
+        dt=dt,
+    )
 
 
 def main(argv=None) -> int:
@@ -77,10 +87,18 @@ def main(argv=None) -> int:
 
     parser = study_parser(NAME, "Piano multi-pitch spike data (.npz) for vr-brian train")
     add_encoder_arguments(parser, channels_default=N_CHANNELS)
-    parser.add_argument("--chords-per-piano", type=int, default=PAPER_CHORDS_PER_PIANO,
-                        help="paper: chords per polyphony level on each piano (default 822)")
-    parser.add_argument("--test-fraction", type=float, default=PAPER_TEST_FRACTION,
-                        help="paper: share of every polyphony level drawn for the test set (default 0.25)")
+    parser.add_argument(
+        "--chords-per-piano",
+        type=int,
+        default=PAPER_CHORDS_PER_PIANO,
+        help="paper: chords per polyphony level on each piano (default 822)",
+    )
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        default=PAPER_TEST_FRACTION,
+        help="paper: share of every polyphony level drawn for the test set (default 0.25)",
+    )
     parser.add_argument("--train-per-polyphony", type=int, default=500, help="heldout: training chords per level")
     parser.add_argument("--test-per-polyphony", type=int, default=100, help="heldout: test chords per level")
     parser.add_argument("--test-bank", default="musescore", help="heldout: the bank whose piano is held out")
@@ -101,12 +119,23 @@ def main(argv=None) -> int:
     if paper:
         per_piano = 2 if args.quick else args.chords_per_piano
         # build_piano_chords cycles its training chords through the other banks: one share each
-        settings = PianoSettings(polyphonies=polyphonies, train_per_polyphony=per_piano * (len(banks) - 1),
-                                 test_per_polyphony=per_piano, banks=banks, test_bank=test_bank, seed=args.seed)
+        settings = PianoSettings(
+            polyphonies=polyphonies,
+            train_per_polyphony=per_piano * (len(banks) - 1),
+            test_per_polyphony=per_piano,
+            banks=banks,
+            test_bank=test_bank,
+            seed=args.seed,
+        )
     else:
-        settings = PianoSettings(polyphonies=polyphonies, train_per_polyphony=2 if args.quick else args.train_per_polyphony,
-                                 test_per_polyphony=1 if args.quick else args.test_per_polyphony, banks=banks,
-                                 test_bank=test_bank, seed=args.seed)
+        settings = PianoSettings(
+            polyphonies=polyphonies,
+            train_per_polyphony=2 if args.quick else args.train_per_polyphony,
+            test_per_polyphony=1 if args.quick else args.test_per_polyphony,
+            banks=banks,
+            test_bank=test_bank,
+            seed=args.seed,
+        )
     start = time.perf_counter()
     chords = build_piano_chords(settings, cache_dir, progress=not args.quick)
     pools = {"chords": chords}
@@ -116,28 +145,54 @@ def main(argv=None) -> int:
         train, test = np.flatnonzero(~chords.test), np.flatnonzero(chords.test)
     parts = {"train": ("chords", train), "test": ("chords", test)}
     if not args.no_scores:
-        scores = ScoreSettings(bank=test_bank, **({"pieces": ("bach/bwv66.6",), "max_excerpts": 2}
-                                                  if args.quick else {}))
+        scores = ScoreSettings(
+            bank=test_bank, **({"pieces": ("bach/bwv66.6",), "max_excerpts": 2} if args.quick else {})
+        )
         pools["scores"] = build_score_excerpts(scores, cache_dir, progress=not args.quick)
         parts["scores"] = ("scores", np.arange(len(pools["scores"])))
     render_seconds = time.perf_counter() - start
     encoder = make_encoder(args, settings.duration, piano_encoder)
     built = encode_parts(pools, parts, encoder, out_dir, cache_dir, not args.quick, args.n_jobs)
-    entry = {"protocol": args.protocol, "quick": args.quick, "dataset": chords.manifest["settings"],
-             "dataset_hash": chords.manifest["hash"], "pool_clips": len(chords),
-             "split": ({"kind": "stratified_split by polyphony", "test_fraction": args.test_fraction,
-                        "split_seed": args.split_seed} if paper else {"kind": "held-out piano", "test_bank": test_bank}),
-             "polyphony_counts": {part: {int(p): int(k) for p, k in zip(*np.unique(
-                 chords.targets[index].sum(axis=1), return_counts=True), strict=True)} for part, (_, index) in
-                 list(parts.items())[:2]},
-             "render_seconds_here": render_seconds, "render_build_seconds": chords.manifest["build_seconds"],
-             **built}
-    record_build(results_path, out_dir, build_key(args), entry,
-                 "spike data for vr-brian train and the alpha sweep (--task piano); no claim of its own")
+    entry = {
+        "protocol": args.protocol,
+        "quick": args.quick,
+        "dataset": chords.manifest["settings"],
+        "dataset_hash": chords.manifest["hash"],
+        "pool_clips": len(chords),
+        "split": (
+            {
+                "kind": "stratified_split by polyphony",
+                "test_fraction": args.test_fraction,
+                "split_seed": args.split_seed,
+            }
+            if paper
+            else {"kind": "held-out piano", "test_bank": test_bank}
+        ),
+        "polyphony_counts": {
+            part: {
+                int(p): int(k)
+                for p, k in zip(*np.unique(chords.targets[index].sum(axis=1), return_counts=True), strict=True)
+            }
+            for part, (_, index) in list(parts.items())[:2]
+        },
+        "render_seconds_here": render_seconds,
+        "render_build_seconds": chords.manifest["build_seconds"],
+        **built,
+    }
+    record_build(
+        results_path,
+        out_dir,
+        build_key(args),
+        entry,
+        "spike data for vr-brian train and the alpha sweep (--task piano); no claim of its own",
+    )
     counts = built["parts"]
-    print(f"{NAME} ({args.protocol}): " + ", ".join(f"{counts[k]['clips']} {k}" for k in counts) +
-          f" clips, {args.encoder}: {counts['train']['steps']} steps x {counts['train']['inputs']} inputs, "
-          f"{counts['train']['spikes_per_clip']['mean']:.0f} spikes per clip (density {counts['train']['density']:.4f})")
+    print(
+        f"{NAME} ({args.protocol}): "
+        + ", ".join(f"{counts[k]['clips']} {k}" for k in counts)
+        + f" clips, {args.encoder}: {counts['train']['steps']} steps x {counts['train']['inputs']} inputs, "
+        f"{counts['train']['spikes_per_clip']['mean']:.0f} spikes per clip (density {counts['train']['density']:.4f})"
+    )
     print(f"  vr-brian train {built['files']['train']} --test {built['files']['test']}")
     return 0
 

@@ -28,7 +28,7 @@ NAME = "psp_amplitude"
 def kernel(params, steps: int) -> np.ndarray:
     """The discrete PSP kernel N0 (gamma_m^j - gamma_s^j), j = 0..steps-1, of a unit jump at j = 0."""
     j = np.arange(steps)
-    return params.N0 * (params.gamma_m ** j - params.gamma_s ** j)
+    return params.N0 * (params.gamma_m**j - params.gamma_s**j)
 
 
 def analytic_amplitude(w: float, U, alpha, params, steps: int = 200):
@@ -51,7 +51,7 @@ def measure(params, alphas, voltages, w: float, after: int = 80) -> dict:
     from vr_brian import VR_CLIF, connect_layers, vr_neuron_group
 
     k = kernel(params, 1000)
-    k0 = int(np.argmax(k)) + 1          # test input one step after the conditioning PSP peaks
+    k0 = int(np.argmax(k)) + 1  # test input one step after the conditioning PSP peaks
     alphas, voltages = np.asarray(alphas, float), np.asarray(voltages, float)
     A, V = np.meshgrid(alphas, voltages, indexing="ij")
     n = A.size
@@ -63,8 +63,9 @@ def measure(params, alphas, voltages, w: float, after: int = 80) -> dict:
     previous = prefs.codegen.target
     prefs.codegen.target = "numpy"
     try:
-        source = SpikeGeneratorGroup(2, [0, 1], np.array([0, k0]) * params.dt * second, dt=params.dt * second,
-                                     name="psp_input")
+        source = SpikeGeneratorGroup(
+            2, [0, 1], np.array([0, k0]) * params.dt * second, dt=params.dt * second, name="psp_input"
+        )
         neurons = vr_neuron_group(2 * n, params, fires=False, model=VR_CLIF, name="psp_neurons")
         neurons.alpha = np.tile(A.ravel(), 2)
         synapses = connect_layers(source, neurons, W, name="psp_w")
@@ -94,8 +95,9 @@ def plot(alphas, voltages, measured, params, w, path):
     ax.text(params.v_thr, ax.get_ylim()[1], " v_thr", va="top", fontsize=8)
     ax.set_xlabel("voltage U at which the input arrives (V)")
     ax.set_ylabel("PSP amplitude / w")
-    ax.set_title(f"Effective PSP amplitude (w = {w:g} V): Brian2 (dots) vs w kappa (1 - alpha U / v_thr) (lines)",
-                 fontsize=9)
+    ax.set_title(
+        f"Effective PSP amplitude (w = {w:g} V): Brian2 (dots) vs w kappa (1 - alpha U / v_thr) (lines)", fontsize=9
+    )
     ax.legend(fontsize=8, ncol=2)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -122,19 +124,30 @@ def main(argv=None) -> int:
     error = np.abs(result["amplitude"] - analytic)
     arrival_error = float(np.max(np.abs(result["arrival_U"] - voltages[None, :])))
     kappa = float(kernel(params, 1000).max())
-    slopes = np.polyfit(voltages, (result["amplitude"] / args.weight).T, 1)[0]   # d(A/w)/dU per alpha
-    figure = plot(alphas, voltages, result["amplitude"], params, args.weight,
-                  figures_dir / f"{NAME}_vs_voltage.png")
-    table = [{"alpha": float(alpha), "slope_measured_per_V": float(slopes[a]),
-              "slope_analytic_per_V": float(-kappa * alpha / params.v_thr),
-              "A_over_w_at_-2V": float(np.interp(-2.0, voltages, result["amplitude"][a] / args.weight)),
-              "A_over_w_at_0V": float(np.interp(0.0, voltages, result["amplitude"][a] / args.weight)),
-              "A_over_w_at_v_thr": float(np.interp(params.v_thr, voltages, result["amplitude"][a] / args.weight))}
-             for a, alpha in enumerate(alphas)]
+    slopes = np.polyfit(voltages, (result["amplitude"] / args.weight).T, 1)[0]  # d(A/w)/dU per alpha
+    figure = plot(alphas, voltages, result["amplitude"], params, args.weight, figures_dir / f"{NAME}_vs_voltage.png")
+    table = [
+        {
+            "alpha": float(alpha),
+            "slope_measured_per_V": float(slopes[a]),
+            "slope_analytic_per_V": float(-kappa * alpha / params.v_thr),
+            "A_over_w_at_-2V": float(np.interp(-2.0, voltages, result["amplitude"][a] / args.weight)),
+            "A_over_w_at_0V": float(np.interp(0.0, voltages, result["amplitude"][a] / args.weight)),
+            "A_over_w_at_v_thr": float(np.interp(params.v_thr, voltages, result["amplitude"][a] / args.weight)),
+        }
+        for a, alpha in enumerate(alphas)
+    ]
     results = {
         "claim": "the PSP amplitude is w*kappa*(1 - alpha*U/v_thr): linear in the arrival voltage, slope -alpha",
-        "config": {"quick": args.quick, "weight_V": args.weight, "params": repr(params), "alphas": alphas,
-                   "arrival_voltages_V": voltages, "test_input_step": result["k0"], "brian2_target": "numpy"},
+        "config": {
+            "quick": args.quick,
+            "weight_V": args.weight,
+            "params": repr(params),
+            "alphas": alphas,
+            "arrival_voltages_V": voltages,
+            "test_input_step": result["k0"],
+            "brian2_target": "numpy",
+        },
         "kappa": kappa,
         "max_abs_error_V": float(error.max()),
         "max_abs_arrival_voltage_error_V": arrival_error,
@@ -144,11 +157,15 @@ def main(argv=None) -> int:
         "figures": [figure.name],
     }
     write_json(results_path, results)
-    print(f"{NAME}: kappa = {kappa:.5f}; max |measured - analytic| = {error.max():.2e} V over "
-          f"{error.size} (alpha, U) pairs -> {results_path}, {figure}")
+    print(
+        f"{NAME}: kappa = {kappa:.5f}; max |measured - analytic| = {error.max():.2e} V over "
+        f"{error.size} (alpha, U) pairs -> {results_path}, {figure}"
+    )
     for row in table:
-        print(f"  alpha {row['alpha']:5.2f}: slope {row['slope_measured_per_V']:+.4f}/V "
-              f"(analytic {row['slope_analytic_per_V']:+.4f}), A/w at U=v_thr {row['A_over_w_at_v_thr']:.4f}")
+        print(
+            f"  alpha {row['alpha']:5.2f}: slope {row['slope_measured_per_V']:+.4f}/V "
+            f"(analytic {row['slope_analytic_per_V']:+.4f}), A/w at U=v_thr {row['A_over_w_at_v_thr']:.4f}"
+        )
     return 0 if error.max() < 1e-9 * max(1.0, args.weight) else 1
 
 

@@ -37,8 +37,9 @@ def mean_field_rheobase(params, alpha, w: float, n_in: int):
     return params.v_thr / ((1 - np.asarray(alpha)) * params.N0 * kernel_sum(params) * w * n_in * params.dt)
 
 
-def output_rates(params, alpha: float, input_rates, *, w: float, n_in: int, steps: int, warmup: int,
-                 seed: int) -> np.ndarray:
+def output_rates(
+    params, alpha: float, input_rates, *, w: float, n_in: int, steps: int, warmup: int, seed: int
+) -> np.ndarray:
     """Output rate (Hz) of one neuron for each input rate, one seed, counted after ``warmup`` steps."""
     from vr_brian import forward
 
@@ -82,8 +83,15 @@ def plot(input_rates, alphas, rates, rheo, path):
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     base = np.nanmean(rheo[list(alphas).index(0.0)]) if 0.0 in list(alphas) else 1.0
-    bx.errorbar(alphas, np.nanmean(rheo, axis=1) / base, yerr=np.nanstd(rheo, axis=1) / base, fmt="o",
-                color="k", capsize=3, label="measured (2 Hz criterion)")
+    bx.errorbar(
+        alphas,
+        np.nanmean(rheo, axis=1) / base,
+        yerr=np.nanstd(rheo, axis=1) / base,
+        fmt="o",
+        color="k",
+        capsize=3,
+        label="measured (2 Hz criterion)",
+    )
     fine = np.linspace(min(alphas), max(alphas), 100)
     bx.plot(fine, 1 / (1 - fine), color="tab:red", label="mean field 1/(1 - alpha)")
     bx.set_xlabel("alpha")
@@ -107,37 +115,56 @@ def main(argv=None) -> int:
     results_path, figures_dir = output_paths(NAME, args)
 
     params = VRParams(alpha=0.0)
-    n_in, w, criterion = 100, 0.02, 2.0               # inputs, volts, Hz
+    n_in, w, criterion = 100, 0.02, 2.0  # inputs, volts, Hz
     if args.quick:
         alphas, input_rates, steps = [0.0, 0.4], np.arange(0.0, 61.0, 4.0), 600
     else:
         alphas, input_rates, steps = [-0.1, 0.0, 0.1, 0.2, 0.3, 0.4], np.arange(0.0, 81.0, 1.0), 2100
     warmup = 100
-    rates = np.array([[output_rates(params, alpha, input_rates, w=w, n_in=n_in, steps=steps, warmup=warmup,
-                                    seed=seed) for seed in range(seeds)] for alpha in alphas])
-    rheo = np.array([[rheobase(input_rates, rates[a, s], criterion) for s in range(seeds)]
-                     for a in range(len(alphas))])
+    rates = np.array(
+        [
+            [
+                output_rates(params, alpha, input_rates, w=w, n_in=n_in, steps=steps, warmup=warmup, seed=seed)
+                for seed in range(seeds)
+            ]
+            for alpha in alphas
+        ]
+    )
+    rheo = np.array([[rheobase(input_rates, rates[a, s], criterion) for s in range(seeds)] for a in range(len(alphas))])
     predicted = mean_field_rheobase(params, np.array(alphas), w, n_in)
     figure = plot(input_rates, np.array(alphas), rates, rheo, figures_dir / f"{NAME}_f_I.png")
     index0 = alphas.index(0.0)
     table = []
     for a, alpha in enumerate(alphas):
         mean = rates[a].mean(axis=0)
-        table.append({
-            "alpha": alpha,
-            "rheobase_Hz_mean": float(np.nanmean(rheo[a])), "rheobase_Hz_sd": float(np.nanstd(rheo[a])),
-            "rheobase_ratio_to_alpha0": float(np.nanmean(rheo[a]) / np.nanmean(rheo[index0])),
-            "mean_field_rheobase_Hz": float(predicted[a]),
-            "mean_field_ratio_to_alpha0": float(1 / (1 - alpha)),
-            "output_Hz_at_max_input": float(mean[-1]),
-            "output_Hz_at_2x_rheobase0": float(np.interp(2 * np.nanmean(rheo[index0]), input_rates, mean)),
-            "monotone_violations": int(np.count_nonzero(np.diff(mean) < 0)),
-        })
+        table.append(
+            {
+                "alpha": alpha,
+                "rheobase_Hz_mean": float(np.nanmean(rheo[a])),
+                "rheobase_Hz_sd": float(np.nanstd(rheo[a])),
+                "rheobase_ratio_to_alpha0": float(np.nanmean(rheo[a]) / np.nanmean(rheo[index0])),
+                "mean_field_rheobase_Hz": float(predicted[a]),
+                "mean_field_ratio_to_alpha0": float(1 / (1 - alpha)),
+                "output_Hz_at_max_input": float(mean[-1]),
+                "output_Hz_at_2x_rheobase0": float(np.interp(2 * np.nanmean(rheo[index0]), input_rates, mean)),
+                "monotone_violations": int(np.count_nonzero(np.diff(mean) < 0)),
+            }
+        )
     results = {
         "claim": "alpha > 0 raises the rheobase (about as 1/(1-alpha)) and lowers the gain; alpha < 0 does the reverse",
-        "config": {"quick": args.quick, "seeds": seeds, "n_in": n_in, "weight_V": w, "steps": steps,
-                   "warmup_steps": warmup, "rheobase_criterion_Hz": criterion, "params": repr(params),
-                   "alphas": alphas, "input_rates_Hz": input_rates, "backend": "numpy reference (vr_brian.forward)"},
+        "config": {
+            "quick": args.quick,
+            "seeds": seeds,
+            "n_in": n_in,
+            "weight_V": w,
+            "steps": steps,
+            "warmup_steps": warmup,
+            "rheobase_criterion_Hz": criterion,
+            "params": repr(params),
+            "alphas": alphas,
+            "input_rates_Hz": input_rates,
+            "backend": "numpy reference (vr_brian.forward)",
+        },
         "kernel_sum_S": kernel_sum(params),
         "table": table,
         "rheobase_Hz": rheo,
@@ -147,9 +174,11 @@ def main(argv=None) -> int:
     write_json(results_path, results)
     print(f"{NAME}: {seeds} seeds, {len(input_rates)} input rates -> {results_path}, {figure}")
     for row in table:
-        print(f"  alpha {row['alpha']:5.2f}: rheobase {row['rheobase_Hz_mean']:6.2f} +- {row['rheobase_Hz_sd']:.2f} Hz "
-              f"(x{row['rheobase_ratio_to_alpha0']:.3f}; mean field {row['mean_field_rheobase_Hz']:.2f} Hz, "
-              f"x{row['mean_field_ratio_to_alpha0']:.3f}), out at max input {row['output_Hz_at_max_input']:.1f} Hz")
+        print(
+            f"  alpha {row['alpha']:5.2f}: rheobase {row['rheobase_Hz_mean']:6.2f} +- {row['rheobase_Hz_sd']:.2f} Hz "
+            f"(x{row['rheobase_ratio_to_alpha0']:.3f}; mean field {row['mean_field_rheobase_Hz']:.2f} Hz, "
+            f"x{row['mean_field_ratio_to_alpha0']:.3f}), out at max input {row['output_Hz_at_max_input']:.1f} Hz"
+        )
     return 0
 
 

@@ -61,8 +61,12 @@ def runaway_index(alpha, mu, sigma, p: float, params, fan_in: int = SIZES[0], n_
 
 def layer_indices(alpha, mu, sigma, rates, params) -> np.ndarray:
     """The index G of every layer, with ``rates`` the mean firing probability of each layer's inputs."""
-    return np.array([runaway_index(alpha, mu, sigma, p, params, fan_in=n_pre, n_neurons=n_post)
-                     for p, n_pre, n_post in zip(rates, SIZES[:-1], SIZES[1:], strict=True)])
+    return np.array(
+        [
+            runaway_index(alpha, mu, sigma, p, params, fan_in=n_pre, n_neurons=n_post)
+            for p, n_pre, n_post in zip(rates, SIZES[:-1], SIZES[1:], strict=True)
+        ]
+    )
 
 
 def two_sided_indices(alpha, mu, sigma, rates, params) -> np.ndarray:
@@ -71,8 +75,9 @@ def two_sided_indices(alpha, mu, sigma, rates, params) -> np.ndarray:
     out = []
     for p, n_pre, n_post in zip(rates, SIZES[:-1], SIZES[1:], strict=True):
         z = math.sqrt(2 * math.log(n_post))
-        out.append(alpha * p * params.N0 * kernel_sum(params) * (n_pre * abs(mu) + z * sigma * math.sqrt(n_pre))
-                   / params.v_thr)
+        out.append(
+            alpha * p * params.N0 * kernel_sum(params) * (n_pre * abs(mu) + z * sigma * math.sqrt(n_pre)) / params.v_thr
+        )
     return np.array(out)
 
 
@@ -80,7 +85,8 @@ def critical_sigma(alpha, mu, p: float, params, fan_in: int = SIZES[0], n_neuron
     """The sigma at which the a-priori index reaches G."""
     z = math.sqrt(2 * math.log(n_neurons))
     return (G * params.v_thr / (np.asarray(alpha) * p * params.N0 * kernel_sum(params)) + fan_in * np.asarray(mu)) / (
-        z * math.sqrt(fan_in))
+        z * math.sqrt(fan_in)
+    )
 
 
 def block_diagonal(blocks) -> np.ndarray:
@@ -89,7 +95,7 @@ def block_diagonal(blocks) -> np.ndarray:
     out = np.zeros((rows, cols))
     r = c = 0
     for b in blocks:
-        out[r:r + b.shape[0], c:c + b.shape[1]] = b
+        out[r : r + b.shape[0], c : c + b.shape[1]] = b
         r, c = r + b.shape[0], c + b.shape[1]
     return out
 
@@ -106,7 +112,9 @@ def run_cell(alpha: float, mu: float, sigma: float, seeds, *, p_in: float, steps
     weights, spikes = [], []
     for seed in seeds:
         rng = np.random.default_rng(seed)
-        weights.append([rng.normal(mu, sigma, (n_post, n_pre)) for n_pre, n_post in zip(SIZES[:-1], SIZES[1:], strict=True)])
+        weights.append(
+            [rng.normal(mu, sigma, (n_post, n_pre)) for n_pre, n_post in zip(SIZES[:-1], SIZES[1:], strict=True)]
+        )
         spikes.append(rng.random((steps, SIZES[0])) < p_in)
     network = [block_diagonal([w[layer] for w in weights]) for layer in range(len(SIZES) - 1)]
     with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
@@ -118,7 +126,7 @@ def run_cell(alpha: float, mu: float, sigma: float, seeds, *, p_in: float, steps
         lowest, highest, index, layer_rates = np.inf, -np.inf, -np.inf, []
         for layer, U in enumerate(traces.U):
             units = SIZES[layer + 1]
-            u = U[0, :, s * units:(s + 1) * units]
+            u = U[0, :, s * units : (s + 1) * units]
             lowest = min(lowest, float(np.nanmin(u)) if np.isfinite(u).any() else -np.inf)
             if np.isnan(u).any():
                 lowest = -np.inf
@@ -127,7 +135,9 @@ def run_cell(alpha: float, mu: float, sigma: float, seeds, *, p_in: float, steps
             onset = int(np.argmax(ran_away)) if ran_away.any() else u.shape[0]
             if onset:
                 highest = max(highest, float(np.nanmax(u[:onset])))
-            presynaptic = spikes[s] if layer == 0 else traces.P[layer - 1][0, :, s * SIZES[layer]:(s + 1) * SIZES[layer]]
+            presynaptic = (
+                spikes[s] if layer == 0 else traces.P[layer - 1][0, :, s * SIZES[layer] : (s + 1) * SIZES[layer]]
+            )
             rates = presynaptic.mean(axis=0)
             layer_rates.append(float(rates.mean()))
             index = max(index, float(np.max(-alpha * params.N0 * S * (weights[s][layer] @ rates) / params.v_thr)))
@@ -151,11 +161,13 @@ def plot_map(alphas, mus, sigmas, fraction, G_layers, path):
     extent = [alphas[0] - a_step / 2, alphas[-1] + a_step / 2, sigmas[0] - s_step / 2, sigmas[-1] + s_step / 2]
     G_max = G_layers.max(axis=-1)
     for m, (ax, mu) in enumerate(zip(axes, mus, strict=True)):
-        image = ax.imshow(fraction[:, m, :].T, origin="lower", aspect="auto", extent=extent, cmap="Reds",
-                          vmin=0, vmax=1)
+        image = ax.imshow(
+            fraction[:, m, :].T, origin="lower", aspect="auto", extent=extent, cmap="Reds", vmin=0, vmax=1
+        )
         if len(alphas) > 1 and len(sigmas) > 1:
-            contours = ax.contour(alphas, sigmas, G_max[:, m, :].T, levels=[0.5, 1.0], colors="k",
-                                  linestyles=["--", "-"], linewidths=1.2)
+            contours = ax.contour(
+                alphas, sigmas, G_max[:, m, :].T, levels=[0.5, 1.0], colors="k", linestyles=["--", "-"], linewidths=1.2
+            )
             ax.clabel(contours, fmt={0.5: "G=0.5", 1.0: "G=1"}, fontsize=7)
         ax.set_ylim(extent[2], extent[3])
         ax.set_xlim(extent[0], extent[1])
@@ -163,8 +175,10 @@ def plot_map(alphas, mus, sigmas, fraction, G_layers, path):
         ax.set_xlabel("alpha")
     axes[0].set_ylabel("sigma of the weights (V)")
     fig.colorbar(image, ax=list(axes), label="fraction of seeds that ran away", shrink=0.9)
-    fig.suptitle("Negative-voltage runaway, 40-30-20-6 network, 200 steps; lines: rule-of-thumb index G "
-                 "(max over layers)", fontsize=10)
+    fig.suptitle(
+        "Negative-voltage runaway, 40-30-20-6 network, 200 steps; lines: rule-of-thumb index G (max over layers)",
+        fontsize=10,
+    )
     return save_figure(fig, path)
 
 
@@ -185,8 +199,13 @@ def plot_collapse(G_max, mus, fraction, G_measured, runaway, path):
     lo, hi = -1.0, 4.0
     bins = np.linspace(lo, hi, 26)
     shown = np.clip(G_measured, lo, hi - 1e-9)
-    bx.hist([shown[~runaway], shown[runaway]], bins=bins, stacked=True, label=["stayed", "ran away"],
-            color=["tab:blue", "tab:red"])
+    bx.hist(
+        [shown[~runaway], shown[runaway]],
+        bins=bins,
+        stacked=True,
+        label=["stayed", "ran away"],
+        color=["tab:blue", "tab:red"],
+    )
     bx.axvline(1, color="k", lw=0.8)
     bx.set_xlabel("per-neuron index max_i -alpha N0 S sum_j w_ij p_j / v_thr (clipped to [-1, 4])")
     bx.set_ylabel("runs")
@@ -204,9 +223,15 @@ def band_table(index: np.ndarray, fraction: np.ndarray) -> list:
     for lo, hi in bands:
         mask = (index >= lo) & (index < hi)
         if mask.any():
-            table.append({"G_from": lo, "G_to": hi, "cells": int(mask.sum()),
-                          "runaway_fraction_mean": float(fraction[mask].mean()),
-                          "runaway_fraction_max": float(fraction[mask].max())})
+            table.append(
+                {
+                    "G_from": lo,
+                    "G_to": hi,
+                    "cells": int(mask.sum()),
+                    "runaway_fraction_mean": float(fraction[mask].mean()),
+                    "runaway_fraction_max": float(fraction[mask].max()),
+                }
+            )
     return table
 
 
@@ -224,7 +249,7 @@ def main(argv=None) -> int:
         parser.error(f"--p-in must be in (0, 1], got {args.p_in}")
     results_path, figures_dir = output_paths(NAME, args)
 
-    params = VRParams(alpha=0.3)          # tau_m 20 ms, tau_s 5 ms, v_thr 1 V, dt 1 ms
+    params = VRParams(alpha=0.3)  # tau_m 20 ms, tau_s 5 ms, v_thr 1 V, dt 1 ms
     steps = 200
     if args.quick:
         alphas, mus, sigmas = np.array([0.1, 0.3]), np.array([0.05]), np.array([0.05, 0.15, 0.2])
@@ -244,28 +269,33 @@ def main(argv=None) -> int:
                 cell = run_cell(alpha, mu, sigma, seed_list, p_in=args.p_in, steps=steps, params=params)
                 fraction[a, m, s] = np.mean(cell["runaway"])
                 lowest_median[a, m, s] = np.median(cell["lowest_U_V"])
-                G_layers[a, m, s] = layer_indices(alpha, mu, sigma, np.mean(cell["presynaptic_rate"], axis=0),
-                                                  params)
-                G_two_sided[a, m, s] = two_sided_indices(alpha, mu, sigma,
-                                                         np.mean(cell["presynaptic_rate"], axis=0), params)
+                G_layers[a, m, s] = layer_indices(alpha, mu, sigma, np.mean(cell["presynaptic_rate"], axis=0), params)
+                G_two_sided[a, m, s] = two_sided_indices(
+                    alpha, mu, sigma, np.mean(cell["presynaptic_rate"], axis=0), params
+                )
                 G_measured += cell["measured_index"]
                 runaway_flags += cell["runaway"]
                 highest += [h * alpha / params.v_thr for h in cell["highest_U_V"]]
                 cells[(float(alpha), float(mu), float(sigma))] = cell
     G_max = G_layers.max(axis=-1)
     G_measured, runaway_flags = np.array(G_measured), np.array(runaway_flags)
-    negative_R_first = np.array(highest) > 1          # U exceeded v_thr/alpha before any runaway
+    negative_R_first = np.array(highest) > 1  # U exceeded v_thr/alpha before any runaway
 
     # MODEL.md's two data points: N(0.05, 0.2) at alpha 0.3 reached -6400 V; N(0.05, 0.15) stayed above -9 V
     data_points = {}
     for sigma, claim in ((0.2, "runs away (reached -6400 V)"), (0.15, "stays above -9 V")):
-        cell = cells.get((0.3, 0.05, sigma)) or run_cell(0.3, 0.05, sigma, seed_list, p_in=args.p_in, steps=steps,
-                                                         params=params)
+        cell = cells.get((0.3, 0.05, sigma)) or run_cell(
+            0.3, 0.05, sigma, seed_list, p_in=args.p_in, steps=steps, params=params
+        )
         lowest = np.array(cell["lowest_U_V"])
         data_points[f"N(0.05,{sigma})"] = {
-            "MODEL.md": claim, "seeds": seeds, "runaway_fraction": float(np.mean(cell["runaway"])),
-            "lowest_U_median_V": float(np.median(lowest)), "lowest_U_min_V": float(lowest.min()),
-            "fraction_above_-9V": float(np.mean(lowest > -9)), "fraction_below_-1000V": float(np.mean(lowest < -1000)),
+            "MODEL.md": claim,
+            "seeds": seeds,
+            "runaway_fraction": float(np.mean(cell["runaway"])),
+            "lowest_U_median_V": float(np.median(lowest)),
+            "lowest_U_min_V": float(lowest.min()),
+            "fraction_above_-9V": float(np.mean(lowest > -9)),
+            "fraction_below_-1000V": float(np.mean(lowest < -1000)),
             "index_G_per_layer": layer_indices(0.3, 0.05, sigma, np.mean(cell["presynaptic_rate"], axis=0), params),
         }
     measured_rule = {
@@ -277,22 +307,34 @@ def main(argv=None) -> int:
         "runs_with_index_below_0.5": int(np.count_nonzero(G_measured < 0.5)),
         "runs_with_index_at_least_1": int(np.count_nonzero(G_measured >= 1)),
         "accuracy_of_index_at_least_1": float(np.mean((G_measured >= 1) == runaway_flags)),
-        "runaway_with_index_below_1_after_R_negative": int(np.count_nonzero(
-            runaway_flags & (G_measured < 1) & negative_R_first)),
-        "runaway_with_index_at_least_1_after_R_negative": int(np.count_nonzero(
-            runaway_flags & (G_measured >= 1) & negative_R_first)),
+        "runaway_with_index_below_1_after_R_negative": int(
+            np.count_nonzero(runaway_flags & (G_measured < 1) & negative_R_first)
+        ),
+        "runaway_with_index_at_least_1_after_R_negative": int(
+            np.count_nonzero(runaway_flags & (G_measured >= 1) & negative_R_first)
+        ),
     }
     map_figure = plot_map(alphas, mus, sigmas, fraction, G_layers, figures_dir / f"{NAME}_map.png")
     collapse_figure = plot_collapse(G_max, mus, fraction, G_measured, runaway_flags, figures_dir / f"{NAME}_rule.png")
     results = {
         "claim": "the runaway sets in where G = alpha p N0 S (z sigma sqrt(n) - n mu) / v_thr approaches 1 in some layer",
-        "config": {"quick": args.quick, "seeds_per_cell": seeds, "p_in": args.p_in, "steps": steps,
-                   "sizes": SIZES, "params": repr(params), "alphas": alphas, "mus_V": mus, "sigmas_V": sigmas,
-                   "runaway_criterion": "R(t) > 10 somewhere, i.e. U < -9 v_thr / alpha",
-                   "N0": params.N0, "kernel_sum_S": kernel_sum(params),
-                   "layer_rates": "p of layer 1 is p_in; of deeper layers the mean observed firing probability "
-                                  "of the presynaptic layer (mean over neurons and seeds)",
-                   "backend": "numpy reference (vr_brian.forward)"},
+        "config": {
+            "quick": args.quick,
+            "seeds_per_cell": seeds,
+            "p_in": args.p_in,
+            "steps": steps,
+            "sizes": SIZES,
+            "params": repr(params),
+            "alphas": alphas,
+            "mus_V": mus,
+            "sigmas_V": sigmas,
+            "runaway_criterion": "R(t) > 10 somewhere, i.e. U < -9 v_thr / alpha",
+            "N0": params.N0,
+            "kernel_sum_S": kernel_sum(params),
+            "layer_rates": "p of layer 1 is p_in; of deeper layers the mean observed firing probability "
+            "of the presynaptic layer (mean over neurons and seeds)",
+            "backend": "numpy reference (vr_brian.forward)",
+        },
         "runaway_fraction": fraction,
         "lowest_U_median_V": lowest_median,
         "index_G_per_layer": G_layers,
@@ -306,18 +348,27 @@ def main(argv=None) -> int:
         "figures": [map_figure.name, collapse_figure.name],
     }
     write_json(results_path, results)
-    print(f"{NAME}: {fraction.size} cells x {seeds} seeds, p_in {args.p_in} -> {results_path}, {map_figure}, "
-          f"{collapse_figure}")
+    print(
+        f"{NAME}: {fraction.size} cells x {seeds} seeds, p_in {args.p_in} -> {results_path}, {map_figure}, "
+        f"{collapse_figure}"
+    )
     for name, point in data_points.items():
-        print(f"  {name} at alpha 0.3: MODEL.md says {point['MODEL.md']}; runaway in "
-              f"{point['runaway_fraction']:.0%} of seeds, lowest U median {point['lowest_U_median_V']:.3g} V, "
-              f"min {point['lowest_U_min_V']:.3g} V, above -9 V in {point['fraction_above_-9V']:.0%}, "
-              f"G per layer {np.round(point['index_G_per_layer'], 2)}")
-    for label, key in (("G (max over layers)", "rule_by_index_band"), ("G of layer 1", "rule_by_layer1_index_band"),
-                       ("two-sided G2 (max over layers)", "rule_by_two_sided_index_band")):
+        print(
+            f"  {name} at alpha 0.3: MODEL.md says {point['MODEL.md']}; runaway in "
+            f"{point['runaway_fraction']:.0%} of seeds, lowest U median {point['lowest_U_median_V']:.3g} V, "
+            f"min {point['lowest_U_min_V']:.3g} V, above -9 V in {point['fraction_above_-9V']:.0%}, "
+            f"G per layer {np.round(point['index_G_per_layer'], 2)}"
+        )
+    for label, key in (
+        ("G (max over layers)", "rule_by_index_band"),
+        ("G of layer 1", "rule_by_layer1_index_band"),
+        ("two-sided G2 (max over layers)", "rule_by_two_sided_index_band"),
+    ):
         for row in results[key]:
-            print(f"  {label} in [{row['G_from']:g}, {row['G_to']:g}): {row['cells']} cells, runaway fraction mean "
-                  f"{row['runaway_fraction_mean']:.2f}, max {row['runaway_fraction_max']:.2f}")
+            print(
+                f"  {label} in [{row['G_from']:g}, {row['G_to']:g}): {row['cells']} cells, runaway fraction mean "
+                f"{row['runaway_fraction_mean']:.2f}, max {row['runaway_fraction_max']:.2f}"
+            )
     print(f"  per-neuron index: {measured_rule}")
     return 0
 

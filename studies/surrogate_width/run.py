@@ -17,7 +17,7 @@ import numpy as np
 from studies.cli import output_paths, study_parser, write_json
 
 NAME = "surrogate_width"
-WIDTHS = (0.25, 0.5, 1.0, 2.01)   # in units of v_thr; 2.01 is the STCA code's a = 2.01 theta
+WIDTHS = (0.25, 0.5, 1.0, 2.01)  # in units of v_thr; 2.01 is the STCA code's a = 2.01 theta
 
 
 def template_task(seed: int, n_in: int = 40, steps: int = 60, classes: int = 4, samples: int = 256):
@@ -47,8 +47,11 @@ def train_and_score(q_over_v_thr: float, seed: int, sgd_steps: int, lr: float = 
         losses.append(value)
     held_out = record_forward(weights, spikes[n_train:], params).traces
     exact = (predict(held_out, params.v_thr) == targets[n_train:]).all(axis=1)
-    return {"held_out_exact_match": float(exact.mean()), "final_train_loss": float(np.mean(losses[-10:])),
-            "finite": bool(all(np.isfinite(W).all() for W in weights))}
+    return {
+        "held_out_exact_match": float(exact.mean()),
+        "final_train_loss": float(np.mean(losses[-10:])),
+        "finite": bool(all(np.isfinite(W).all() for W in weights)),
+    }
 
 
 def main(argv=None) -> int:
@@ -58,9 +61,16 @@ def main(argv=None) -> int:
     seeds, sgd_steps = ((0,), 10) if args.quick else ((0, 1, 2), 150)
     runs = {str(width): [train_and_score(width, seed, sgd_steps) for seed in seeds] for width in WIDTHS}
     summary = {width: float(np.mean([r["held_out_exact_match"] for r in rs])) for width, rs in runs.items()}
-    write_json(results_path, {"claim": "held-out exact-match accuracy against surrogate width q / v_thr",
-                              "seeds": list(seeds), "sgd_steps": sgd_steps, "runs": runs,
-                              "mean_exact_match": summary})
+    write_json(
+        results_path,
+        {
+            "claim": "held-out exact-match accuracy against surrogate width q / v_thr",
+            "seeds": list(seeds),
+            "sgd_steps": sgd_steps,
+            "runs": runs,
+            "mean_exact_match": summary,
+        },
+    )
     print(f"template task, 40-40-4, alpha 0.3, SGD {sgd_steps} steps, seeds {list(seeds)}")
     print(f"{'q / v_thr':>10} {'exact match (mean)':>20} {'per seed':>24}")
     for width, rs in runs.items():

@@ -36,12 +36,28 @@ from vr_brian.traces import NegativeResistanceWarning
 
 NAME = "synthetic_training"
 
-FULL = {"task": {"n_classes": 4, "n_in": 32, "steps": 60, "n_train": 256, "n_test": 128, "seed": 0},
-        "hidden": [32], "epochs": 15, "batch_size": 32, "optimizer": "adam", "lr": 0.01, "seeds": [0, 1, 2, 3, 4],
-        "alphas": [0.0, 0.3], "distance_batches": 4}
-QUICK = {"task": {"n_classes": 3, "n_in": 12, "steps": 30, "n_train": 32, "n_test": 16, "seed": 0},
-         "hidden": [8], "epochs": 2, "batch_size": 16, "optimizer": "adam", "lr": 0.01, "seeds": [0],
-         "alphas": [0.0, 0.3], "distance_batches": 2}
+FULL = {
+    "task": {"n_classes": 4, "n_in": 32, "steps": 60, "n_train": 256, "n_test": 128, "seed": 0},
+    "hidden": [32],
+    "epochs": 15,
+    "batch_size": 32,
+    "optimizer": "adam",
+    "lr": 0.01,
+    "seeds": [0, 1, 2, 3, 4],
+    "alphas": [0.0, 0.3],
+    "distance_batches": 4,
+}
+QUICK = {
+    "task": {"n_classes": 3, "n_in": 12, "steps": 30, "n_train": 32, "n_test": 16, "seed": 0},
+    "hidden": [8],
+    "epochs": 2,
+    "batch_size": 16,
+    "optimizer": "adam",
+    "lr": 0.01,
+    "seeds": [0],
+    "alphas": [0.0, 0.3],
+    "distance_batches": 2,
+}
 
 
 def flat_distance(a, b) -> dict:
@@ -49,9 +65,11 @@ def flat_distance(a, b) -> dict:
     va = np.concatenate([np.ravel(x) for x in a]).astype(float)
     vb = np.concatenate([np.ravel(x) for x in b]).astype(float)
     nb, na = np.linalg.norm(vb), np.linalg.norm(va)
-    return {"relative_distance": float(np.linalg.norm(va - vb) / nb) if nb else float("nan"),
-            "cosine": float(va @ vb / (na * nb)) if na and nb else float("nan"),
-            "norm_ratio": float(na / nb) if nb else float("nan")}
+    return {
+        "relative_distance": float(np.linalg.norm(va - vb) / nb) if nb else float("nan"),
+        "cosine": float(va @ vb / (na * nb)) if na and nb else float("nan"),
+        "norm_ratio": float(na / nb) if nb else float("nan"),
+    }
 
 
 def gradient_distance(weights, data, params, batches: int, batch_size: int) -> dict:
@@ -71,11 +89,16 @@ def gradient_distance(weights, data, params, batches: int, batch_size: int) -> d
 
 
 def _compact(history) -> dict:
-    return {"epoch": [r["epoch"] for r in history], "train_loss": [r["train_loss"] for r in history],
-            "test_loss": [r["test"]["loss"] for r in history], "test_f": [r["test"]["micro"]["f"] for r in history],
-            "test_macro_f": [r["test"]["macro"]["f"] for r in history],
-            "hidden_rate": [r["test"]["hidden_rate"] for r in history],
-            "runaway": [r["test"]["runaway"] for r in history], "negative_R": [r["test"]["negative_R"] for r in history]}
+    return {
+        "epoch": [r["epoch"] for r in history],
+        "train_loss": [r["train_loss"] for r in history],
+        "test_loss": [r["test"]["loss"] for r in history],
+        "test_f": [r["test"]["micro"]["f"] for r in history],
+        "test_macro_f": [r["test"]["macro"]["f"] for r in history],
+        "hidden_rate": [r["test"]["hidden_rate"] for r in history],
+        "runaway": [r["test"]["runaway"] for r in history],
+        "negative_R": [r["test"]["negative_R"] for r in history],
+    }
 
 
 def run_arm(train_data, test_data, cfg: dict, method: str, alpha: float, seed: int, distances: bool) -> dict:
@@ -85,26 +108,48 @@ def run_arm(train_data, test_data, cfg: dict, method: str, alpha: float, seed: i
     which gives the weights of an uninterrupted run (tests/test_gradients_train.py).
     """
     params = VRParams(alpha=alpha)
-    config = TrainConfig(hidden=tuple(cfg["hidden"]), epochs=cfg["epochs"], batch_size=cfg["batch_size"],
-                         optimizer=cfg["optimizer"], lr=cfg["lr"], method=method, seed=seed)
+    config = TrainConfig(
+        hidden=tuple(cfg["hidden"]),
+        epochs=cfg["epochs"],
+        batch_size=cfg["batch_size"],
+        optimizer=cfg["optimizer"],
+        lr=cfg["lr"],
+        method=method,
+        seed=seed,
+    )
     start = time.perf_counter()
     distance = []
     if not distances:
         result = train(train_data, test_data, config, params, progress=False)
     else:
         sizes = (train_data.n_in,) + config.hidden + (train_data.n_classes,)
-        weights = init_weights(sizes, params, np.random.default_rng(seed), config.dtype, config.init_mean_gain,
-                               config.init_std_gain)
+        weights = init_weights(
+            sizes, params, np.random.default_rng(seed), config.dtype, config.init_mean_gain, config.init_std_gain
+        )
         with tempfile.TemporaryDirectory(prefix="vr_brian_synthetic_training_") as folder:
             for epoch in range(config.epochs + 1):
                 if epoch:
-                    result = train(train_data, test_data, config.replace(epochs=epoch), params, out_dir=folder,
-                                   resume=epoch > 1, progress=False)
+                    result = train(
+                        train_data,
+                        test_data,
+                        config.replace(epochs=epoch),
+                        params,
+                        out_dir=folder,
+                        resume=epoch > 1,
+                        progress=False,
+                    )
                     weights = result.weights
-                distance.append(gradient_distance(weights, train_data, params, cfg["distance_batches"],
-                                                  cfg["batch_size"]))
-    return {"method": method, "alpha": alpha, "seed": seed, "seconds": time.perf_counter() - start,
-            "history": _compact(result.history), "gradient_distance": distance}
+                distance.append(
+                    gradient_distance(weights, train_data, params, cfg["distance_batches"], cfg["batch_size"])
+                )
+    return {
+        "method": method,
+        "alpha": alpha,
+        "seed": seed,
+        "seconds": time.perf_counter() - start,
+        "history": _compact(result.history),
+        "gradient_distance": distance,
+    }
 
 
 def summarise(runs: list) -> dict:
@@ -112,8 +157,16 @@ def summarise(runs: list) -> dict:
     table = {}
     for run in runs:
         key = f"{run['task']}: {run['method']} alpha={run['alpha']:g}"
-        entry = table.setdefault(key, {"final_test_f": [], "final_test_loss": [], "initial_test_loss": [],
-                                       "final_train_loss": [], "max_runaway": 0})
+        entry = table.setdefault(
+            key,
+            {
+                "final_test_f": [],
+                "final_test_loss": [],
+                "initial_test_loss": [],
+                "final_train_loss": [],
+                "max_runaway": 0,
+            },
+        )
         h = run["history"]
         entry["final_test_f"].append(h["test_f"][-1])
         entry["final_test_loss"].append(h["test_loss"][-1])
@@ -123,8 +176,12 @@ def summarise(runs: list) -> dict:
     for entry in table.values():
         for name in ("final_test_f", "final_test_loss", "initial_test_loss", "final_train_loss"):
             values = entry.pop(name)
-            entry[name] = {"mean": float(np.mean(values)), "min": float(np.min(values)), "max": float(np.max(values)),
-                           "per_seed": values}
+            entry[name] = {
+                "mean": float(np.mean(values)),
+                "min": float(np.min(values)),
+                "max": float(np.max(values)),
+                "per_seed": values,
+            }
     return table
 
 
@@ -165,8 +222,11 @@ def plot(runs, chances: dict, figures_dir, n_seeds: int) -> list:
         for r in pick(task, "bptt", 0.3):
             d = [x["relative_distance"] for x in r["gradient_distance"]]
             row[2].plot(range(len(d)), d, "o-", ms=4, label=f"seed {r['seed']}")
-        row[2].set(xlabel="epoch of the bptt run (0: initial weights)", ylabel="||g_paper - g_bptt|| / ||g_bptt||",
-                   title=f"{task}: gradient distance, same weights and minibatches")
+        row[2].set(
+            xlabel="epoch of the bptt run (0: initial weights)",
+            ylabel="||g_paper - g_bptt|| / ||g_bptt||",
+            title=f"{task}: gradient distance, same weights and minibatches",
+        )
         row[2].set_ylim(bottom=0)
         for ax in row:
             ax.legend(fontsize=8)
@@ -191,8 +251,13 @@ def plot(runs, chances: dict, figures_dir, n_seeds: int) -> list:
 
 
 #: (task, method, alpha) of every arm, in the order run; the first task also compares alpha.
-ARMS = [("single-label", "bptt", 0.3), ("single-label", "paper", 0.3), ("single-label", "bptt", 0.0),
-        ("multi-label", "bptt", 0.3), ("multi-label", "paper", 0.3)]
+ARMS = [
+    ("single-label", "bptt", 0.3),
+    ("single-label", "paper", 0.3),
+    ("single-label", "bptt", 0.0),
+    ("multi-label", "bptt", 0.3),
+    ("multi-label", "paper", 0.3),
+]
 
 
 def main(argv=None) -> int:
@@ -201,8 +266,10 @@ def main(argv=None) -> int:
     cfg = QUICK if args.quick else FULL
     results_path, figures_dir = output_paths(NAME, args)
     task_args = {k: v for k, v in cfg["task"].items() if k != "n_classes"}
-    data = {"single-label": builtin_task(cfg["task"]["n_classes"], **task_args),
-            "multi-label": builtin_task(cfg["task"]["n_classes"], multilabel=True, **task_args)}
+    data = {
+        "single-label": builtin_task(cfg["task"]["n_classes"], **task_args),
+        "multi-label": builtin_task(cfg["task"]["n_classes"], multilabel=True, **task_args),
+    }
     start = time.perf_counter()
     runs = []
     with warnings.catch_warnings():
@@ -211,47 +278,74 @@ def main(argv=None) -> int:
         for seed in cfg["seeds"]:
             for task, method, alpha in ARMS:
                 train_data, test_data = data[task]
-                run = run_arm(train_data, test_data, cfg, method, alpha, seed,
-                              distances=(method, alpha) == ("bptt", 0.3))
+                run = run_arm(
+                    train_data, test_data, cfg, method, alpha, seed, distances=(method, alpha) == ("bptt", 0.3)
+                )
                 runs.append(dict(task=task, **run))
                 h = run["history"]
-                print(f"{task}, {method} alpha={alpha:g} seed={seed}: test loss {h['test_loss'][0]:.3f} -> "
-                      f"{h['test_loss'][-1]:.3f} V, test F {h['test_f'][0]:.3f} -> {h['test_f'][-1]:.3f} "
-                      f"({run['seconds']:.1f} s)", flush=True)
+                print(
+                    f"{task}, {method} alpha={alpha:g} seed={seed}: test loss {h['test_loss'][0]:.3f} -> "
+                    f"{h['test_loss'][-1]:.3f} V, test F {h['test_f'][0]:.3f} -> {h['test_f'][-1]:.3f} "
+                    f"({run['seconds']:.1f} s)",
+                    flush=True,
+                )
         # control: at alpha = 0 the resistance is constant, so the doubly counted path vanishes
         train_data = data["single-label"][0]
         sizes = (train_data.n_in,) + tuple(cfg["hidden"]) + (train_data.n_classes,)
-        alpha0 = [gradient_distance(init_weights(sizes, VRParams(alpha=0.0), np.random.default_rng(seed)),
-                                    train_data, VRParams(alpha=0.0), cfg["distance_batches"], cfg["batch_size"])
-                  for seed in cfg["seeds"]]
+        alpha0 = [
+            gradient_distance(
+                init_weights(sizes, VRParams(alpha=0.0), np.random.default_rng(seed)),
+                train_data,
+                VRParams(alpha=0.0),
+                cfg["distance_batches"],
+                cfg["batch_size"],
+            )
+            for seed in cfg["seeds"]
+        ]
     chances = {task: chance_f_measure(test.targets) for task, (_, test) in data.items()}
-    distances = {task: [r["gradient_distance"] for r in runs
-                        if r["task"] == task and r["method"] == "bptt" and r["alpha"] == 0.3] for task in data}
+    distances = {
+        task: [
+            r["gradient_distance"] for r in runs if r["task"] == task and r["method"] == "bptt" and r["alpha"] == 0.3
+        ]
+        for task in data
+    }
     figures = plot(runs, chances, figures_dir, len(cfg["seeds"]))
     results = {
         "claim": "On the built-in timing task a VR-C-LIF network trained with bptt lowers its loss and reaches an "
-                 "F-measure far above chance; the paper's literal gradient and alpha = 0 are measured on the "
-                 "same task.",
+        "F-measure far above chance; the paper's literal gradient and alpha = 0 are measured on the "
+        "same task.",
         "machine": "2 CPU cores, no GPU",
-        "config": cfg, "chance_f": chances, "seconds": time.perf_counter() - start,
+        "config": cfg,
+        "chance_f": chances,
+        "seconds": time.perf_counter() - start,
         "summary": summarise(runs),
-        "gradient_distance_alpha_0.3": {task: {
-            "initial": [d[0] for d in ds], "after_training": [d[-1] for d in ds],
-            "relative_distance_all_epochs": [[x["relative_distance"] for x in d] for d in ds],
-            "mean_relative_distance_over_epochs": float(np.nanmean([[x["relative_distance"] for x in d]
-                                                                    for d in ds]))}
-            for task, ds in distances.items()},
+        "gradient_distance_alpha_0.3": {
+            task: {
+                "initial": [d[0] for d in ds],
+                "after_training": [d[-1] for d in ds],
+                "relative_distance_all_epochs": [[x["relative_distance"] for x in d] for d in ds],
+                "mean_relative_distance_over_epochs": float(
+                    np.nanmean([[x["relative_distance"] for x in d] for d in ds])
+                ),
+            }
+            for task, ds in distances.items()
+        },
         "gradient_distance_alpha_0_initial": alpha0,
-        "runs": runs, "figures": [str(p) for p in figures],
+        "runs": runs,
+        "figures": [str(p) for p in figures],
     }
     write_json(results_path, results)
     for key, entry in results["summary"].items():
         f = entry["final_test_f"]
-        print(f"{key:>30}: final test F {f['mean']:.3f} (min {f['min']:.3f}, max {f['max']:.3f}), "
-              f"test loss {entry['initial_test_loss']['mean']:.3f} -> {entry['final_test_loss']['mean']:.3f} V")
+        print(
+            f"{key:>30}: final test F {f['mean']:.3f} (min {f['min']:.3f}, max {f['max']:.3f}), "
+            f"test loss {entry['initial_test_loss']['mean']:.3f} -> {entry['final_test_loss']['mean']:.3f} V"
+        )
     for task, d in results["gradient_distance_alpha_0.3"].items():
-        print(f"{task}: paper vs bptt gradient distance {d['mean_relative_distance_over_epochs']:.3f} "
-              f"(mean over seeds and epochs)")
+        print(
+            f"{task}: paper vs bptt gradient distance {d['mean_relative_distance_over_epochs']:.3f} "
+            f"(mean over seeds and epochs)"
+        )
     print(f"chance F {chances}; results: {results_path}; figures: {', '.join(map(str, figures))}")
     return 0
 

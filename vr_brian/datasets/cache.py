@@ -21,8 +21,7 @@ import numpy as np
 
 from ..io import atomic_write
 
-__all__ = ["ArrayCache", "CacheResult", "settings_key", "arrays_hash", "atomic_write_bytes",
-           "default_cache_dir"]
+__all__ = ["ArrayCache", "CacheResult", "settings_key", "arrays_hash", "atomic_write_bytes", "default_cache_dir"]
 
 FORMAT = 1
 
@@ -116,11 +115,16 @@ class ArrayCache:
         start = time.perf_counter()
         arrays = {name: np.asarray(a) for name, a in build().items()}
         seconds = time.perf_counter() - start
-        manifest = {"format": FORMAT, "kind": kind, "settings": json.loads(_canonical(settings)),
-                    "key": settings_key(settings), "hash": arrays_hash(arrays),
-                    "arrays": {n: {"shape": list(a.shape), "dtype": a.dtype.str} for n, a in arrays.items()},
-                    "build_seconds": round(seconds, 3),
-                    "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        manifest = {
+            "format": FORMAT,
+            "kind": kind,
+            "settings": json.loads(_canonical(settings)),
+            "key": settings_key(settings),
+            "hash": arrays_hash(arrays),
+            "arrays": {n: {"shape": list(a.shape), "dtype": a.dtype.str} for n, a in arrays.items()},
+            "build_seconds": round(seconds, 3),
+            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
         data_path, manifest_path = self.paths(kind, settings)
         _atomic_savez(data_path, arrays)
         atomic_write_bytes(manifest_path, (json.dumps(manifest, indent=1) + "\n").encode())

@@ -35,7 +35,7 @@ def piano_roll(notes, duration: float, frame: float) -> np.ndarray:
     centres = (np.arange(n_frames) + 0.5) * frame
     keys = np.rint(notes[:, 2]).astype(int) - PIANO_LOW
     inside = (keys >= 0) & (keys < N_KEYS)
-    on = (notes[inside, 0, None] <= centres) & (centres < notes[inside, 1, None])   # (notes, frames)
+    on = (notes[inside, 0, None] <= centres) & (centres < notes[inside, 1, None])  # (notes, frames)
     for key, frames in zip(keys[inside], on, strict=True):
         roll[frames, key] = True
     return roll
@@ -101,8 +101,13 @@ class ClipSet:
 
     def arrays(self) -> dict:
         """The array fields, for saving."""
-        out = {"audio": self.audio, "targets": self.targets, "source": self.source,
-               "test": self.test, "events": self.events}
+        out = {
+            "audio": self.audio,
+            "targets": self.targets,
+            "source": self.source,
+            "test": self.test,
+            "events": self.events,
+        }
         if self.frame_targets is not None:
             out["frame_targets"] = self.frame_targets
         return out
@@ -112,14 +117,18 @@ class ClipSet:
         index = np.arange(len(self))[index]
         renumber = np.full(len(self), -1)
         renumber[index] = np.arange(len(index))
-        events = self.events[np.isin(self.events[:, 0].astype(int), index)].copy() \
-            if len(self.events) else self.events
+        events = self.events[np.isin(self.events[:, 0].astype(int), index)].copy() if len(self.events) else self.events
         if len(events):
             events[:, 0] = renumber[events[:, 0].astype(int)]
         return dataclasses.replace(
-            self, audio=self.audio[index], targets=self.targets[index], source=self.source[index],
-            test=self.test[index], events=events,
-            frame_targets=None if self.frame_targets is None else self.frame_targets[index])
+            self,
+            audio=self.audio[index],
+            targets=self.targets[index],
+            source=self.source[index],
+            test=self.test[index],
+            events=events,
+            frame_targets=None if self.frame_targets is None else self.frame_targets[index],
+        )
 
     def split(self, which: str) -> ClipSet:
         """``'train'`` or ``'test'`` clips."""

@@ -17,8 +17,7 @@ from .cache import ArrayCache
 from .clips import ClipSet
 from .render import NoteEvent, render_clips, require_banks
 
-__all__ = ["Instrument", "INSTRUMENTS", "InstrumentSettings", "instrument_phrase",
-           "build_instruments"]
+__all__ = ["Instrument", "INSTRUMENTS", "InstrumentSettings", "instrument_phrase", "build_instruments"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,8 +47,7 @@ INSTRUMENTS = {
     "tuba": Instrument("tuba", 58, 29, 58),
     "piano": Instrument("piano", 0, 21, 108),
     # bass drums, snares, side stick, clap, toms, hi-hats: the kit without its cymbals
-    "drum kit": Instrument("drum kit", drum_keys=(35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46,
-                                                  47, 48, 50)),
+    "drum kit": Instrument("drum kit", drum_keys=(35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 50)),
     "cymbal": Instrument("cymbal", drum_keys=(49, 51, 52, 53, 55, 57, 59)),
 }
 
@@ -101,8 +99,7 @@ class InstrumentSettings:
         if unknown or len(set(self.classes)) != len(self.classes) or not self.classes:
             raise ValueError(f"classes must be distinct names from {list(INSTRUMENTS)}, got {self.classes}")
         if self.test_bank not in self.banks or len(self.banks) < 2:
-            raise ValueError(f"test_bank must be one of banks (at least two), got {self.test_bank!r} "
-                             f"and {self.banks}")
+            raise ValueError(f"test_bank must be one of banks (at least two), got {self.test_bank!r} and {self.banks}")
         if self.train_per_class < 0 or self.test_per_class < 0:
             raise ValueError("train_per_class and test_per_class must be >= 0")
         if not 0 < self.note_length[0] <= self.note_length[1]:
@@ -119,8 +116,9 @@ class InstrumentSettings:
         return tuple(b for b in self.banks if b != self.test_bank)
 
 
-def instrument_phrase(instrument: Instrument, rng: np.random.Generator,
-                      settings: InstrumentSettings) -> list[NoteEvent]:
+def instrument_phrase(
+    instrument: Instrument, rng: np.random.Generator, settings: InstrumentSettings
+) -> list[NoteEvent]:
     """A random monophonic phrase filling ``settings.duration``.
 
     Notes follow each other without overlap; the first starts within the first 0.1 s. Keys are
@@ -133,10 +131,16 @@ def instrument_phrase(instrument: Instrument, rng: np.random.Generator,
     events: list = []
     while time < settings.duration - 0.05 or not events:
         length = float(np.exp(rng.uniform(low, high)))
-        events.append(NoteEvent(int(rng.choice(keys)),
-                                int(rng.integers(settings.velocity[0], settings.velocity[1] + 1)),
-                                round(time, 6), round(time + length, 6),
-                                program=instrument.program, drum=bool(instrument.drum_keys)))
+        events.append(
+            NoteEvent(
+                int(rng.choice(keys)),
+                int(rng.integers(settings.velocity[0], settings.velocity[1] + 1)),
+                round(time, 6),
+                round(time + length, 6),
+                program=instrument.program,
+                drum=bool(instrument.drum_keys),
+            )
+        )
         time += length
         if rng.random() < settings.rest_probability:
             time += float(np.exp(rng.uniform(low, high)))
@@ -146,8 +150,10 @@ def instrument_phrase(instrument: Instrument, rng: np.random.Generator,
 def _plan(settings: InstrumentSettings):
     rng = np.random.default_rng(settings.seed)
     plan, labels, test = [], [], []
-    for split, per_class, banks in (("train", settings.train_per_class, settings.train_banks),
-                                    ("test", settings.test_per_class, (settings.test_bank,))):
+    for split, per_class, banks in (
+        ("train", settings.train_per_class, settings.train_banks),
+        ("test", settings.test_per_class, (settings.test_bank,)),
+    ):
         for label, name in enumerate(settings.classes):
             for i in range(per_class):
                 plan.append((banks[i % len(banks)], instrument_phrase(INSTRUMENTS[name], rng, settings)))
@@ -156,27 +162,40 @@ def _plan(settings: InstrumentSettings):
     return plan, np.array(labels, dtype=int), np.array(test, dtype=bool)
 
 
-def build_instruments(settings: InstrumentSettings = InstrumentSettings(), cache_dir=None,
-                      progress: bool = False) -> ClipSet:
+def build_instruments(
+    settings: InstrumentSettings = InstrumentSettings(), cache_dir=None, progress: bool = False
+) -> ClipSet:
     """Render (or read back from the cache) the instrument clips for ``settings``.
 
     Returns a :class:`ClipSet` with one-hot targets over ``settings.classes``; ``source`` is
     the index of the bank in ``settings.banks``; ``test`` marks the held-out bank's clips.
     """
     banks = require_banks(settings.banks)
-    key = {"dataset": "instruments", **dataclasses.asdict(settings),
-           "bank_files": [banks[b].identity() for b in settings.banks]}
+    key = {
+        "dataset": "instruments",
+        **dataclasses.asdict(settings),
+        "bank_files": [banks[b].identity() for b in settings.banks],
+    }
 
     def build():
         plan, labels, test = _plan(settings)
-        audio, events = render_clips(plan, banks, settings.duration, settings.sample_rate,
-                                     settings.target_rms, progress)
+        audio, events = render_clips(
+            plan, banks, settings.duration, settings.sample_rate, settings.target_rms, progress
+        )
         targets = np.eye(len(settings.classes), dtype=np.uint8)[labels]
         source = np.array([settings.banks.index(bank) for bank, _ in plan], dtype=int)
         return {"audio": audio, "targets": targets, "source": source, "test": test, "events": events}
 
     result = ArrayCache(cache_dir).load_or_build("instruments", key, build)
     a = result.arrays
-    return ClipSet(a["audio"], a["targets"], a["source"], a["test"], settings.sample_rate,
-                   tuple(settings.classes), tuple(settings.banks), a["events"],
-                   manifest={**result.manifest, "reused": result.reused})
+    return ClipSet(
+        a["audio"],
+        a["targets"],
+        a["source"],
+        a["test"],
+        settings.sample_rate,
+        tuple(settings.classes),
+        tuple(settings.banks),
+        a["events"],
+        manifest={**result.manifest, "reused": result.reused},
+    )

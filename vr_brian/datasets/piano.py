@@ -18,12 +18,20 @@ from .cache import ArrayCache
 from .clips import N_KEYS, PIANO_LOW, ClipSet, piano_roll
 from .render import NoteEvent, render_clips, require_banks
 
-__all__ = ["PianoSettings", "random_chord", "build_piano_chords", "ScoreSettings",
-           "score_notes", "build_score_excerpts", "KEY_NAMES"]
+__all__ = [
+    "PianoSettings",
+    "random_chord",
+    "build_piano_chords",
+    "ScoreSettings",
+    "score_notes",
+    "build_score_excerpts",
+    "KEY_NAMES",
+]
 
 #: Names of the 88 keys, A0 .. C8.
-KEY_NAMES = tuple(f"{'C C# D D# E F F# G G# A A# B'.split()[(k) % 12]}{k // 12 - 1}"
-                  for k in range(PIANO_LOW, PIANO_LOW + N_KEYS))
+KEY_NAMES = tuple(
+    f"{'C C# D D# E F F# G G# A A# B'.split()[(k) % 12]}{k // 12 - 1}" for k in range(PIANO_LOW, PIANO_LOW + N_KEYS)
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,8 +76,7 @@ class PianoSettings:
         if not self.polyphonies or not all(1 <= p <= N_KEYS for p in self.polyphonies):
             raise ValueError(f"polyphonies must be in [1, {N_KEYS}], got {self.polyphonies}")
         if self.test_bank not in self.banks or len(self.banks) < 2:
-            raise ValueError(f"test_bank must be one of banks (at least two), got {self.test_bank!r} "
-                             f"and {self.banks}")
+            raise ValueError(f"test_bank must be one of banks (at least two), got {self.test_bank!r} and {self.banks}")
         if not all(0 <= p <= 7 for p in self.programs) or not self.programs:
             raise ValueError(f"programs must be General MIDI pianos 0-7, got {self.programs}")
         if not 0 < self.hold <= self.duration:
@@ -84,21 +91,25 @@ class PianoSettings:
         return tuple(b for b in self.banks if b != self.test_bank)
 
 
-def random_chord(polyphony: int, rng: np.random.Generator, settings: PianoSettings,
-                 program: int = 0) -> list[NoteEvent]:
+def random_chord(
+    polyphony: int, rng: np.random.Generator, settings: PianoSettings, program: int = 0
+) -> list[NoteEvent]:
     """``polyphony`` distinct keys, uniform over the 88, struck at 0 s and released at ``hold``."""
     keys = np.sort(rng.choice(N_KEYS, size=polyphony, replace=False)) + PIANO_LOW
     velocities = rng.integers(settings.velocity[0], settings.velocity[1] + 1, size=polyphony)
-    return [NoteEvent(int(k), int(v), 0.0, settings.hold, program=program)
-            for k, v in zip(keys, velocities, strict=True)]
+    return [
+        NoteEvent(int(k), int(v), 0.0, settings.hold, program=program) for k, v in zip(keys, velocities, strict=True)
+    ]
 
 
 def _chord_plan(settings: PianoSettings):
     rng = np.random.default_rng(settings.seed)
     train_sources = [(b, p) for b in settings.train_banks for p in settings.programs]
     plan, test = [], []
-    for split, per_level, sources in (("train", settings.train_per_polyphony, train_sources),
-                                      ("test", settings.test_per_polyphony, [(settings.test_bank, 0)])):
+    for split, per_level, sources in (
+        ("train", settings.train_per_polyphony, train_sources),
+        ("test", settings.test_per_polyphony, [(settings.test_bank, 0)]),
+    ):
         for polyphony in settings.polyphonies:
             for i in range(per_level):
                 bank, program = sources[i % len(sources)]
@@ -113,30 +124,46 @@ def _multi_hot(events: np.ndarray, n_clips: int) -> np.ndarray:
     return targets
 
 
-def build_piano_chords(settings: PianoSettings = PianoSettings(), cache_dir=None,
-                       progress: bool = False) -> ClipSet:
+def build_piano_chords(settings: PianoSettings = PianoSettings(), cache_dir=None, progress: bool = False) -> ClipSet:
     """Render (or read back) the chord clips; targets are 88-dim multi-hot (A0 first).
 
     The targets are built from the events the synthesizer was given, so they are exactly the
     keys played; ``targets.sum(1)`` is each clip's polyphony.
     """
     banks = require_banks(settings.banks)
-    key = {"dataset": "piano_chords", **dataclasses.asdict(settings),
-           "bank_files": [banks[b].identity() for b in settings.banks]}
+    key = {
+        "dataset": "piano_chords",
+        **dataclasses.asdict(settings),
+        "bank_files": [banks[b].identity() for b in settings.banks],
+    }
 
     def build():
         plan, test = _chord_plan(settings)
-        audio, events = render_clips(plan, banks, settings.duration, settings.sample_rate,
-                                     settings.target_rms, progress)
+        audio, events = render_clips(
+            plan, banks, settings.duration, settings.sample_rate, settings.target_rms, progress
+        )
         source = np.array([settings.banks.index(bank) for bank, _ in plan], dtype=int)
-        return {"audio": audio, "targets": _multi_hot(events, len(plan)), "source": source,
-                "test": test, "events": events}
+        return {
+            "audio": audio,
+            "targets": _multi_hot(events, len(plan)),
+            "source": source,
+            "test": test,
+            "events": events,
+        }
 
     result = ArrayCache(cache_dir).load_or_build("piano_chords", key, build)
     a = result.arrays
-    return ClipSet(a["audio"], a["targets"], a["source"], a["test"], settings.sample_rate,
-                   KEY_NAMES, tuple(settings.banks), a["events"],
-                   manifest={**result.manifest, "reused": result.reused})
+    return ClipSet(
+        a["audio"],
+        a["targets"],
+        a["source"],
+        a["test"],
+        settings.sample_rate,
+        KEY_NAMES,
+        tuple(settings.banks),
+        a["events"],
+        manifest={**result.manifest, "reused": result.reused},
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,8 +188,7 @@ class ScoreSettings:
     sample_rate, target_rms
     """
 
-    pieces: tuple = ("bach/bwv66.6", "bach/bwv7.7", "bach/bwv10.7", "bach/bwv26.6",
-                     "bach/bwv40.8", "bach/bwv57.8")
+    pieces: tuple = ("bach/bwv66.6", "bach/bwv7.7", "bach/bwv10.7", "bach/bwv26.6", "bach/bwv40.8", "bach/bwv57.8")
     bank: str = "musescore"
     duration: float = 1.0
     max_excerpts: int = 20
@@ -206,16 +232,14 @@ def score_notes(piece: str, bpm: float) -> np.ndarray:
     return notes
 
 
-def build_score_excerpts(settings: ScoreSettings = ScoreSettings(), cache_dir=None,
-                         progress: bool = False) -> ClipSet:
+def build_score_excerpts(settings: ScoreSettings = ScoreSettings(), cache_dir=None, progress: bool = False) -> ClipSet:
     """Render (or read back) score excerpts on ``settings.bank``'s piano; all clips are test clips.
 
     ``frame_targets`` (n, frames, 88) are the keys sounding at each frame centre; ``targets``
     marks every key that sounds in any frame of the excerpt. ``source`` indexes the piece.
     """
     banks = require_banks([settings.bank])
-    key = {"dataset": "score_excerpts", **dataclasses.asdict(settings),
-           "bank_files": [banks[settings.bank].identity()]}
+    key = {"dataset": "score_excerpts", **dataclasses.asdict(settings), "bank_files": [banks[settings.bank].identity()]}
 
     def build():
         plan, source = [], []
@@ -228,20 +252,47 @@ def build_score_excerpts(settings: ScoreSettings = ScoreSettings(), cache_dir=No
                 if len(inside) == 0:
                     continue
                 # notes already sounding at the cut are struck at its start
-                plan.append((settings.bank, [
-                    NoteEvent(int(k), settings.velocity, max(on - start, 0.0), min(off, stop) - start)
-                    for on, off, k in inside]))
+                plan.append(
+                    (
+                        settings.bank,
+                        [
+                            NoteEvent(int(k), settings.velocity, max(on - start, 0.0), min(off, stop) - start)
+                            for on, off, k in inside
+                        ],
+                    )
+                )
                 source.append(index)
-        audio, events = render_clips(plan, banks, settings.duration, settings.sample_rate,
-                                     settings.target_rms, progress)
-        frames = np.stack([piano_roll(events[events[:, 0] == c][:, [3, 4, 1]], settings.duration,
-                                      settings.frame) for c in range(len(plan))])
+        audio, events = render_clips(
+            plan, banks, settings.duration, settings.sample_rate, settings.target_rms, progress
+        )
+        frames = np.stack(
+            [
+                piano_roll(events[events[:, 0] == c][:, [3, 4, 1]], settings.duration, settings.frame)
+                for c in range(len(plan))
+            ]
+        )
         targets = frames.any(axis=1).astype(np.uint8)
-        return {"audio": audio, "targets": targets, "source": np.array(source, dtype=int),
-                "test": np.ones(len(plan), dtype=bool), "events": events, "frame_targets": frames}
+        return {
+            "audio": audio,
+            "targets": targets,
+            "source": np.array(source, dtype=int),
+            "test": np.ones(len(plan), dtype=bool),
+            "events": events,
+            "frame_targets": frames,
+        }
 
     result = ArrayCache(cache_dir).load_or_build("score_excerpts", key, build)
     a = result.arrays
-    return ClipSet(a["audio"], a["targets"], a["source"], a["test"], settings.sample_rate,
-                   KEY_NAMES, tuple(settings.pieces), a["events"], a["frame_targets"],
-                   settings.frame, manifest={**result.manifest, "reused": result.reused})
+    return ClipSet(
+        a["audio"],
+        a["targets"],
+        a["source"],
+        a["test"],
+        settings.sample_rate,
+        KEY_NAMES,
+        tuple(settings.pieces),
+        a["events"],
+        a["frame_targets"],
+        settings.frame,
+        manifest={**result.manifest, "reused": result.reused},
+    )

@@ -31,8 +31,18 @@ from .clips import N_KEYS, PIANO_LOW, ClipSet, piano_roll
 from .piano import KEY_NAMES
 from .render import normalise_rms
 
-__all__ = ["read_audio", "MedleyStem", "scan_medleydb", "medleydb_clips", "MapsRecording",
-           "read_maps_notes", "scan_maps", "maps_chord_clips", "maps_music_clips", "MAPS_SUBSETS"]
+__all__ = [
+    "read_audio",
+    "MedleyStem",
+    "scan_medleydb",
+    "medleydb_clips",
+    "MapsRecording",
+    "read_maps_notes",
+    "scan_maps",
+    "maps_chord_clips",
+    "maps_music_clips",
+    "MAPS_SUBSETS",
+]
 
 MAPS_SUBSETS = ("ISOL", "RAND", "UCHO", "MUS")
 
@@ -76,14 +86,18 @@ def scan_medleydb(root) -> list[MedleyStem]:
     except ImportError as error:
         raise RuntimeError("reading MedleyDB metadata needs PyYAML: pip install pyyaml") from error
     root = Path(root)
-    metadata = sorted(set(root.glob("Audio/*/*_METADATA.yaml")) | set(root.glob("Metadata/*_METADATA.yaml"))
-                      | set(root.glob("*/*_METADATA.yaml")))
+    metadata = sorted(
+        set(root.glob("Audio/*/*_METADATA.yaml"))
+        | set(root.glob("Metadata/*_METADATA.yaml"))
+        | set(root.glob("*/*_METADATA.yaml"))
+    )
     if not metadata:
-        raise FileNotFoundError(f"no MedleyDB metadata (*_METADATA.yaml) under {root}/Audio/<track>/ "
-                                f"or {root}/Metadata/")
+        raise FileNotFoundError(
+            f"no MedleyDB metadata (*_METADATA.yaml) under {root}/Audio/<track>/ or {root}/Metadata/"
+        )
     stems = []
     for path in metadata:
-        track = path.name[:-len("_METADATA.yaml")]
+        track = path.name[: -len("_METADATA.yaml")]
         info = yaml.safe_load(path.read_text()) or {}
         folder = path.parent if path.parent.name == track else root / "Audio" / track
         stem_dir = folder / (info.get("stem_dir") or f"{track}_STEMS")
@@ -96,9 +110,17 @@ def scan_medleydb(root) -> list[MedleyStem]:
     return stems
 
 
-def medleydb_clips(root, classes, duration: float = 1.5, sample_rate: float = 16000.0,
-                   min_rms: float = 0.005, max_clips_per_stem: int | None = 20,
-                   test_fraction: float = 0.2, target_rms: float = 0.05, seed: int = 0) -> ClipSet:
+def medleydb_clips(
+    root,
+    classes,
+    duration: float = 1.5,
+    sample_rate: float = 16000.0,
+    min_rms: float = 0.005,
+    max_clips_per_stem: int | None = 20,
+    test_fraction: float = 0.2,
+    target_rms: float = 0.05,
+    seed: int = 0,
+) -> ClipSet:
     """Non-silent clips of single-instrument stems, labelled with ``classes``.
 
     Parameters
@@ -124,11 +146,10 @@ def medleydb_clips(root, classes, duration: float = 1.5, sample_rate: float = 16
         raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
     names = tuple(classes)
     wanted = {label: i for i, name in enumerate(names) for label in classes[name]}
-    stems = [s for s in scan_medleydb(root)
-             if len({wanted[label] for label in s.instruments if label in wanted}) == 1]
+    stems = [s for s in scan_medleydb(root) if len({wanted[label] for label in s.instruments if label in wanted}) == 1]
     tracks = sorted({s.track for s in stems})
     rng = np.random.default_rng(seed)
-    test_tracks = set(rng.permutation(tracks)[:int(round(test_fraction * len(tracks)))].tolist())
+    test_tracks = set(rng.permutation(tracks)[: int(round(test_fraction * len(tracks)))].tolist())
     window = int(round(duration * sample_rate))
     audio: list = []
     labels, source = [], []
@@ -137,8 +158,8 @@ def medleydb_clips(root, classes, duration: float = 1.5, sample_rate: float = 16
         n = len(data) // window
         if n == 0:
             continue
-        windows = data[:n * window].reshape(n, window)
-        loud = np.flatnonzero(np.sqrt(np.mean(windows ** 2, axis=1)) >= min_rms)
+        windows = data[: n * window].reshape(n, window)
+        loud = np.flatnonzero(np.sqrt(np.mean(windows**2, axis=1)) >= min_rms)
         if max_clips_per_stem is not None and len(loud) > max_clips_per_stem:
             loud = loud[np.linspace(0, len(loud) - 1, max_clips_per_stem).round().astype(int)]
         audio.extend(windows[loud])
@@ -147,12 +168,23 @@ def medleydb_clips(root, classes, duration: float = 1.5, sample_rate: float = 16
     if not audio:
         raise ValueError(f"no non-silent clips of classes {names} under {root}")
     source = np.array(source, dtype=int)
-    return ClipSet(normalise_rms(np.stack(audio), target_rms),
-                   np.eye(len(names), dtype=np.uint8)[labels], source,
-                   np.isin(np.array(tracks)[source], list(test_tracks)), float(sample_rate),
-                   names, tuple(tracks),
-                   manifest={"dataset": "medleydb", "root": str(root), "duration": duration,
-                             "min_rms": min_rms, "test_tracks": sorted(test_tracks), "seed": seed})
+    return ClipSet(
+        normalise_rms(np.stack(audio), target_rms),
+        np.eye(len(names), dtype=np.uint8)[labels],
+        source,
+        np.isin(np.array(tracks)[source], list(test_tracks)),
+        float(sample_rate),
+        names,
+        tuple(tracks),
+        manifest={
+            "dataset": "medleydb",
+            "root": str(root),
+            "duration": duration,
+            "min_rms": min_rms,
+            "test_tracks": sorted(test_tracks),
+            "seed": seed,
+        },
+    )
 
 
 # -------------------------------------------------------------------------------------- MAPS
@@ -179,7 +211,7 @@ def read_maps_notes(path) -> np.ndarray:
         try:
             rows.append((float(fields[0]), float(fields[1]), float(fields[2])))
         except ValueError:
-            continue                                   # the header line
+            continue  # the header line
     return np.array(rows, dtype=float).reshape(-1, 3)
 
 
@@ -201,11 +233,11 @@ def scan_maps(root, subsets=MAPS_SUBSETS, pianos=None) -> list[MapsRecording]:
         if subset not in subsets or (pianos is not None and piano not in pianos):
             continue
         level = re.search(r"_P(\d)_", wav.stem)
-        found.append(MapsRecording(wav, txt, piano, subset,
-                                   int(level.group(1)) if subset == "RAND" and level else None))
+        found.append(
+            MapsRecording(wav, txt, piano, subset, int(level.group(1)) if subset == "RAND" and level else None)
+        )
     if not found:
-        raise FileNotFoundError(f"no MAPS recordings (MAPS_*.wav with .txt) of subsets {list(subsets)} "
-                                f"under {root}")
+        raise FileNotFoundError(f"no MAPS recordings (MAPS_*.wav with .txt) of subsets {list(subsets)} under {root}")
     return found
 
 
@@ -220,9 +252,16 @@ def _onset_groups(notes: np.ndarray, tolerance: float) -> list[np.ndarray]:
     return groups
 
 
-def maps_chord_clips(root, subsets=("ISOL", "RAND", "UCHO"), pianos=None, test_pianos=(),
-                     duration: float = 1.0, sample_rate: float = 16000.0,
-                     onset_tolerance: float = 0.05, target_rms: float = 0.05) -> ClipSet:
+def maps_chord_clips(
+    root,
+    subsets=("ISOL", "RAND", "UCHO"),
+    pianos=None,
+    test_pianos=(),
+    duration: float = 1.0,
+    sample_rate: float = 16000.0,
+    onset_tolerance: float = 0.05,
+    target_rms: float = 0.05,
+) -> ClipSet:
     """One clip per chord (notes whose onsets lie within ``onset_tolerance`` s of the first).
 
     A clip starts at the chord's onset and lasts ``duration`` s; if the next chord starts
@@ -243,7 +282,7 @@ def maps_chord_clips(root, subsets=("ISOL", "RAND", "UCHO"), pianos=None, test_p
                 stop = min(stop, int(round(groups[i + 1][0, 0] * sample_rate)))
             clip = np.zeros(window)
             piece = data[start:stop]
-            clip[:len(piece)] = piece
+            clip[: len(piece)] = piece
             keys = np.rint(group[:, 2]).astype(int) - PIANO_LOW
             target = np.zeros(N_KEYS, dtype=np.uint8)
             target[keys[(keys >= 0) & (keys < N_KEYS)]] = 1
@@ -251,16 +290,33 @@ def maps_chord_clips(root, subsets=("ISOL", "RAND", "UCHO"), pianos=None, test_p
             targets.append(target)
             source.append(piano_names.index(recording.piano))
     source = np.array(source, dtype=int)
-    return ClipSet(normalise_rms(np.stack(audio), target_rms), np.stack(targets), source,
-                   np.isin(np.array(piano_names)[source], list(test_pianos)), float(sample_rate),
-                   KEY_NAMES, piano_names,
-                   manifest={"dataset": "maps_chords", "root": str(root), "subsets": list(subsets),
-                             "test_pianos": list(test_pianos), "duration": duration})
+    return ClipSet(
+        normalise_rms(np.stack(audio), target_rms),
+        np.stack(targets),
+        source,
+        np.isin(np.array(piano_names)[source], list(test_pianos)),
+        float(sample_rate),
+        KEY_NAMES,
+        piano_names,
+        manifest={
+            "dataset": "maps_chords",
+            "root": str(root),
+            "subsets": list(subsets),
+            "test_pianos": list(test_pianos),
+            "duration": duration,
+        },
+    )
 
 
-def maps_music_clips(root, pianos=None, test_pianos=(), duration: float = 1.0,
-                     frame: float = 0.05, sample_rate: float = 16000.0,
-                     target_rms: float = 0.05) -> ClipSet:
+def maps_music_clips(
+    root,
+    pianos=None,
+    test_pianos=(),
+    duration: float = 1.0,
+    frame: float = 0.05,
+    sample_rate: float = 16000.0,
+    target_rms: float = 0.05,
+) -> ClipSet:
     """Consecutive ``duration`` s excerpts of the MUS pieces with per-frame targets.
 
     ``frame_targets`` are the keys sounding at each frame centre (:func:`piano_roll`),
@@ -275,13 +331,26 @@ def maps_music_clips(root, pianos=None, test_pianos=(), duration: float = 1.0,
         notes = read_maps_notes(recording.txt)
         for e in range(len(data) // window):
             shifted = notes - np.array([e * duration, e * duration, 0.0])
-            audio.append(data[e * window:(e + 1) * window])
+            audio.append(data[e * window : (e + 1) * window])
             frames.append(piano_roll(shifted, duration, frame))
             source.append(piano_names.index(recording.piano))
     frames = np.stack(frames)
     source = np.array(source, dtype=int)
-    return ClipSet(normalise_rms(np.stack(audio), target_rms), np.asarray(frames.any(axis=1), np.uint8),
-                   source, np.isin(np.array(piano_names)[source], list(test_pianos)),
-                   float(sample_rate), KEY_NAMES, piano_names, frame_targets=frames, frame=frame,
-                   manifest={"dataset": "maps_music", "root": str(root), "duration": duration,
-                             "frame": frame, "test_pianos": list(test_pianos)})
+    return ClipSet(
+        normalise_rms(np.stack(audio), target_rms),
+        np.asarray(frames.any(axis=1), np.uint8),
+        source,
+        np.isin(np.array(piano_names)[source], list(test_pianos)),
+        float(sample_rate),
+        KEY_NAMES,
+        piano_names,
+        frame_targets=frames,
+        frame=frame,
+        manifest={
+            "dataset": "maps_music",
+            "root": str(root),
+            "duration": duration,
+            "frame": frame,
+            "test_pianos": list(test_pianos),
+        },
+    )

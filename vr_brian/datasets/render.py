@@ -28,9 +28,21 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SoundBank", "NoteEvent", "Renderer", "BANK_FILES", "APT_PACKAGES", "find_banks", "require_banks",
-           "fluidsynth_missing_reason", "normalise_rms", "events_array", "render_clips", "BLOCK",
-           "DRUM_CHANNEL"]
+__all__ = [
+    "SoundBank",
+    "NoteEvent",
+    "Renderer",
+    "BANK_FILES",
+    "APT_PACKAGES",
+    "find_banks",
+    "require_banks",
+    "fluidsynth_missing_reason",
+    "normalise_rms",
+    "events_array",
+    "render_clips",
+    "BLOCK",
+    "DRUM_CHANNEL",
+]
 
 #: The Debian packages rendering needs: the FluidSynth library, then the sound banks. Listed once, in
 #: apt-packages.txt beside this module, which the Makefile and CI install from too.
@@ -43,8 +55,7 @@ DRUM_CHANNEL = 9
 #: The Debian sound banks, by short name: candidate file names, first found wins.
 BANK_FILES = {
     "fluidr3": ("sf2/FluidR3_GM.sf2",),
-    "musescore": ("sf3/MuseScore_General_Lite.sf3", "sf3/MuseScore_General.sf3",
-                  "sf2/MuseScore_General.sf2"),
+    "musescore": ("sf3/MuseScore_General_Lite.sf3", "sf3/MuseScore_General.sf3", "sf2/MuseScore_General.sf2"),
     "timgm6mb": ("sf2/TimGM6mb.sf2",),
 }
 #: Where the banks are looked for; ``VR_BRIAN_SOUNDFONTS`` (a folder) is searched first.
@@ -114,13 +125,17 @@ def fluidsynth_missing_reason(banks=()) -> str | None:
     try:
         import fluidsynth  # noqa: F401  (loads libfluidsynth.so.3)
     except (ImportError, OSError) as error:
-        return (f"pyfluidsynth/libfluidsynth unavailable ({error}); "
-                f"install: apt-get install {APT_PACKAGES[0]}; pip install pyfluidsynth")
+        return (
+            f"pyfluidsynth/libfluidsynth unavailable ({error}); "
+            f"install: apt-get install {APT_PACKAGES[0]}; pip install pyfluidsynth"
+        )
     present = find_banks()
     missing = [b for b in banks if b not in present]
     if missing:
-        return (f"sound banks {missing} not found under {[str(r) for r in _roots()]}; install: "
-                f"apt-get install {' '.join(APT_PACKAGES[1:])}")
+        return (
+            f"sound banks {missing} not found under {[str(r) for r in _roots()]}; install: "
+            f"apt-get install {' '.join(APT_PACKAGES[1:])}"
+        )
     return None
 
 
@@ -175,12 +190,23 @@ class Renderer:
         if not 8000 <= sample_rate <= 96000:
             raise ValueError(f"sample_rate must be in [8000, 96000] Hz, got {sample_rate}")
         self.sample_rate = float(sample_rate)
-        self._synth = fluidsynth.Synth(gain=gain, samplerate=self.sample_rate, **{
-            "synth.reverb.active": 0, "synth.chorus.active": 0, "synth.polyphony": polyphony})
+        self._synth = fluidsynth.Synth(
+            gain=gain,
+            samplerate=self.sample_rate,
+            **{"synth.reverb.active": 0, "synth.chorus.active": 0, "synth.polyphony": polyphony},
+        )
         self.polyphony = int(polyphony)
         self._write_float = fluidsynth._fl.fluid_synth_write_float
-        self._write_float.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
-                                      ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+        self._write_float.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_int,
+            ctypes.c_void_p,
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_void_p,
+            ctypes.c_int,
+            ctypes.c_int,
+        ]
         self._write_float.restype = ctypes.c_int
         self._sfids: dict[str, int] = {}
 
@@ -219,8 +245,7 @@ class Renderer:
     def _write(self, n_samples: int) -> np.ndarray:
         left = np.zeros(n_samples, dtype=np.float32)
         right = np.zeros(n_samples, dtype=np.float32)
-        self._write_float(self._synth.synth, n_samples, left.ctypes.data, 0, 1,
-                          right.ctypes.data, 0, 1)
+        self._write_float(self._synth.synth, n_samples, left.ctypes.data, 0, 1, right.ctypes.data, 0, 1)
         return 0.5 * (left + right)
 
     def _reset_voices(self, sfid: int):
@@ -244,8 +269,8 @@ class Renderer:
         self._write(_PRIME_BLOCKS * BLOCK)
         for channel in range(16):
             synth.all_sounds_off(channel)
-            synth.cc(channel, 121, 0)       # reset all controllers (not volume)
-            synth.cc(channel, 7, 100)       # General MIDI default volume
+            synth.cc(channel, 121, 0)  # reset all controllers (not volume)
+            synth.cc(channel, 7, 100)  # General MIDI default volume
             synth.pitch_bend(channel, 0)
         self._write(BLOCK)
 
@@ -304,13 +329,15 @@ class Renderer:
 def events_array(clip_events) -> np.ndarray:
     """Events of many clips as one (n_events, 7) array: clip, key, velocity, onset, offset,
     program, drum (the layout of :attr:`vr_brian.datasets.clips.ClipSet.events`)."""
-    rows = [(clip, e.key, e.velocity, e.onset, e.offset, e.program, float(e.drum))
-            for clip, events in enumerate(clip_events) for e in events]
+    rows = [
+        (clip, e.key, e.velocity, e.onset, e.offset, e.program, float(e.drum))
+        for clip, events in enumerate(clip_events)
+        for e in events
+    ]
     return np.array(rows, dtype=np.float64).reshape(-1, 7)
 
 
-def render_clips(plan, banks: dict, duration: float, sample_rate: float, target_rms: float,
-                 progress: bool = False):
+def render_clips(plan, banks: dict, duration: float, sample_rate: float, target_rms: float, progress: bool = False):
     """Render a list of ``(bank name, events)`` clips with one synthesizer.
 
     Returns ``(audio, events)``: (n, samples) float32 clips normalised to RMS ``target_rms``

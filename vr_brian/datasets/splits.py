@@ -46,8 +46,9 @@ def per_class_split(labels, train_per_class: int, test_per_class: int, seed: int
     needed = int(train_per_class) + int(test_per_class)
     short = {str(c): int(k) for c, k in zip(classes, counts, strict=True) if k < needed}
     if short:
-        raise ValueError(f"every class needs train_per_class + test_per_class = {needed} items; "
-                         f"these have fewer: {short}")
+        raise ValueError(
+            f"every class needs train_per_class + test_per_class = {needed} items; these have fewer: {short}"
+        )
     rng = np.random.default_rng(seed)
     train, test = [], []
     for c in classes:
@@ -82,6 +83,6 @@ def stratified_split(groups, test_fraction: float, seed: int = 0) -> tuple:
     test = []
     for g in np.unique(groups):
         members = rng.permutation(np.flatnonzero(groups == g))
-        test.append(members[:int(round(test_fraction * len(members)))])
+        test.append(members[: int(round(test_fraction * len(members)))])
     test = np.sort(np.concatenate(test))
     return np.setdiff1d(np.arange(len(groups)), test), test

@@ -13,7 +13,21 @@ from .filterbank import FilterbankEncoder, gammatone_envelopes, level_crossings
 from .gammatone import GammatoneDictionary, erb, erb_space, gammatone_kernels
 from .spikegram import MAPPINGS, AtomSet, Spikegram, SpikegramEncoder, matching_pursuit, reconstruct, spike_raster
 
-__all__ = ["SpikegramEncoder", "FilterbankEncoder", "encode_cached", "atoms_cached", "AtomSet", "MAPPINGS",
-           "GammatoneDictionary",
-           "gammatone_kernels", "erb", "erb_space", "matching_pursuit", "reconstruct", "spike_raster",
-           "Spikegram", "gammatone_envelopes", "level_crossings"]
+__all__ = [
+    "SpikegramEncoder",
+    "FilterbankEncoder",
+    "encode_cached",
+    "atoms_cached",
+    "AtomSet",
+    "MAPPINGS",
+    "GammatoneDictionary",
+    "gammatone_kernels",
+    "erb",
+    "erb_space",
+    "matching_pursuit",
+    "reconstruct",
+    "spike_raster",
+    "Spikegram",
+    "gammatone_envelopes",
+    "level_crossings",
+]

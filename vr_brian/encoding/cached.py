@@ -32,7 +32,8 @@ def atoms_cached(encoder, audio, cache_dir=None, progress: bool = False, n_jobs:
         result = cache.load("atoms_spikegram", settings)
         return None if result is None else AtomSet.from_arrays(result.arrays, {**result.manifest, "reused": True})
     result = cache.load_or_build(
-        "atoms_spikegram", settings, lambda: encoder.atoms(audio, progress=progress, n_jobs=n_jobs).arrays())
+        "atoms_spikegram", settings, lambda: encoder.atoms(audio, progress=progress, n_jobs=n_jobs).arrays()
+    )
     return AtomSet.from_arrays(result.arrays, {**result.manifest, "reused": result.reused})
 
 
@@ -51,6 +52,8 @@ def encode_cached(encoder, audio, cache_dir=None, progress: bool = False, **opti
         return encoder.expand(atoms_cached(encoder, audio, cache_dir, progress, **options))
     settings = {**encoder.settings(), **_audio_key(audio)}
     result = ArrayCache(cache_dir).load_or_build(
-        f"spikes_{settings['encoder']}", settings,
-        lambda: {"spikes": np.asarray(encoder.encode(audio, progress=progress, **options), dtype=bool)})
+        f"spikes_{settings['encoder']}",
+        settings,
+        lambda: {"spikes": np.asarray(encoder.encode(audio, progress=progress, **options), dtype=bool)},
+    )
     return result.arrays["spikes"]

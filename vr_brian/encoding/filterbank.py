@@ -37,15 +37,24 @@ from tqdm import tqdm
 
 from .gammatone import constant_q_bandwidths, erb_space, gammatone_kernels, semitone_space
 
-__all__ = ["gammatone_envelopes", "smooth_steps", "envelope_levels", "level_crossings", "rate_code",
-           "FilterbankEncoder", "MODES", "SPACINGS"]
+__all__ = [
+    "gammatone_envelopes",
+    "smooth_steps",
+    "envelope_levels",
+    "level_crossings",
+    "rate_code",
+    "FilterbankEncoder",
+    "MODES",
+    "SPACINGS",
+]
 
 MODES = ("crossing", "threshold", "rate")
 SPACINGS = ("erb", "semitone")
 
 
-def gammatone_envelopes(audio, centres, sample_rate: float, dt: float,
-                        chunk: int = 16, bandwidths=None, progress: bool = False) -> np.ndarray:
+def gammatone_envelopes(
+    audio, centres, sample_rate: float, dt: float, chunk: int = 16, bandwidths=None, progress: bool = False
+) -> np.ndarray:
     """Mean analytic-gammatone envelope per step: (n, steps, len(centres)) float.
 
     Each analytic kernel :math:`k_c` is scaled to gain 2 at its centre,
@@ -67,13 +76,13 @@ def gammatone_envelopes(audio, centres, sample_rate: float, dt: float,
     n_steps = -(-n_samples // samples_per_step)
     out = np.empty((n, n_steps, len(kernels)))
     for start in tqdm(range(0, n, chunk), desc="filterbank", unit="chunk", disable=not progress):
-        part = audio[start:start + chunk]
+        part = audio[start : start + chunk]
         filtered = fftconvolve(part[:, None, :], kernels[None, :, :], mode="full", axes=2)
         envelope = np.abs(filtered[:, :, :n_samples])
         padded = np.zeros(envelope.shape[:2] + (n_steps * samples_per_step,))
         padded[..., :n_samples] = envelope
         means = padded.reshape(len(part), len(kernels), n_steps, samples_per_step).mean(axis=3)
-        out[start:start + chunk] = means.transpose(0, 2, 1)
+        out[start : start + chunk] = means.transpose(0, 2, 1)
     return out
 
 
@@ -203,14 +212,16 @@ class FilterbankEncoder:
         if not 0 < self.f_low < self.f_high < self.sample_rate / 2:
             raise ValueError(f"need 0 < f_low < f_high < sample_rate/2, got {self.f_low}, {self.f_high}")
         if self.spacing == "semitone" and self.centres[-1] > self.f_high:
-            raise ValueError(f"n_channels={self.n_channels} semitones from f_low={self.f_low} Hz reach "
-                             f"{self.centres[-1]:.1f} Hz, above f_high={self.f_high} Hz")
+            raise ValueError(
+                f"n_channels={self.n_channels} semitones from f_low={self.f_low} Hz reach "
+                f"{self.centres[-1]:.1f} Hz, above f_high={self.f_high} Hz"
+            )
         if self.step_db <= 0 or self.reference <= 0 or self.dt <= 0 or self.smoothing < 0:
             raise ValueError("step_db, reference and dt must be > 0, smoothing >= 0")
         if self.mode == "rate":
-            rate_code(np.zeros((1, 1)), self.floor_db, self.ceiling_db, self.max_rate)   # validates
+            rate_code(np.zeros((1, 1)), self.floor_db, self.ceiling_db, self.max_rate)  # validates
         if self.spacing == "semitone":
-            constant_q_bandwidths(self.f_low, self.bandwidth, self.min_bandwidth)      # validates
+            constant_q_bandwidths(self.f_low, self.bandwidth, self.min_bandwidth)  # validates
 
     @property
     def centres(self) -> np.ndarray:
@@ -227,10 +238,10 @@ class FilterbankEncoder:
 
     def levels(self, audio, progress: bool = False) -> np.ndarray:
         """(n, steps, channels) envelope levels, dB."""
-        envelopes = gammatone_envelopes(audio, self.centres, self.sample_rate, self.dt, bandwidths=self.bandwidths,
-                                        progress=progress)
-        return envelope_levels(smooth_steps(envelopes, int(round(self.smoothing / self.dt))),
-                               self.reference)
+        envelopes = gammatone_envelopes(
+            audio, self.centres, self.sample_rate, self.dt, bandwidths=self.bandwidths, progress=progress
+        )
+        return envelope_levels(smooth_steps(envelopes, int(round(self.smoothing / self.dt))), self.reference)
 
     def encode(self, audio, progress: bool = False) -> np.ndarray:
         """(n, samples) clips to (n, steps, n_channels) bool spikes."""

@@ -22,9 +22,18 @@ import functools
 import numpy as np
 from scipy.signal import fftconvolve
 
-__all__ = ["erb", "erb_rate", "erb_rate_to_hz", "erb_space", "semitone_space", "constant_q_bandwidths",
-           "gammatone_kernels",
-           "GammatoneDictionary", "ORDER", "BANDWIDTH"]
+__all__ = [
+    "erb",
+    "erb_rate",
+    "erb_rate_to_hz",
+    "erb_space",
+    "semitone_space",
+    "constant_q_bandwidths",
+    "gammatone_kernels",
+    "GammatoneDictionary",
+    "ORDER",
+    "BANDWIDTH",
+]
 
 ORDER = 4
 BANDWIDTH = 1.019
@@ -81,8 +90,9 @@ def constant_q_bandwidths(centres, semitones: float, min_bandwidth: float) -> np
     return np.maximum(np.asarray(centres, dtype=float) * (2.0 ** (semitones / 12.0) - 1.0), min_bandwidth)
 
 
-def gammatone_kernels(centres, sample_rate: float, complex_valued: bool = False,
-                      floor: float = 1e-3, bandwidths=None) -> np.ndarray:
+def gammatone_kernels(
+    centres, sample_rate: float, complex_valued: bool = False, floor: float = 1e-3, bandwidths=None
+) -> np.ndarray:
     """Unit-norm gammatone kernels, (len(centres), length) float (complex for the analytic form).
 
     The analytic kernel replaces the cosine by :math:`e^{i 2\\pi f_c t}`; its real part is the
@@ -92,16 +102,17 @@ def gammatone_kernels(centres, sample_rate: float, complex_valued: bool = False,
     """
     centres = np.asarray(centres, dtype=float)
     if np.any(centres <= 0) or np.any(centres >= sample_rate / 2):
-        raise ValueError(f"centres must lie in (0, {sample_rate / 2}) Hz (Nyquist), got "
-                         f"{centres.min():.1f} .. {centres.max():.1f}")
+        raise ValueError(
+            f"centres must lie in (0, {sample_rate / 2}) Hz (Nyquist), got {centres.min():.1f} .. {centres.max():.1f}"
+        )
     bandwidths = erb(centres) if bandwidths is None else np.broadcast_to(np.asarray(bandwidths, float), centres.shape)
     if not np.all(bandwidths > 0):
         raise ValueError("bandwidths must be > 0 Hz")
-    decay = 2 * np.pi * BANDWIDTH * bandwidths                        # 1/s
+    decay = 2 * np.pi * BANDWIDTH * bandwidths  # 1/s
     # envelope t^(n-1) e^(-decay t) relative to its peak at (n-1)/decay, on a grid of peak times
     x = np.linspace(ORDER - 1, 60, 20000)
     relative = (x / (ORDER - 1)) ** (ORDER - 1) * np.exp(-(x - (ORDER - 1)))
-    cut = x[np.argmax(relative < floor)]                             # in units of 1/decay
+    cut = x[np.argmax(relative < floor)]  # in units of 1/decay
     length = int(np.ceil(cut / decay.min() * sample_rate)) + 1
     t = np.arange(length) / sample_rate
     envelope = t ** (ORDER - 1) * np.exp(-decay[:, None] * t)
@@ -133,8 +144,10 @@ class GammatoneDictionary:
         if self.n_channels < 1:
             raise ValueError(f"n_channels must be >= 1, got {self.n_channels}")
         if not 0 < self.f_low < self.f_high < self.sample_rate / 2:
-            raise ValueError(f"need 0 < f_low < f_high < sample_rate/2 = {self.sample_rate / 2} Hz, "
-                             f"got f_low={self.f_low}, f_high={self.f_high}")
+            raise ValueError(
+                f"need 0 < f_low < f_high < sample_rate/2 = {self.sample_rate / 2} Hz, "
+                f"got f_low={self.f_low}, f_high={self.f_high}"
+            )
 
     @functools.cached_property
     def centres(self) -> np.ndarray:
@@ -156,8 +169,7 @@ class GammatoneDictionary:
         :math:`\sum_u k_c[u]\,k_{c'}[u + d]`, the change of channel ``c``'s correlation at lag
         ``d`` from a unit atom of channel ``c'``."""
         k = self.kernels
-        return np.stack([fftconvolve(k[j][None, :], k[:, ::-1], mode="full", axes=1)
-                         for j in range(len(k))])
+        return np.stack([fftconvolve(k[j][None, :], k[:, ::-1], mode="full", axes=1) for j in range(len(k))])
 
     @functools.cached_property
     def supports(self) -> np.ndarray:
@@ -185,17 +197,17 @@ class GammatoneDictionary:
         """
         k, supports = self.kernels, self.supports
         n, length = k.shape
-        sizes = supports[:, None] + supports[None, :] - 1                 # (selected s, channel c)
+        sizes = supports[:, None] + supports[None, :] - 1  # (selected s, channel c)
         offsets = np.zeros((n, n), dtype=np.int64)
         offsets.flat[1:] = np.cumsum(sizes.ravel())[:-1]
         values = np.empty(int(sizes.sum()), dtype=dtype)
         reversed_kernels = k[:, ::-1]
         for s in range(n):
             # full[c, j] is X_{s,c}(d) at d = j - (length - 1)
-            full = fftconvolve(k[s, :supports[s]][None, :], reversed_kernels, mode="full", axes=1)
+            full = fftconvolve(k[s, : supports[s]][None, :], reversed_kernels, mode="full", axes=1)
             for c in range(n):
                 start = length - supports[c]
-                values[offsets[s, c]:offsets[s, c] + sizes[s, c]] = full[c, start:start + sizes[s, c]]
+                values[offsets[s, c] : offsets[s, c] + sizes[s, c]] = full[c, start : start + sizes[s, c]]
         return values, offsets
 
     def settings(self) -> dict:

@@ -7,8 +7,9 @@ import numpy as np
 __all__ = ["plot_encodings"]
 
 
-def plot_encodings(audio, sample_rate: float, levels_db, rasters: dict, dt: float, centres,
-                   title: str = "", floor_db: float = -40.0):
+def plot_encodings(
+    audio, sample_rate: float, levels_db, rasters: dict, dt: float, centres, title: str = "", floor_db: float = -40.0
+):
     """Draw a clip, its gammatone levels and spike rasters on a shared time axis.
 
     Parameters
@@ -33,8 +34,9 @@ def plot_encodings(audio, sample_rate: float, levels_db, rasters: dict, dt: floa
     centres = np.asarray(centres)
     n_panels = 2 + len(rasters)
     figure = Figure(figsize=(9, 2.0 + 1.9 * n_panels))
-    grid = figure.add_gridspec(n_panels, 2, width_ratios=[40, 1], wspace=0.03,
-                               height_ratios=[0.6] + [1] * (n_panels - 1))
+    grid = figure.add_gridspec(
+        n_panels, 2, width_ratios=[40, 1], wspace=0.03, height_ratios=[0.6] + [1] * (n_panels - 1)
+    )
     axes = [figure.add_subplot(grid[0, 0])]
     axes += [figure.add_subplot(grid[i, 0], sharex=axes[0]) for i in range(1, n_panels)]
     time = np.arange(len(audio)) / sample_rate
@@ -43,8 +45,14 @@ def plot_encodings(audio, sample_rate: float, levels_db, rasters: dict, dt: floa
     axes[0].set_title(title)
     n_steps, n_channels = np.asarray(levels_db).shape
     extent = (0, n_steps * dt, -0.5, n_channels - 0.5)
-    image = axes[1].imshow(np.maximum(np.asarray(levels_db).T, floor_db), aspect="auto",
-                           origin="lower", extent=extent, cmap="magma", interpolation="nearest")
+    image = axes[1].imshow(
+        np.maximum(np.asarray(levels_db).T, floor_db),
+        aspect="auto",
+        origin="lower",
+        extent=extent,
+        cmap="magma",
+        interpolation="nearest",
+    )
     figure.colorbar(image, cax=figure.add_subplot(grid[1, 1]), label="level (dB)")
     axes[1].set_title("gammatone envelope level", fontsize=9, loc="left")
     for ax, (name, raster) in zip(axes[2:], rasters.items(), strict=True):

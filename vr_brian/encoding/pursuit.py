@@ -51,6 +51,7 @@ COMPILED = _njit is not None
 # the loops run over slices with indices from 0 up: numba then knows no index is negative (no
 # wrap-around check), and LLVM vectorises them
 
+
 def _block_maximum(row, start, stop):
     part = row[start:stop]
     best = abs(part[0])
@@ -63,7 +64,7 @@ def _subtract_maximum(row, lo, hi, a, values, base):
     """``row[q] -= a * values[base + q]`` for ``lo <= q < hi``; returns the new max of ``|row[lo:hi]|``
     (one pass over the updated values instead of two)."""
     target = row[lo:hi]
-    source = values[base + lo:base + hi]
+    source = values[base + lo : base + hi]
     best = abs(target[0] - a * source[0])
     for i in range(hi - lo):
         value = target[i] - a * source[i]
@@ -72,8 +73,21 @@ def _subtract_maximum(row, lo, hi, a, values, base):
     return best
 
 
-def _pursue(correlation, n, supports, xc_values, xc_offsets, max_atoms, energy, snr_db, block,
-            channels, positions, amplitudes, remaining_energy):
+def _pursue(
+    correlation,
+    n,
+    supports,
+    xc_values,
+    xc_offsets,
+    max_atoms,
+    energy,
+    snr_db,
+    block,
+    channels,
+    positions,
+    amplitudes,
+    remaining_energy,
+):
     """The loop of :func:`pursue`; writes the atoms into the four output arrays, returns their number."""
     n_channels, padded = correlation.shape
     n_blocks = padded // block
@@ -106,7 +120,7 @@ def _pursue(correlation, n, supports, xc_values, xc_offsets, max_atoms, energy, 
         for c in range(n_channels):
             lo = max(p - supports[c] + 1, 0)
             hi = min(p + span, n)
-            base = xc_offsets[s, c] + supports[c] - 1 - p        # X_{s,c}(q - p) at values[base + q]
+            base = xc_offsets[s, c] + supports[c] - 1 - p  # X_{s,c}(q - p) at values[base + q]
             row = correlation[c]
             for j in range(lo // block, (hi - 1) // block + 1):
                 start, stop = max(j * block, lo), min((j + 1) * block, hi)
@@ -141,12 +155,12 @@ if _njit is not None:
     # correlations are finite, so assuming no NaN changes nothing
     _block_maximum = numba.njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz", "reassoc"})(_block_maximum)
     _subtract_maximum = numba.njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz", "reassoc"})(
-        _subtract_maximum)
+        _subtract_maximum
+    )
     _pursue = _njit(_pursue)
 
 
-def pursue(correlation, n: int, supports, xc_values, xc_offsets, max_atoms: int, energy: float,
-           snr_db: float) -> tuple:
+def pursue(correlation, n: int, supports, xc_values, xc_offsets, max_atoms: int, energy: float, snr_db: float) -> tuple:
     r"""Select up to ``max_atoms`` atoms from the initial ``correlation`` (updated in place).
 
     Parameters
@@ -173,15 +187,26 @@ def pursue(correlation, n: int, supports, xc_values, xc_offsets, max_atoms: int,
         :math:`\|r\|^2` after each atom, from :math:`\|r\|^2 \\leftarrow \|r\|^2 - a^2`.
     """
     if not COMPILED:
-        raise RuntimeError("the compiled matching pursuit needs numba (pip install numba) and "
-                           "VR_BRIAN_NO_NUMBA unset")
+        raise RuntimeError("the compiled matching pursuit needs numba (pip install numba) and VR_BRIAN_NO_NUMBA unset")
     if correlation.shape[1] % BLOCK:
         raise ValueError(f"correlation must have a multiple of {BLOCK} columns, got {correlation.shape[1]}")
     channels = np.empty(max_atoms, dtype=np.int64)
     positions = np.empty(max_atoms, dtype=np.int64)
     amplitudes = np.empty(max_atoms, dtype=correlation.dtype)
     remaining = np.empty(max_atoms, dtype=np.float64)
-    count = _pursue(correlation, int(n), np.asarray(supports, dtype=np.int64), xc_values,
-                    np.asarray(xc_offsets, dtype=np.int64), int(max_atoms), float(energy), float(snr_db),
-                    BLOCK, channels, positions, amplitudes, remaining)
+    count = _pursue(
+        correlation,
+        int(n),
+        np.asarray(supports, dtype=np.int64),
+        xc_values,
+        np.asarray(xc_offsets, dtype=np.int64),
+        int(max_atoms),
+        float(energy),
+        float(snr_db),
+        BLOCK,
+        channels,
+        positions,
+        amplitudes,
+        remaining,
+    )
     return channels[:count], positions[:count], amplitudes[:count], remaining[:count]

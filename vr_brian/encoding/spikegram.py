@@ -32,8 +32,17 @@ import numpy as np
 from . import pursuit
 from .gammatone import GammatoneDictionary
 
-__all__ = ["Spikegram", "AtomSet", "matching_pursuit", "correlations", "reconstruct", "spike_raster",
-           "SpikegramEncoder", "MAPPINGS", "PRECISIONS"]
+__all__ = [
+    "Spikegram",
+    "AtomSet",
+    "matching_pursuit",
+    "correlations",
+    "reconstruct",
+    "spike_raster",
+    "SpikegramEncoder",
+    "MAPPINGS",
+    "PRECISIONS",
+]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -65,9 +74,14 @@ class Spikegram:
 PRECISIONS = ("float64", "float32")
 
 
-def matching_pursuit(signal, dictionary: GammatoneDictionary, max_atoms: int = 500,
-                     snr_db: float | None = None, precision: str = "float64",
-                     compiled: bool | None = None) -> Spikegram:
+def matching_pursuit(
+    signal,
+    dictionary: GammatoneDictionary,
+    max_atoms: int = 500,
+    snr_db: float | None = None,
+    precision: str = "float64",
+    compiled: bool | None = None,
+) -> Spikegram:
     """Greedy decomposition of ``signal`` (1-D) until ``max_atoms`` or ``snr_db`` is reached.
 
     Parameters
@@ -105,18 +119,29 @@ def matching_pursuit(signal, dictionary: GammatoneDictionary, max_atoms: int = 5
         values, offsets = _support_tables(dictionary, precision)
         correlation = correlations(x, dictionary, precision, -(-n // pursuit.BLOCK) * pursuit.BLOCK)
         channels, positions, amplitudes, remaining = pursuit.pursue(
-            correlation, n, dictionary.supports, values, offsets, max_atoms, energy, target)
+            correlation, n, dictionary.supports, values, offsets, max_atoms, energy, target
+        )
     else:
         channels, positions, amplitudes, remaining = _pursue_numpy(
-            correlations(x, dictionary, precision), dictionary.cross_correlations.astype(precision, copy=False),
-            max_atoms, energy, target)
+            correlations(x, dictionary, precision),
+            dictionary.cross_correlations.astype(precision, copy=False),
+            max_atoms,
+            energy,
+            target,
+        )
     snrs = 10 * np.log10(energy / np.maximum(remaining, energy * 1e-30))
-    return Spikegram(np.asarray(channels, dtype=int), np.asarray(positions, dtype=int),
-                     np.asarray(amplitudes, dtype=np.float64), snrs, n)
+    return Spikegram(
+        np.asarray(channels, dtype=int),
+        np.asarray(positions, dtype=int),
+        np.asarray(amplitudes, dtype=np.float64),
+        snrs,
+        n,
+    )
 
 
-def correlations(signal, dictionary: GammatoneDictionary, precision: str = "float64",
-                 columns: int | None = None) -> np.ndarray:
+def correlations(
+    signal, dictionary: GammatoneDictionary, precision: str = "float64", columns: int | None = None
+) -> np.ndarray:
     r"""Correlation of ``signal`` with every kernel at every start position, (n_channels, columns).
 
     :math:`C[c, p] = \sum_u x[p + u]\,k_c[u]` for :math:`0 \le p < n` (``x`` zero past its end),
@@ -154,28 +179,30 @@ def _pursue_numpy(correlation, cross, max_atoms: int, energy: float, snr_db: flo
     """The selection loop in numpy: correlations in blocks of one kernel length, the block
     maxima updated after each atom (the reference for :func:`vr_brian.encoding.pursuit.pursue`)."""
     n_channels, n = correlation.shape
-    block = cross.shape[2] // 2 + 1                         # one kernel length
+    block = cross.shape[2] // 2 + 1  # one kernel length
     n_blocks = -(-n // block)
     padded = np.zeros((n_channels, n_blocks * block), dtype=correlation.dtype)
     padded[:, :n] = correlation
-    correlation = padded                    # positions >= n stay 0 and are never selected
+    correlation = padded  # positions >= n stay 0 and are never selected
     block_max = np.abs(correlation.reshape(n_channels, n_blocks, block)).max(axis=(0, 2))
     remaining = energy
     channels, positions, amplitudes, energies = [], [], [], []
     for _ in range(max_atoms):
         b = int(np.argmax(block_max))
-        window = correlation[:, b * block:(b + 1) * block]
+        window = correlation[:, b * block : (b + 1) * block]
         c, offset = np.unravel_index(np.argmax(np.abs(window)), window.shape)
         tau = b * block + int(offset)
         a = correlation[c, tau]
         if a == 0.0:
             break
         lo, hi = max(tau - block + 1, 0), min(tau + block, n)
-        correlation[:, lo:hi] -= a * cross[c][:, lo - tau + block - 1:hi - tau + block - 1]
+        correlation[:, lo:hi] -= a * cross[c][:, lo - tau + block - 1 : hi - tau + block - 1]
         first, last = lo // block, (hi - 1) // block
-        block_max[first:last + 1] = np.abs(
-            correlation[:, first * block:(last + 1) * block]).reshape(
-                n_channels, last - first + 1, block).max(axis=(0, 2))
+        block_max[first : last + 1] = (
+            np.abs(correlation[:, first * block : (last + 1) * block])
+            .reshape(n_channels, last - first + 1, block)
+            .max(axis=(0, 2))
+        )
         remaining -= float(a) * float(a)
         channels.append(c)
         positions.append(tau)
@@ -191,7 +218,7 @@ _SUPPORT_TABLES: dict = {}
 
 def _support_tables(dictionary: GammatoneDictionary, precision: str) -> tuple:
     key = (*_key(dictionary), precision)
-    if key not in _SUPPORT_TABLES:      # seconds for hundreds of channels: once per process
+    if key not in _SUPPORT_TABLES:  # seconds for hundreds of channels: once per process
         _SUPPORT_TABLES[key] = dictionary.support_cross_correlations(precision)
     return _SUPPORT_TABLES[key]
 
@@ -202,12 +229,13 @@ def reconstruct(spikegram: Spikegram, dictionary: GammatoneDictionary) -> np.nda
     length = kernels.shape[1]
     out = np.zeros(spikegram.n_samples + length - 1)
     for c, tau, a in zip(spikegram.channel, spikegram.position, spikegram.amplitude, strict=True):
-        out[tau:tau + length] += a * kernels[c]
-    return out[:spikegram.n_samples]
+        out[tau : tau + length] += a * kernels[c]
+    return out[: spikegram.n_samples]
 
 
-def spike_raster(spikegram: Spikegram, n_channels: int, sample_rate: float, dt: float,
-                 n_steps: int | None = None) -> np.ndarray:
+def spike_raster(
+    spikegram: Spikegram, n_channels: int, sample_rate: float, dt: float, n_steps: int | None = None
+) -> np.ndarray:
     """Atoms binned to time steps of ``dt`` s: (n_steps, n_channels) bool.
 
     An atom starting at sample ``tau`` spikes in step ``floor(tau / (dt * sample_rate))``;
@@ -256,8 +284,10 @@ class AtomSet:
 
     def __post_init__(self):
         if not len(self.channel) == len(self.position) == len(self.amplitude) == int(np.sum(self.counts)):
-            raise ValueError(f"counts sum to {int(np.sum(self.counts))} atoms, but channel, position and amplitude "
-                             f"have {len(self.channel)}, {len(self.position)} and {len(self.amplitude)}")
+            raise ValueError(
+                f"counts sum to {int(np.sum(self.counts))} atoms, but channel, position and amplitude "
+                f"have {len(self.channel)}, {len(self.position)} and {len(self.amplitude)}"
+            )
         if len(self.snr_db) != len(self.counts):
             raise ValueError(f"snr_db has {len(self.snr_db)} clips, counts has {len(self.counts)}")
 
@@ -277,21 +307,37 @@ class AtomSet:
         lengths = {g.n_samples for g in spikegrams}
         if len(lengths) != 1:
             raise ValueError(f"all clips must have the same number of samples, got {sorted(lengths)}")
-        return cls(np.array([len(g) for g in spikegrams], dtype=np.int32),
-                   np.concatenate([g.channel for g in spikegrams]).astype(np.int16),
-                   np.concatenate([g.position for g in spikegrams]).astype(np.int32),
-                   np.concatenate([g.amplitude for g in spikegrams]).astype(np.float32),
-                   np.array([g.snr_db[-1] if len(g) else 0.0 for g in spikegrams]), lengths.pop())
+        return cls(
+            np.array([len(g) for g in spikegrams], dtype=np.int32),
+            np.concatenate([g.channel for g in spikegrams]).astype(np.int16),
+            np.concatenate([g.position for g in spikegrams]).astype(np.int32),
+            np.concatenate([g.amplitude for g in spikegrams]).astype(np.float32),
+            np.array([g.snr_db[-1] if len(g) else 0.0 for g in spikegrams]),
+            lengths.pop(),
+        )
 
     def arrays(self) -> dict:
         """The arrays, for saving (``n_samples`` as a 0-d array)."""
-        return {"counts": self.counts, "channel": self.channel, "position": self.position,
-                "amplitude": self.amplitude, "snr_db": self.snr_db, "n_samples": np.array(self.n_samples)}
+        return {
+            "counts": self.counts,
+            "channel": self.channel,
+            "position": self.position,
+            "amplitude": self.amplitude,
+            "snr_db": self.snr_db,
+            "n_samples": np.array(self.n_samples),
+        }
 
     @classmethod
     def from_arrays(cls, arrays: dict, manifest: dict | None = None) -> AtomSet:
-        return cls(arrays["counts"], arrays["channel"], arrays["position"], arrays["amplitude"],
-                   arrays["snr_db"], int(arrays["n_samples"]), dict(manifest or {}))
+        return cls(
+            arrays["counts"],
+            arrays["channel"],
+            arrays["position"],
+            arrays["amplitude"],
+            arrays["snr_db"],
+            int(arrays["n_samples"]),
+            dict(manifest or {}),
+        )
 
     def spikegram(self, clip: int) -> Spikegram:
         """One clip's atoms as a :class:`Spikegram` (its ``snr_db``: the final value only)."""
@@ -299,18 +345,32 @@ class AtomSet:
             raise IndexError(f"clip must be in [0, {len(self)}), got {clip}")
         start = int(np.sum(self.counts[:clip]))
         part = slice(start, start + int(self.counts[clip]))
-        return Spikegram(self.channel[part].astype(int), self.position[part].astype(int),
-                         self.amplitude[part].astype(np.float64), np.full(int(self.counts[clip]), self.snr_db[clip]),
-                         self.n_samples)
+        return Spikegram(
+            self.channel[part].astype(int),
+            self.position[part].astype(int),
+            self.amplitude[part].astype(np.float64),
+            np.full(int(self.counts[clip]), self.snr_db[clip]),
+            self.n_samples,
+        )
 
     def subset(self, index) -> AtomSet:
         """The clips selected by ``index`` (boolean mask or integer indices), in that order."""
         index = np.arange(len(self))[index]
         starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]])
-        take = np.concatenate([np.arange(starts[i], starts[i] + self.counts[i]) for i in index]) \
-            if len(index) else np.zeros(0, dtype=int)
-        return AtomSet(self.counts[index], self.channel[take], self.position[take], self.amplitude[take],
-                       self.snr_db[index], self.n_samples, self.manifest)
+        take = (
+            np.concatenate([np.arange(starts[i], starts[i] + self.counts[i]) for i in index])
+            if len(index)
+            else np.zeros(0, dtype=int)
+        )
+        return AtomSet(
+            self.counts[index],
+            self.channel[take],
+            self.position[take],
+            self.amplitude[take],
+            self.snr_db[index],
+            self.n_samples,
+            self.manifest,
+        )
 
 
 #: How atoms become input neurons (:meth:`SpikegramEncoder.expand`).
@@ -389,11 +449,17 @@ class SpikegramEncoder:
             raise ValueError(f"delay must be > 0 s for mapping 'delays', got {self.delay}")
         edges = tuple(float(e) for e in self.level_edges)
         object.__setattr__(self, "level_edges", edges)
-        if edges and (self.mapping != "levels" or len(edges) != self.copies - 1
-                      or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0)):
-            raise ValueError(f"level_edges must be {self.copies - 1} finite increasing values of ln|a| for "
-                             f"mapping 'levels' (copies={self.copies}), got {edges} for mapping {self.mapping!r}")
-        GammatoneDictionary(self.n_channels, self.f_low, self.f_high, self.sample_rate)      # validates
+        if edges and (
+            self.mapping != "levels"
+            or len(edges) != self.copies - 1
+            or not np.all(np.isfinite(edges))
+            or np.any(np.diff(edges) <= 0)
+        ):
+            raise ValueError(
+                f"level_edges must be {self.copies - 1} finite increasing values of ln|a| for "
+                f"mapping 'levels' (copies={self.copies}), got {edges} for mapping {self.mapping!r}"
+            )
+        GammatoneDictionary(self.n_channels, self.f_low, self.f_high, self.sample_rate)  # validates
 
     @property
     def dictionary(self) -> GammatoneDictionary:
@@ -432,8 +498,15 @@ class SpikegramEncoder:
             from concurrent.futures import ProcessPoolExecutor
 
             with ProcessPoolExecutor(int(n_jobs)) as pool:
-                grams = list(tqdm(pool.map(self.decompose, audio, chunksize=8), total=len(audio),
-                                  desc="spikegram", disable=not progress, unit="clip"))
+                grams = list(
+                    tqdm(
+                        pool.map(self.decompose, audio, chunksize=8),
+                        total=len(audio),
+                        desc="spikegram",
+                        disable=not progress,
+                        unit="clip",
+                    )
+                )
         return AtomSet.from_spikegrams(grams)
 
     def fit_levels(self, atoms: AtomSet) -> SpikegramEncoder:
@@ -450,8 +523,10 @@ class SpikegramEncoder:
     def neurons(self, atoms: AtomSet) -> tuple:
         """(clip, step, neuron) of every spike before merging, spikes past the last step dropped."""
         if self.mapping == "levels" and not self.level_edges:
-            raise ValueError("mapping 'levels' needs level_edges: fit them on training atoms first "
-                             "(encoder = encoder.fit_levels(encoder.atoms(train_audio)))")
+            raise ValueError(
+                "mapping 'levels' needs level_edges: fit them on training atoms first "
+                "(encoder = encoder.fit_levels(encoder.atoms(train_audio)))"
+            )
         clip, channel = atoms.clip, atoms.channel.astype(np.int64)
         samples_per_step = self.dt * self.sample_rate
         n_steps = self.n_steps(atoms.n_samples)
@@ -464,8 +539,9 @@ class SpikegramEncoder:
             samples = atoms.position.astype(np.float64)
             neuron = channel
             if self.mapping == "levels":
-                level = np.searchsorted(np.array(self.level_edges), np.log(np.abs(atoms.amplitude.astype(np.float64))),
-                                        side="right")
+                level = np.searchsorted(
+                    np.array(self.level_edges), np.log(np.abs(atoms.amplitude.astype(np.float64))), side="right"
+                )
                 neuron = channel * self.copies + level
         step = np.floor(samples / samples_per_step + 1e-9).astype(np.int64)
         keep = step < n_steps
@@ -483,9 +559,16 @@ class SpikegramEncoder:
 
     def pursuit_settings(self) -> dict:
         """The settings that determine the atoms (the key of cached atoms)."""
-        return {"encoder": "spikegram_atoms", "n_channels": self.n_channels, "f_low": self.f_low,
-                "f_high": self.f_high, "sample_rate": self.sample_rate, "max_atoms": self.max_atoms,
-                "snr_db": self.snr_db, "precision": self.precision}
+        return {
+            "encoder": "spikegram_atoms",
+            "n_channels": self.n_channels,
+            "f_low": self.f_low,
+            "f_high": self.f_high,
+            "sample_rate": self.sample_rate,
+            "max_atoms": self.max_atoms,
+            "snr_db": self.snr_db,
+            "precision": self.precision,
+        }
 
     def settings(self) -> dict:
         return {"encoder": "spikegram", **dataclasses.asdict(self), "n_inputs": self.n_inputs}
@@ -501,6 +584,6 @@ _DICTIONARIES: dict = {}
 
 def _dictionary(n_channels, f_low, f_high, sample_rate) -> GammatoneDictionary:
     key = (n_channels, f_low, f_high, sample_rate)
-    if key not in _DICTIONARIES:      # the cross-correlations take a moment: build them once
+    if key not in _DICTIONARIES:  # the cross-correlations take a moment: build them once
         _DICTIONARIES[key] = GammatoneDictionary(n_channels, f_low, f_high, sample_rate)
     return _DICTIONARIES[key]

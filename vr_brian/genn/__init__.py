@@ -62,11 +62,20 @@ The connection types (:class:`~vr_brian.connections.Connection`, ...) are those 
 from .._lazy import lazy_attributes
 
 _LAZY = {
-    "GENN_SCHEDULE": "device", "EXACT_KEEPING_U_PREV": "device", "is_genn_device": "device", "default_dt": "device",
-    "FORMS": "forms", "neuron_form": "forms",
-    "build_genn_network": "network", "run_genn_schedule": "network",
-    "GeNNProject": "project", "generate": "project", "GENN_PATH_HELP": "project",
-    "Connection": "..connections", "GeneratedConnection": "..connections", "dense_connection": "..connections",
+    "GENN_SCHEDULE": "device",
+    "EXACT_KEEPING_U_PREV": "device",
+    "is_genn_device": "device",
+    "default_dt": "device",
+    "FORMS": "forms",
+    "neuron_form": "forms",
+    "build_genn_network": "network",
+    "run_genn_schedule": "network",
+    "GeNNProject": "project",
+    "generate": "project",
+    "GENN_PATH_HELP": "project",
+    "Connection": "..connections",
+    "GeneratedConnection": "..connections",
+    "dense_connection": "..connections",
     "random_connection": "..connections",
 }
 

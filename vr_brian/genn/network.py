@@ -24,8 +24,9 @@ from .device import default_dt, is_genn_device
 __all__ = ["build_genn_network", "run_genn_schedule"]
 
 
-def build_genn_network(connections, params: VRParams, *, spikes=None, rate=None, batch: int = 1,
-                       form: str = "auto", record: bool = True) -> dict:
+def build_genn_network(
+    connections, params: VRParams, *, spikes=None, rate=None, batch: int = 1, form: str = "auto", record: bool = True
+) -> dict:
     """The Brian2 objects of a network under GENN_SCHEDULE, on whatever device is set.
 
     Parameters
@@ -90,7 +91,8 @@ def run_genn_schedule(weights, spikes, params: VRParams, *, form: str = "x", tar
     spikes = check_spikes(spikes, weights[0].shape[1])
     batch, steps = spikes.shape[:2]
     with codegen_target(target), default_dt(params.dt):
-        objects = build_genn_network([dense_connection(W) for W in weights], params, spikes=spikes, batch=batch,
-                                     form=form)
+        objects = build_genn_network(
+            [dense_connection(W) for W in weights], params, spikes=spikes, batch=batch, form=form
+        )
         objects["network"].run(steps * params.dt * second, namespace={})
     return layer_traces(objects, params, batch, steps, spikes)

@@ -32,7 +32,8 @@ GENN_PATH_HELP = (
     "brian2genn) is needed: clone https://github.com/genn-team/genn, check out a 4.x tag (e.g. "
     "4.9.0), and set GENN_PATH to that directory. For the GPU also set CUDA_PATH (the CUDA toolkit); "
     "without a GPU pass --cpu (GeNN's single-threaded CPU backend). The Python side needs the "
-    "environment of requirements-genn.txt (brian2genn 1.7.0 with brian2 2.5.x).")
+    "environment of requirements-genn.txt (brian2genn 1.7.0 with brian2 2.5.x)."
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,11 +83,26 @@ def _check_generate_args(sizes, weights, spikes, rate, steps):
             raise ValueError(f"steps must be >= 1 with a Poisson rate input, got {steps}")
 
 
-def generate(directory: str, *, sizes=None, weights=None, spikes=None, rate: float | None = None,
-             steps: int | None = None, batch: int = 1, params: VRParams | None = None, mean: float = 0.02,
-             std: float = 0.05, fan_in: int | None = None, seed: int = 0, record: bool = True,
-             use_gpu: bool = True, genn_path: str | None = None, build: bool | None = None,
-             check_resistance: bool = True) -> GeNNProject:
+def generate(
+    directory: str,
+    *,
+    sizes=None,
+    weights=None,
+    spikes=None,
+    rate: float | None = None,
+    steps: int | None = None,
+    batch: int = 1,
+    params: VRParams | None = None,
+    mean: float = 0.02,
+    std: float = 0.05,
+    fan_in: int | None = None,
+    seed: int = 0,
+    record: bool = True,
+    use_gpu: bool = True,
+    genn_path: str | None = None,
+    build: bool | None = None,
+    check_resistance: bool = True,
+) -> GeNNProject:
     """Write the GeNN project of a VR-C-LIF network into ``directory``; build and run it if GeNN is there.
 
     Parameters
@@ -150,8 +166,10 @@ def generate(directory: str, *, sizes=None, weights=None, spikes=None, rate: flo
         if not (math.isfinite(mean) and math.isfinite(std) and std >= 0):
             raise ValueError(f"mean must be finite and std finite and >= 0, got mean={mean}, std={std}")
         rng = np.random.default_rng(seed)
-        connections = [random_connection(sizes[n], sizes[n + 1], fan_in=fan_in, mean=mean, std=std, rng=rng)
-                       for n in range(len(sizes) - 1)]
+        connections = [
+            random_connection(sizes[n], sizes[n + 1], fan_in=fan_in, mean=mean, std=std, rng=rng)
+            for n in range(len(sizes) - 1)
+        ]
     if spikes is not None:
         spikes = np.asarray(spikes)
         spikes = check_spikes(spikes[None] if spikes.ndim == 2 else spikes, connections[0].n_pre)
@@ -165,13 +183,16 @@ def generate(directory: str, *, sizes=None, weights=None, spikes=None, rate: flo
     if build and genn_path is None:
         raise ValueError("build=True needs genn_path or GENN_PATH: a GeNN 4.x checkout")
     if build and not (genn_path and os.path.isfile(os.path.join(genn_path, "bin", "genn-buildmodel.sh"))):
-        raise ValueError(f"genn_path (or GENN_PATH) must be a GeNN 4.x checkout with bin/genn-buildmodel.sh, "
-                         f"got {genn_path!r}")
+        raise ValueError(
+            f"genn_path (or GENN_PATH) must be a GeNN 4.x checkout with bin/genn-buildmodel.sh, got {genn_path!r}"
+        )
     try:
         import brian2genn  # noqa: F401  (registers the 'genn' device)
     except ImportError as error:
-        raise ImportError("generate() needs brian2genn 1.7.0, which needs brian2 2.5.x and numpy < 2: install "
-                          "requirements-genn.txt in its own environment (make genn-env)") from error
+        raise ImportError(
+            "generate() needs brian2genn 1.7.0, which needs brian2 2.5.x and numpy < 2: install "
+            "requirements-genn.txt in its own environment (make genn-env)"
+        ) from error
     directory = os.path.abspath(directory)
     os.makedirs(directory, exist_ok=True)
     # brian2genn changes these preferences for the whole process; put them back afterwards
@@ -184,8 +205,9 @@ def generate(directory: str, *, sizes=None, weights=None, spikes=None, rate: flo
     set_device("genn", directory=directory, compile=build, run=build, use_GPU=use_gpu, with_output=False)
     try:
         with default_dt(params.dt):
-            objects = build_genn_network(connections, params, spikes=spikes, rate=rate, batch=batch, form="auto",
-                                         record=record)
+            objects = build_genn_network(
+                connections, params, spikes=spikes, rate=rate, batch=batch, form="auto", record=record
+            )
             objects["network"].run(steps * params.dt * second, namespace={})
     finally:
         reset_device()
@@ -196,6 +218,11 @@ def generate(directory: str, *, sizes=None, weights=None, spikes=None, rate: flo
     traces = layer_traces(objects, params, batch, steps, spikes) if build else None
     if traces is not None and record and check_resistance:
         traces.check_resistance(stacklevel=3)
-    return GeNNProject(directory=directory, sizes=tuple(objects["sizes"]),
-                       synapses=tuple(len(S) for S in objects["synapses"]), built=build, traces=traces,
-                       timings=timings)
+    return GeNNProject(
+        directory=directory,
+        sizes=tuple(objects["sizes"]),
+        synapses=tuple(len(S) for S in objects["synapses"]),
+        built=build,
+        traces=traces,
+        timings=timings,
+    )

@@ -28,6 +28,7 @@ import io
 import re
 import zipfile
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 from brian2 import amp, mV, second, volt
@@ -55,9 +56,9 @@ class TraceData:
         Sampling step, seconds.
     """
 
-    inputs: object
+    inputs: CurrentInput | SynapticInput
     voltage: np.ndarray | None
-    spikes: tuple
+    spikes: tuple[np.ndarray, ...]
     dt: float
 
     @property
@@ -73,7 +74,7 @@ class TraceData:
         return len(self.spikes)
 
 
-def _fail(path, message):
+def _fail(path, message) -> NoReturn:
     raise ValueError(f"{path}: {message}")
 
 
@@ -143,11 +144,11 @@ def _read_csv(path) -> dict:
         table = np.array(body, dtype=float)
     except ValueError as error:
         _fail(path, f"holds a field that is not a number ({error})")
-    columns = {}
+    columns: dict[str, list[tuple]] = {}
     for k, name in enumerate(header):
         match = _HEADER.match(name)
         key = match.group(1) if match else None
-        if key not in ("time", "current", "input_spikes", "voltage", "spikes"):
+        if match is None or key not in ("time", "current", "input_spikes", "voltage", "spikes"):
             _fail(
                 path,
                 f"unknown column {name!r}; expected time [unit], current [unit] or input_spikes, "
@@ -328,7 +329,8 @@ def save_recording(path, data: TraceData, *, units=None) -> Path:
         return atomic_write(path, lambda file: np.savez(file, **arrays))
     if path.suffix.lower() != ".csv":
         raise ValueError(f"path must end in .npz or .csv, got {path.name!r}")
-    header, columns = [f"time [{units['time']}]"], [time * factor["time"]]
+    header = [f"time [{units['time']}]"]
+    columns: list[np.ndarray] = [time * factor["time"]]
     if isinstance(data.inputs, CurrentInput):
         header.append(f"current [{units['current']}]")
         columns.append(data.inputs.current * factor["current"])

@@ -49,11 +49,13 @@ def _window(data: TraceData, start: int, stop: int, v_rest: float) -> tuple:
         )
     v = None if data.voltage is None else data.voltage[:, start:stop] - v_rest
     spikes = tuple(s[(s >= t0) & (s < t1)] - t0 for s in data.spikes)
-    return inputs, Recording(dt=data.dt, v=v, spikes=spikes, duration=t1 - t0)
+    # a reference without voltage has v=None, which fitting.evaluate handles; Recording.v is annotated ndarray
+    return inputs, Recording(dt=data.dt, v=v, spikes=spikes, duration=t1 - t0)  # type: ignore[arg-type]
 
 
 def _resting_guess(data: TraceData, stop: int) -> float:
     """Median voltage of the first ``stop`` samples away from spikes (the start of a fitted rest)."""
+    assert data.voltage is not None  # called only for a recording with voltage
     keep = subthreshold_mask(stop, data.dt, [s[s < stop * data.dt] for s in data.spikes])
     v = data.voltage[:, :stop].mean(axis=0)
     return float(np.median(v[keep] if keep.any() else v))

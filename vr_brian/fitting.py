@@ -295,10 +295,11 @@ class CandidateSimulator:
         self.kind, self.n, self.steps, self.form, self.target = kind, int(n), int(steps), form, target
         self.dt = to_si(dt, second, "dt")
         self.tau_syn = to_si(tau_syn, second, "tau_syn")
-        self.record_every = 1 if record_dt is None else _steps_ratio(to_si(record_dt, second, "record_dt"), self.dt)
-        if self.record_every is None:
+        record_every = 1 if record_dt is None else _steps_ratio(to_si(record_dt, second, "record_dt"), self.dt)
+        if record_every is None:
             raise ValueError(f"record_dt must be a multiple of dt ({self.dt * 1e3:g} ms), got {record_dt}")
-        self._compiled = None
+        self.record_every = record_every
+        self._compiled: CompiledNetwork | None = None
         self.compile_seconds = 0.0
         self.runs = 0
 
@@ -614,7 +615,7 @@ def fit(
         box.append((np.log10(low), np.log10(high)) if p.log else (low, high))
     n = int(popsize) * len(spec)
     own = simulator is None
-    if own:
+    if simulator is None:
         simulator = CandidateSimulator(
             kind,
             n,

@@ -47,6 +47,7 @@ from brian2 import (
     Equations,
     Network,
     NeuronGroup,
+    Quantity,
     SpikeGeneratorGroup,
     SpikeMonitor,
     StateMonitor,
@@ -113,7 +114,7 @@ class HHModel:
     namespace: dict
     gates: tuple
     description: str
-    I_hold: object = dataclasses.field(default_factory=lambda: 0 * uA / cm**2)
+    I_hold: Quantity = dataclasses.field(default_factory=lambda: 0 * uA / cm**2)
 
     def steady_state(self, v) -> dict:
         """Steady-state values of every gate (m, h, n) at voltage(s) ``v`` (volts), from the rate functions."""

@@ -38,12 +38,8 @@ class CompiledNetwork:
     """
 
     def __init__(self, build, duration, directory: str | None = None):
-        from .brian import BrianNetwork
-
         self.directory = directory or tempfile.mkdtemp(prefix=_PREFIX)
-        if BrianNetwork._active_standalone is not None:  # reinit_devices below ends its project
-            BrianNetwork._active_standalone._built = None
-            BrianNetwork._active_standalone = None
+        # a BrianNetwork compiles on a CPPStandaloneDevice of its own, which reinit_devices leaves alone
         reinit_devices()
         set_device("cpp_standalone", build_on_run=False, directory=self.directory)
         try:

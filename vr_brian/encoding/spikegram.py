@@ -113,7 +113,7 @@ def matching_pursuit(
     n = len(x)
     energy = float(x @ x)
     if energy == 0.0:
-        return Spikegram(*(np.zeros(0, dtype=t) for t in (int, int, float, float)), n)
+        return Spikegram(np.zeros(0, dtype=int), np.zeros(0, dtype=int), np.zeros(0), np.zeros(0), n)
     target = np.inf if snr_db is None else float(snr_db)
     if compiled:
         values, offsets = _support_tables(dictionary, precision)

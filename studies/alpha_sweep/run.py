@@ -72,7 +72,7 @@ TASKS = {
 #: Settings every job shares (the paper's network, STCA's margin; the trainer's default remedies).
 SHARED = {
     "hidden": [700],
-    "epochs": 20,
+    "epochs": 30,
     "batch_size": 32,
     "optimizer": "adam",
     "margin": 0.3,

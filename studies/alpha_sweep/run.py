@@ -162,7 +162,7 @@ def choose(runs: list, candidates: list) -> dict:
     """The candidate of highest validation F at its best epoch, and that epoch (at least 5) as the epoch count."""
     scored = [
         {
-            "candidate": k,
+            "candidate": run.get("candidate", k),
             "settings": candidates[k],
             "validation_f_best": max(run["curve_validation_f"]),
             "best_epoch": int(np.argmax(run["curve_validation_f"])),
@@ -459,6 +459,11 @@ def main(argv=None) -> int:
         default=0,
         help="a random subset of the training set, before the validation split (0: all)",
     )
+    parser.add_argument(
+        "--candidates",
+        default=None,
+        help="select stage: comma-separated indices into the task's candidates (default: all)",
+    )
     parser.add_argument("--no-baselines", action="store_true", help="skip the non-spiking baselines")
     parser.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
     parser.add_argument("--dask-scheduler", default=None, help="run the jobs on this Dask scheduler (tcp://host:port)")
@@ -471,6 +476,13 @@ def main(argv=None) -> int:
             parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
     if args.train_clips < 0:
         parser.error(f"--train-clips must be >= 0, got {args.train_clips}")
+    n_candidates = len(TASKS[args.task]["candidates"])
+    try:
+        picked = None if args.candidates is None else [int(k) for k in args.candidates.split(",")]
+    except ValueError:
+        parser.error(f"--candidates must be comma-separated integers, got {args.candidates!r}")
+    if picked is not None and (not picked or not all(0 <= k < n_candidates for k in picked)):
+        parser.error(f"--candidates must be indices in 0..{n_candidates - 1}, got {args.candidates!r}")
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs must be >= 1, got {args.epochs}")
     if not args.tau_m > 0 or (args.dt is not None and not args.dt > 0):
@@ -492,13 +504,15 @@ def main(argv=None) -> int:
         here / "runs" if (args.quick or args.out_dir) else default_cache_dir() / NAME / f"runs_{key}"
     )
     shared = dict(SHARED, **(QUICK if args.quick else {}))
-    candidates = TASKS[args.task]["candidates"][:2] if args.quick else TASKS[args.task]["candidates"]
+    # the candidates by their index in the task's list, which names their runs
+    indices = picked if picked is not None else range(2 if args.quick else n_candidates)
+    candidates = [TASKS[args.task]["candidates"][k] for k in indices]
     started = time.perf_counter()
 
     if args.stage == "select":
         jobs = [
             _job("select", 0.0, 0, data, neuron, TrainConfig(**{**shared, **c}).as_dict(), runs_dir, k)
-            for k, c in enumerate(candidates)
+            for k, c in zip(indices, candidates, strict=True)
         ]
         print(f"{NAME}: select {key}: {len(jobs)} candidates at alpha = 0 on the validation split", flush=True)
         runs = run_jobs(run_job, jobs, args.jobs, args.dask_scheduler)

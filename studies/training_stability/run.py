@@ -75,6 +75,8 @@ REMEDIES = {
     "projection": {"stability_bound": 0.5},
     "recover": {"recover": 3},
     "default": {},
+    # what the single remedies under stress pointed to: the defaults with fan-in learning rates
+    "default_fan_in_lr": {"lr_fan_in": 64},
 }
 
 #: The variants of R(t) the remedies part compares, as VRParams keyword arguments.
@@ -85,9 +87,9 @@ def remedy_config(name: str) -> dict:
     """The TrainConfig settings of a named remedy (:data:`REMEDIES`)."""
     from gradients.train import TrainConfig
 
-    if name == "default":
+    if name.startswith("default"):
         defaults = TrainConfig()
-        return {key: getattr(defaults, key) for key in REMEDIES["none"]}
+        return {**{key: getattr(defaults, key) for key in REMEDIES["none"]}, **REMEDIES[name]}
     return {**REMEDIES["none"], **REMEDIES[name]}
 
 
@@ -279,7 +281,17 @@ def plan(parts, tasks: dict, seeds: int, epochs: int, runs_dir, quick: bool) -> 
             # each remedy alone, and each variant of R without remedies, where the paper's model diverges
             # within a few epochs (lr 0.01, found by the diagnosis)
             stress = {"lr": 0.01, "epochs": min(epochs, 5)}
-            for remedy in ("none", "default", "clip", "schedule", "stable_init", "fan_in_lr", "projection", "recover"):
+            for remedy in (
+                "none",
+                "default",
+                "clip",
+                "schedule",
+                "stable_init",
+                "fan_in_lr",
+                "projection",
+                "recover",
+                "default_fan_in_lr",
+            ):
                 add("remedies", 0.3, big, remedy, seed_list=one, **stress)
             for variant in ("bounded", "split"):
                 add("remedies", 0.3, big, "none", variant, seed_list=one, **stress)

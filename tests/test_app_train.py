@@ -179,7 +179,7 @@ def test_data_recipe_of_npz_files_rebuilds_the_split_and_notices_changes(tmp_pat
 def test_remedies_and_variants_from_the_command_line(tmp_path):
     """The remedy and variant options reach the saved configuration; 'none' switches a remedy off."""
     from gradients.checkpoint import load_checkpoint
-    from gradients.cli import main
+    from vr_brian_app.train import main
 
     assert (
         main(

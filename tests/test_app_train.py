@@ -116,7 +116,7 @@ def test_builtin_data_and_errors(tmp_path, capsys):
         )
         == 2
     )  # max_labels 3 > 2 classes: a clear error, no traceback
-    assert "max_labels" in capsys.readouterr().err
+    assert "--classes >= 3" in capsys.readouterr().err
     assert main([str(tmp_path / "missing.npz"), "--out", str(tmp_path / "m")]) == 2
     assert "does not exist" in capsys.readouterr().err
     with pytest.raises(SystemExit):
@@ -179,7 +179,7 @@ def test_data_recipe_of_npz_files_rebuilds_the_split_and_notices_changes(tmp_pat
 def test_remedies_and_variants_from_the_command_line(tmp_path):
     """The remedy and variant options reach the saved configuration; 'none' switches a remedy off."""
     from gradients.checkpoint import load_checkpoint
-    from gradients.cli import main
+    from vr_brian_app.train import main
 
     assert (
         main(

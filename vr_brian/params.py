@@ -100,6 +100,15 @@ def unit_by_name(text: str, name: str):
     raise ValueError(f"{name}: unknown unit {text!r} (use Brian2's names, e.g. s, ms, V, mV, A, nA, ohm, Mohm)")
 
 
+#: How a number with a unit is written, for the messages of :func:`parse_quantity`.
+_EXAMPLES = {
+    "second": " (ms or s: '20ms', '0.02s')",
+    "volt": " (V or mV: '1V', '500mV')",
+    "hertz": " (Hz: '20Hz')",
+    "amp": " (A, nA, pA: '0.5nA')",
+}
+
+
 def parse_quantity(text: str, unit, name: str, *, bare: bool = True) -> float:
     """Parse ``"20ms"``, ``"1 V"``, ``"-65*mV"`` or (if ``bare``) a bare SI number into an SI float.
 
@@ -118,6 +127,11 @@ def parse_quantity(text: str, unit, name: str, *, bare: bool = True) -> float:
         raise ValueError(f"{name}: cannot read {text!r}; write a number with a unit, e.g. '20ms' or '-65 mV'")
     value, unit_name = float(match.group(1)), match.group(2)
     if not unit_name:
+        if not bare and not _dimensionless(unit):
+            examples = _EXAMPLES.get(_unit_name(unit), "")
+            raise ValueError(
+                f"{name} needs a unit of {_unit_name(unit)}{examples}, got the bare number {str(text).strip()!r}"
+            )
         return to_si(value, unit, name, bare=bare)
     return to_si(value * unit_by_name(unit_name, name), unit, name)
 

@@ -32,14 +32,13 @@ LEARNING_CURVE_NAME = "learning_curve.png"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from brian2 import second, volt
-
     from gradients.optim import LR_DECAYS, OPTIMIZERS
     from gradients.tempotron import LOSSES, METHODS
     from gradients.train import DTYPES, FORWARDS, INITS, TrainConfig
     from vr_brian.params import VARIANTS
 
     defaults = TrainConfig()
+    second, volt = "second", "volt"  # units by name: parsing them needs no Brian2
 
     def number_or_none(text):
         """A float, or None for 'none' (the remedy switched off)."""
@@ -330,7 +329,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     prog = "vr-brian train"
     try:
-        with plain_interrupts():
+        with plain_interrupts(import_brian2=args.forward == "brian2"):
             out = run(args)
     except KeyboardInterrupt:
         print(_interrupted(args, argv), file=sys.stderr)

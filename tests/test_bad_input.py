@@ -93,7 +93,7 @@ def test_train_options_need_units(tmp_path, capsys, option):
     with pytest.raises(SystemExit):
         train_main(["builtin", "--out", str(tmp_path / "a"), option, "20", *TINY])
     err = capsys.readouterr().err
-    assert f"argument {option}" in err and "needs a unit" in err and "bare number" in err
+    assert f"argument {option}" in err and "needs a Brian2 unit" in err and "bare number" in err
     assert not (tmp_path / "a").exists()
 
 
@@ -103,7 +103,7 @@ def test_train_options_need_units(tmp_path, capsys, option):
 def test_genn_options_need_units(tmp_path, capsys, option, text):
     with pytest.raises(SystemExit):
         genn_main(["--sizes", "4,3", "--rate", "10Hz", "--steps", "5", "-o", str(tmp_path / "p"), option, text])
-    assert "needs a unit" in capsys.readouterr().err
+    assert "needs a Brian2 unit" in capsys.readouterr().err
 
 
 def test_tau_m_means_the_same_in_both_commands(tmp_path):
@@ -142,12 +142,12 @@ def test_spike_times_of_a_missing_layer_or_sample():
 
 @pytest.mark.parametrize("params", [{"dt": 1e-3}, None, 0.3])
 def test_params_that_are_not_vrparams(params):
-    with pytest.raises(TypeError, match="must be a vr_brian.VRParams"):
+    with pytest.raises(TypeError, match="must be a VRParams"):
         BrianNetwork([4, 2], params, steps=5)
-    with pytest.raises(TypeError, match="must be a vr_brian.VRParams"):
+    with pytest.raises(TypeError, match="must be a VRParams"):
         vr_neuron_group(3, params)
     W, S, _ = network()
-    with pytest.raises(TypeError, match="must be a vr_brian.VRParams"):
+    with pytest.raises(TypeError, match="must be a VRParams"):
         simulate(W, S, params)
 
 
@@ -281,7 +281,7 @@ def test_parse_quantity_reads_units_and_refuses_bare_numbers(value, unit, joint)
     symbol, scale, base = unit
     text = f"{value!r}{joint}{symbol}"
     assert parse_quantity(text, base, "--x", bare=False) == pytest.approx(value * scale, rel=1e-12, abs=1e-300)
-    with pytest.raises(ValueError, match="--x needs a unit of"):
+    with pytest.raises(ValueError, match="--x needs a Brian2 unit of"):
         parse_quantity(repr(value), base, "--x", bare=False)
     other = "volt" if base == "second" else "second"
     with pytest.raises(ValueError, match=f"must be in units of {other}"):

@@ -170,7 +170,7 @@ def test_ctrl_c_ends_with_one_line_and_the_resume_command(tmp_path):
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     err = process.communicate(timeout=60)[1].decode()
-    assert process.returncode == 130
+    assert process.returncode == 130, err[-3000:]
     last = err.strip().splitlines()[-1]
     assert last.startswith("vr-brian train: interrupted; the checkpoint of epoch") and last.endswith("--resume")
     assert "Traceback" not in err

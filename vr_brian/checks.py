@@ -28,7 +28,9 @@ def check_integer(value, name: str, low: int = 1) -> int:
     Integers (Python or numpy) are accepted, and floats holding a whole number (``32.0``); booleans,
     strings and fractions are not.
     """
-    whole = isinstance(value, Integral) or (isinstance(value, Real) and math.isfinite(value) and value == int(value))
+    whole = isinstance(value, Integral) or (
+        isinstance(value, Real) and math.isfinite(value) and float(value).is_integer()
+    )
     if isinstance(value, bool) or not whole or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     return int(value)
@@ -40,7 +42,7 @@ def check_params(params, name: str = "params"):
 
     if not isinstance(params, VRParams):
         raise TypeError(
-            f"{name} must be a vr_brian.VRParams (e.g. VRParams(tau_m=20*ms, dt=1*ms)), got {type(params).__name__}"
+            f"{name} must be a VRParams (vr_brian.VRParams(tau_m=20*ms, dt=1*ms), say), got {type(params).__name__}"
             + (f" {params!r}" if isinstance(params, (dict, str, int, float)) else "")
         )
     return params

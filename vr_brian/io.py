@@ -79,7 +79,7 @@ def remove_temporaries(folder, names) -> list:
     removed. Only call it where no other process writes these files at the same time.
     """
     folder = Path(folder)
-    removed = []
+    removed: list[Path] = []
     if not folder.is_dir():
         return removed
     prefixes = tuple(f".{name}." for name in names) + (".write-check.",)

@@ -155,7 +155,7 @@ def parse_quantity(text: str, unit, name: str, *, bare: bool = True) -> float:
         if not bare and not _dimensionless(unit):
             examples = _EXAMPLES.get(_unit_name(unit), "")
             raise ValueError(
-                f"{name} needs a unit of {_unit_name(unit)}{examples}, got the bare number {str(text).strip()!r}"
+                f"{name} needs a Brian2 unit of {_unit_name(unit)}{examples}, got the bare number {str(text).strip()!r}"
             )
         return to_si(value, unit, name, bare=bare)
     return to_si(value * unit_by_name(unit_name, name), unit, name)
@@ -192,7 +192,9 @@ class VRParams:
     r"""Parameters of the VR-C-LIF neuron (immutable).
 
     Quantities go in as Brian2 quantities (``tau_m=20*ms``) or as floats in SI
-    units; they are stored as SI floats. ``R0`` is fixed at 1 (scaling it is the
+    units (``tau_m=20`` is 20 seconds: write the unit); they are stored as SI floats. The command
+    lines refuse a number without a unit; here plain SI floats stay accepted, since checkpoints,
+    trained runs and the internal code rebuild parameters from them. ``R0`` is fixed at 1 (scaling it is the
     same as scaling the weights).
 
     Parameters

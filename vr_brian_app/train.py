@@ -318,6 +318,17 @@ def _interrupted(args, argv) -> str:
     return f"vr-brian train: interrupted; {kept}; continue with: {_resume_command(argv)}"
 
 
+def _caused_by_interrupt(error: BaseException) -> bool:
+    """Whether a KeyboardInterrupt lies in the chain of causes of ``error``."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def main(argv=None) -> int:
     """Entry point of ``vr-brian train``; returns the exit status (:mod:`vr_brian_app.failures`)."""
     from gradients.train import TrainingDiverged
@@ -334,12 +345,17 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(_interrupted(args, argv), file=sys.stderr)
         return INTERRUPTED
-    except TrainingDiverged as error:
-        return fail(prog, error, FAILED, args.debug, hint=" (training diverged)")
-    except EXPECTED as error:
-        return fail(prog, error, USAGE, args.debug)
-    except OSError as error:
-        return fail(prog, error, FAILED, args.debug)
+    except Exception as error:
+        if _caused_by_interrupt(error):  # a library may wrap a KeyboardInterrupt in an error of its own
+            print(_interrupted(args, argv), file=sys.stderr)
+            return INTERRUPTED
+        if isinstance(error, TrainingDiverged):
+            return fail(prog, error, FAILED, args.debug, hint=" (training diverged)")
+        if isinstance(error, EXPECTED):
+            return fail(prog, error, USAGE, args.debug)
+        if isinstance(error, OSError):
+            return fail(prog, error, FAILED, args.debug)
+        raise
     print(
         f"trained {out['epochs']} epochs: test loss {out['initial_test_loss']:.3f} -> {out['test_loss']:.3f} V, "
         f"test micro F {out['test_f']:.3f} (chance {out['chance_f']:.3f})"

@@ -16,6 +16,11 @@ The output folder receives ``checkpoint.npz`` (after every epoch), ``metrics.jso
 ``learning_curve.png`` and, once training ends, ``data.json``: the recipe that rebuilds the
 run's training and test data (:func:`gradients.recipe.load_run_data`; the built-in task's arguments,
 or the .npz files by path and SHA-256).
+
+The output folder is checked before any work; temporary files of interrupted writes are removed and
+``metrics.json`` is rewritten from the checkpoint on ``--resume``. A refused input or a failure is one
+line on stderr (exit 2: refused input, 1: diverged or unwritable; ``--debug`` adds the traceback);
+Ctrl-C exits 130 with the command that resumes the run (:mod:`vr_brian_app.failures`).
 """
 
 from __future__ import annotations

@@ -7,13 +7,18 @@ parameters, the metrics history and the state of the random generator.
 
 Every file is written to a temporary file in the destination folder and moved
 into place with :func:`os.replace`, so a crash leaves either the previous
-checkpoint or the new one, never a partial file.
+checkpoint or the new one, never a partial file. ``meta`` also holds a SHA-256 digest of every
+array, which :func:`load_checkpoint` verifies: a damaged file (truncated, emptied, overwritten)
+is refused with :class:`CheckpointError`, never half read.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,7 @@ from .optim import state_from_arrays, state_to_arrays
 
 __all__ = [
     "Checkpoint",
+    "CheckpointError",
     "save_checkpoint",
     "load_checkpoint",
     "atomic_write",
@@ -42,6 +48,22 @@ FORMAT_VERSION = 1
 CHECKPOINT_NAME = "checkpoint.npz"
 #: The metrics of every epoch of a training run, in its output folder.
 METRICS_NAME = "metrics.json"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be read back: damaged, not a checkpoint, or of another format."""
+
+
+def _digest(arrays: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 over the names, dtypes, shapes and bytes of ``arrays`` (``meta`` excluded)."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        if name == "meta":
+            continue
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,34 +108,64 @@ def save_checkpoint(path, checkpoint: Checkpoint) -> Path:
         "rng_state": checkpoint.rng_state,
         "optimizer_state": type(checkpoint.optimizer_state).__name__,
         "n_layers": len(checkpoint.weights),
+        "digest": _digest(arrays),
     }
     arrays["meta"] = np.array(json.dumps(plain(meta)))
     return atomic_write(path, lambda file: np.savez(file, **arrays))
 
 
 def load_checkpoint(path) -> Checkpoint:
-    """Read a checkpoint written by :func:`save_checkpoint`."""
+    """Read a checkpoint written by :func:`save_checkpoint`, verifying it.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    CheckpointError
+        If the file is damaged (truncated, empty, a failing CRC or digest), is not a checkpoint, or
+        is of another format; the message says what to do.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
+
+    def refuse(why: str) -> CheckpointError:
+        return CheckpointError(
+            f"checkpoint {str(path)!r} cannot be used: {why}. Nothing was changed; to start the run again "
+            f"delete the file (or choose another output folder), or put back a copy of it"
+        )
+
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-        meta = json.loads(str(arrays.pop("meta")))
-    except (KeyError, ValueError, OSError) as error:
-        raise ValueError(f"{str(path)!r} is not a vr_brian checkpoint: {error}") from None
+        if "meta" not in arrays:
+            raise refuse("it is an .npz archive but not a vr_brian checkpoint (it has no 'meta' record)")
+        meta = json.loads(str(arrays["meta"]))
+    except CheckpointError:
+        raise
+    except (KeyError, ValueError, OSError, EOFError, AttributeError, zipfile.BadZipFile, zlib.error) as error:
+        if path.stat().st_size == 0:
+            raise refuse("the file is empty") from None
+        if "pickle" in str(error) or not zipfile.is_zipfile(path):
+            raise refuse("the file is damaged or not a checkpoint (it is no .npz archive)") from None
+        raise refuse(f"the file is damaged ({type(error).__name__}: {error})") from None
+    if not isinstance(meta, dict):
+        raise refuse("its 'meta' record is not a checkpoint's")
     if meta.get("format") != FORMAT_VERSION:
-        raise ValueError(
-            f"{str(path)!r} has checkpoint format {meta.get('format')!r}; this version reads format {FORMAT_VERSION}"
+        raise refuse(f"it has checkpoint format {meta.get('format')!r}; this version reads format {FORMAT_VERSION}")
+    if "digest" in meta and meta["digest"] != _digest(arrays):
+        raise refuse("its arrays do not match the digest written with them (the file is damaged)")
+    try:
+        weights = tuple(arrays[f"weights_{k}"] for k in range(meta["n_layers"]))
+        optimizer = {name[len("optimizer_") :]: a for name, a in arrays.items() if name.startswith("optimizer_")}
+        return Checkpoint(
+            weights=weights,
+            optimizer_state=state_from_arrays(meta["optimizer_state"], optimizer),
+            epoch=int(meta["epoch"]),
+            config=meta["config"],
+            params=VRParams(**meta["params"]),
+            history=meta["history"],
+            rng_state=meta["rng_state"],
         )
-    weights = tuple(arrays[f"weights_{k}"] for k in range(meta["n_layers"]))
-    optimizer = {name[len("optimizer_") :]: a for name, a in arrays.items() if name.startswith("optimizer_")}
-    return Checkpoint(
-        weights=weights,
-        optimizer_state=state_from_arrays(meta["optimizer_state"], optimizer),
-        epoch=int(meta["epoch"]),
-        config=meta["config"],
-        params=VRParams(**meta["params"]),
-        history=meta["history"],
-        rng_state=meta["rng_state"],
-    )
+    except (KeyError, ValueError, TypeError) as error:
+        raise refuse(f"it lacks part of a checkpoint ({type(error).__name__}: {error})") from None

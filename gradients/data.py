@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -205,10 +206,19 @@ def load_npz(path) -> SpikeData:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"data file {str(path)!r} does not exist")
+    damaged = (
+        f"data file {str(path)!r} is damaged or not an .npz archive (np.savez writes one, with arrays 'spikes' and "
+        f"'targets')"
+    )
+    if not zipfile.is_zipfile(path):  # np.load would read it as a pickle or as raw bytes
+        if path.stat().st_size == 0:
+            raise ValueError(f"data file {str(path)!r} is empty")
+        if path.read_bytes()[:6] != b"\x93NUMPY":
+            raise ValueError(damaged)
     try:
         archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{str(path)!r} is not a readable .npz file: {error}") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error):
+        raise ValueError(damaged) from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{str(path)!r} holds a single array; an .npz archive with 'spikes' and 'targets' is needed")
     with archive:
@@ -222,7 +232,14 @@ def load_npz(path) -> SpikeData:
             spikes, targets = archive["spikes"], archive["targets"]
             names = tuple(archive["class_names"].tolist()) if "class_names" in archive.files else ()
         except ValueError as error:  # object arrays need pickle, which is refused
-            raise ValueError(f"{str(path)!r}: arrays must be plain numeric/bool/str arrays: {error}") from None
+            if "pickle" not in str(error):
+                raise ValueError(f"{damaged}: {error}") from None
+            raise ValueError(
+                f"{str(path)!r}: its arrays must be plain bool, numeric or str arrays; it holds Python objects, "
+                f"which are not read (save them as numpy arrays of those types)"
+            ) from None
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+            raise ValueError(f"{damaged} ({type(error).__name__}: {error})") from None
     try:
         return SpikeData(spikes, targets, names)
     except (ValueError, TypeError) as error:

@@ -36,7 +36,7 @@ import numpy as np
 
 from vr_brian.params import VRParams
 from vr_brian.resistance import resistance_factor, split_weights
-from vr_brian.traces import Traces
+from vr_brian.traces import Traces, weights_fingerprint
 
 __all__ = [
     "Recording",
@@ -267,9 +267,13 @@ def _layer(currents: tuple, params: VRParams, fires: bool):
     return U, P
 
 
-def _traces(U, P, spikes, params) -> Traces:
+def _traces(U, P, spikes, params, weights) -> Traces:
     return Traces(
-        U=tuple(u.transpose(1, 0, 2) for u in U), P=tuple(p.transpose(1, 0, 2) for p in P), spikes=spikes, params=params
+        U=tuple(u.transpose(1, 0, 2) for u in U),
+        P=tuple(p.transpose(1, 0, 2) for p in P),
+        spikes=spikes,
+        params=params,
+        weights=weights_fingerprint(weights),
     )
 
 
@@ -317,7 +321,7 @@ def record_forward(weights, spikes: np.ndarray, params: VRParams, compiled: bool
         P=tuple(P),
         inputs=tuple(inputs),
         spikes_tm=spikes_tm,
-        traces=_traces(U, P, spikes, params),
+        traces=_traces(U, P, spikes, params, weights),
         I=tuple(I),
         compiled=compiled,
     )

@@ -47,10 +47,13 @@ LR_DECAYS = ("none", "cosine")
 
 def _check_range(value, name: str, low: float, high: float = math.inf, low_closed: bool = False) -> float:
     """``value`` as a float, or a ValueError naming ``name`` and the accepted range."""
-    value = float(value)
+    interval = f"{'[' if low_closed else '('}{low:g}, {high:g})"
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in {interval}, got {value!r}") from None
     inside = (value >= low if low_closed else value > low) and value < high
     if not (math.isfinite(value) and inside):
-        interval = f"{'[' if low_closed else '('}{low:g}, {high:g})"
         raise ValueError(f"{name} must lie in {interval}, got {value!r}")
     return value
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from vr_brian.checks import check_spikes, check_targets, check_weights
 from vr_brian.params import VRParams, to_si
-from vr_brian.traces import Traces
+from vr_brian.traces import Traces, weights_fingerprint
 
 from .bptt import backward
 from .forward import record_forward, replay
@@ -106,7 +106,10 @@ def check_margin(margin) -> float:
 
 def check_positive_weight(positive_weight) -> float:
     """``positive_weight`` as a float, or an error naming it and its range (0, inf)."""
-    value = float(positive_weight)
+    try:
+        value = float(positive_weight)
+    except (TypeError, ValueError):
+        raise ValueError(f"positive_weight must be a finite number > 0, got {positive_weight!r}") from None
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"positive_weight must be a finite number > 0, got {positive_weight!r}")
     return value
@@ -236,6 +239,11 @@ def _check_traces(traces, weights, spikes, params):
             raise ValueError(f"traces.P[{n}] has shape {traces.P[n].shape}, expected {expected}")
     if traces.spikes.shape != spikes.shape or not np.array_equal(traces.spikes, spikes):
         raise ValueError("traces.spikes differ from spikes: the traces are of another input")
+    if traces.weights is not None and traces.weights != weights_fingerprint(weights):
+        raise ValueError(
+            "traces were recorded with other weights than these: a replay would give the loss and gradient of "
+            "another network; record traces of these weights (vr_brian.simulate) or pass traces=None"
+        )
 
 
 def _recording(weights, spikes, params: VRParams, traces: Traces | None, compiled: bool | None):

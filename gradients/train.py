@@ -68,7 +68,8 @@ from typing import Any
 
 import numpy as np
 
-from vr_brian.io import atomic_write
+from vr_brian.checks import check_integer
+from vr_brian.io import atomic_write, check_output_dir, remove_temporaries
 from vr_brian.params import VRParams
 from vr_brian.stability import project_to_bound, stable_std_gain
 from vr_brian.traces import Traces
@@ -228,15 +229,19 @@ class TrainConfig:
     recover_factor: float = 0.5
 
     def __post_init__(self):
-        hidden = (self.hidden,) if isinstance(self.hidden, int) else tuple(self.hidden)
-        if any(int(n) != n or n < 1 for n in hidden):
-            raise ValueError(f"hidden must list layer sizes >= 1, got {self.hidden!r}")
-        object.__setattr__(self, "hidden", tuple(int(n) for n in hidden))
+        hidden = self.hidden
+        if not isinstance(hidden, (list, tuple, np.ndarray)):
+            hidden = (hidden,)
+        try:
+            hidden = tuple(check_integer(n, "hidden", 1) for n in hidden)
+        except ValueError:
+            raise ValueError(
+                f"hidden must be a layer size or a sequence of layer sizes, integers >= 1, got {self.hidden!r}"
+            ) from None
+        object.__setattr__(self, "hidden", hidden)
         for name in ("epochs", "batch_size", "seed", "recover"):
-            value, low = getattr(self, name), 0 if name in ("seed", "recover") else 1
-            if int(value) != value or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-            object.__setattr__(self, name, int(value))
+            low = 0 if name in ("seed", "recover") else 1
+            object.__setattr__(self, name, check_integer(getattr(self, name), name, low))
         choices = {
             "optimizer": OPTIMIZERS,
             "method": METHODS,
@@ -273,6 +278,11 @@ class TrainConfig:
             if int(self.lr_fan_in) != self.lr_fan_in or self.lr_fan_in < 1:
                 raise ValueError(f"lr_fan_in must be an integer >= 1 (or None), got {self.lr_fan_in!r}")
             object.__setattr__(self, "lr_fan_in", int(self.lr_fan_in))
+        if self.optimizer != "sgd" and self.momentum != 0:
+            raise ValueError(
+                f"momentum is a setting of optimizer='sgd' (--optimizer sgd); {self.optimizer!r} has none (Adam's "
+                f"beta1 = 0.9 plays its part), got momentum={self.momentum!r}: leave it at 0 or choose 'sgd'"
+            )
         self.make_optimizer()  # validates lr and momentum
 
     def make_optimizer(self):
@@ -429,7 +439,11 @@ class _BrianForward:
             padded = np.concatenate([spikes, np.zeros((self.batch - n,) + spikes.shape[1:], bool)])
         traces = self.network.run([np.asarray(W, float) for W in weights], padded)
         return Traces(
-            U=tuple(u[:n] for u in traces.U), P=tuple(p[:n] for p in traces.P), spikes=spikes, params=self.params
+            U=tuple(u[:n] for u in traces.U),
+            P=tuple(p[:n] for p in traces.P),
+            spikes=spikes,
+            params=self.params,
+            weights=traces.weights,
         )
 
     def traces(self, weights, spikes) -> Traces:
@@ -441,6 +455,7 @@ class _BrianForward:
             P=tuple(np.concatenate(layer) for layer in zip(*(p.P for p in parts), strict=True)),
             spikes=spikes,
             params=self.params,
+            weights=parts[0].weights,
         )
 
     traces_for_grad = traces
@@ -568,6 +583,12 @@ def _check_resume(checkpoint: Checkpoint, config: TrainConfig, params: VRParams,
         )
     if checkpoint.params != params:
         raise ValueError(f"cannot resume from {str(path)!r}: it was made with {checkpoint.params!r}, not {params!r}")
+    if checkpoint.epoch > config.epochs:
+        raise ValueError(
+            f"cannot resume from {str(path)!r} with epochs={config.epochs}: the run has trained "
+            f"{checkpoint.epoch} epochs already; give epochs >= {checkpoint.epoch} (--epochs {checkpoint.epoch} "
+            f"leaves it as it is)"
+        )
     if saved_fingerprint != fingerprint:
         raise ValueError(
             f"cannot resume from {str(path)!r}: it was made with other data "
@@ -618,6 +639,13 @@ def _save(
             rng_state=state.rng_state,
         ),
     )
+    _write_metrics(paths, state, config, params, sizes, class_names)
+
+
+def _write_metrics(paths: _Paths, state: _RunState, config: TrainConfig, params: VRParams, sizes, class_names):
+    """``metrics.json`` of the run at ``state`` (written after the checkpoint, and again on resume)."""
+    if paths.metrics is None:
+        return
     write_json(
         paths.metrics,
         {
@@ -765,10 +793,18 @@ def train(
     paths = _Paths.of(out_dir)
     if resume and paths.checkpoint is None:
         raise ValueError("resume=True needs out_dir, the folder of the run to resume")
-    if paths.checkpoint is not None and paths.checkpoint.exists() and not resume:
-        raise FileExistsError(
-            f"{str(paths.checkpoint)!r} exists: resume it (resume=True, --resume) or choose another output folder"
-        )
+    saved = None
+    if paths.checkpoint is not None:  # everything about the folder is checked before any work
+        check_output_dir(out_dir, "out_dir")
+        remove_temporaries(out_dir, (CHECKPOINT_NAME, METRICS_NAME))
+        if paths.checkpoint.exists():
+            if not resume:
+                raise FileExistsError(
+                    f"{str(paths.checkpoint)!r} exists: resume it (resume=True, --resume) or choose another "
+                    f"output folder"
+                )
+            saved = load_checkpoint(paths.checkpoint)
+            _check_resume(saved, config, params, fingerprint, paths.checkpoint)
     run = _Run(
         train_data,
         test_data,
@@ -781,7 +817,7 @@ def train(
         paths,
     )
     try:
-        state = run.first_state(resume)
+        state = run.first_state(saved)
         layer_scales = config.layer_lr_scales(sizes)
         batches = math.ceil(len(train_data) / config.batch_size)
         recoveries_used = sum(len(r.get("recoveries", ())) for r in state.history)
@@ -851,11 +887,14 @@ class _Run:
     def save(self, state: _RunState) -> None:
         _save(self.paths, state, self.config, self.params, self.fingerprint, self.sizes, self.train_data.class_names)
 
-    def first_state(self, resume: bool) -> _RunState:
-        """The run resumed from its checkpoint, or a new one: initial weights, evaluated and saved as epoch 0."""
-        config, params, paths = self.config, self.params, self.paths
-        if resume and paths.checkpoint is not None and paths.checkpoint.exists():
-            return _resumed_state(load_checkpoint(paths.checkpoint), config, params, self.fingerprint, paths.checkpoint)
+    def first_state(self, saved: Checkpoint | None) -> _RunState:
+        """The run resumed from its (checked) checkpoint, with ``metrics.json`` brought up to date with it, or a
+        new one: initial weights, evaluated and saved as epoch 0."""
+        config, params = self.config, self.params
+        if saved is not None:
+            state = _resumed_state(saved, config)
+            _write_metrics(self.paths, state, config, params, self.sizes, self.train_data.class_names)
+            return state
         rng = np.random.default_rng(config.seed)
         weights = initial_weights(config, self.sizes, params, rng, self.train_data)
         started = time.perf_counter()
@@ -911,8 +950,7 @@ class _Run:
         return state, record, recoveries_used
 
 
-def _resumed_state(saved: Checkpoint, config: TrainConfig, params: VRParams, fingerprint: dict, path: Path):
-    _check_resume(saved, config, params, fingerprint, path)
+def _resumed_state(saved: Checkpoint, config: TrainConfig):
     return _RunState(
         weights=[np.asarray(W, config.dtype) for W in saved.weights],
         optimizer_state=saved.optimizer_state,

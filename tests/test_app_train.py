@@ -116,7 +116,7 @@ def test_builtin_data_and_errors(tmp_path, capsys):
         )
         == 2
     )  # max_labels 3 > 2 classes: a clear error, no traceback
-    assert "max_labels" in capsys.readouterr().err
+    assert "--classes >= 3" in capsys.readouterr().err
     assert main([str(tmp_path / "missing.npz"), "--out", str(tmp_path / "m")]) == 2
     assert "does not exist" in capsys.readouterr().err
     with pytest.raises(SystemExit):

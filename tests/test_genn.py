@@ -233,7 +233,7 @@ def test_generate_rejects_bad_input_before_any_work(tmp_path, monkeypatch, kwarg
 
 @pytest.mark.skipif(HAVE_BRIAN2GENN, reason="checks the message given where brian2genn is missing")
 def test_command_says_what_is_missing_without_brian2genn(tmp_path, capsys):
-    assert main(["--sizes", "4,3", "--rate", "10", "--steps", "5", "-o", str(tmp_path / "p")]) == 2
+    assert main(["--sizes", "4,3", "--rate", "10Hz", "--steps", "5", "-o", str(tmp_path / "p")]) == 2
     assert "brian2genn" in capsys.readouterr().err
 
 

@@ -125,7 +125,7 @@ def test_bad_input_is_rejected_with_a_clear_error():
         loss_and_grad(weights, spikes, targets, params, margin=-0.1)
     with pytest.raises(ValueError, match="positive_weight must be a finite number > 0"):
         loss_and_grad(weights, spikes, targets, params, positive_weight=0.0)
-    with pytest.raises(TypeError, match="weights must be float32 or float64"):
+    with pytest.raises(TypeError, match=r"weights\[0\] \(layer 1\) must be float32 or float64"):
         loss_and_grad([W.astype(np.float16) for W in weights], spikes, targets, params)
     with pytest.raises(TypeError, match="params must be a VRParams"):
         loss_and_grad(weights, spikes, targets, {"alpha": 0.3})

@@ -36,6 +36,7 @@ makes the whole feed-forward network behind an input group, under either schedul
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -67,14 +68,14 @@ from brian2.parsing.sympytools import str_to_sympy
 from brian2.synapses.synapses import SynapticPathway
 from brian2.utils.stringtools import get_identifiers, word_substitute
 
-from .checks import check_network, check_quantity, check_weight_matrix
+from .checks import check_integer, check_network, check_params, check_quantity, check_weight_matrix
 from .connections import Connection, GeneratedConnection, full_connection
 from .equations import RESET, THRESHOLD, U_PREV_UPDATE, U_WHEN, set_parameters, synaptic_statement
 from .genn.device import EXACT_KEEPING_U_PREV, GENN_SCHEDULE, is_genn_device
 from .genn.forms import neuron_form
 from .params import VRParams
 from .settings import codegen_target
-from .traces import Traces, spike_array
+from .traces import Traces, spike_array, weights_fingerprint
 
 __all__ = [
     "vr_neuron_group",
@@ -343,6 +344,8 @@ def vr_neuron_group(
         threshold and the reset. Connect it with :func:`vr_synapses` or :func:`connect_layers`
         and record it with ``StateMonitor(group, "U", record=True, when="before_resets")``.
     """
+    n = check_integer(n, "n (the number of neurons)")
+    check_params(params)
     schedule = _schedule(schedule)
     genn = schedule == "genn"
     if model is None:
@@ -668,13 +671,19 @@ class BrianNetwork:
         report=None,
         report_period=10 * second,
     ):
-        sizes = [int(n) for n in sizes]
-        if len(sizes) < 2 or min(sizes) < 1:
-            raise ValueError(f"sizes must list at least an input and an output layer, all >= 1, got {sizes}")
+        sizes_given = sizes
+        try:
+            sizes = [check_integer(n, "sizes") for n in sizes]
+        except (TypeError, ValueError):
+            sizes = []
+        if len(sizes) < 2:
+            raise ValueError(
+                f"sizes must list at least an input and an output layer, integers >= 1, got {sizes_given!r}"
+            )
+        check_params(params)
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
-        if int(steps) < 1 or int(batch) < 1:
-            raise ValueError(f"steps and batch must be >= 1, got steps={steps}, batch={batch}")
+        steps, batch = check_integer(steps, "steps"), check_integer(batch, "batch")
         _check_report(report, report_period, target)
         self.sizes, self.params, self.steps, self.batch = sizes, params, int(steps), int(batch)
         self.target, self.record = target, record
@@ -744,7 +753,7 @@ class BrianNetwork:
             with _runtime_device(), codegen_target(self.target):
                 objects = self._build(weights, self._stimulus(spikes))
                 self._run_objects(objects)
-        return self._traces(objects, spikes)
+        return dataclasses.replace(self._traces(objects, spikes), weights=weights_fingerprint(weights))
 
     def _run_standalone(self, weights, spikes) -> dict:
         if self._built is None:

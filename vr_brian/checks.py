@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 
 import numpy as np
 
 from .params import is_quantity, to_si
 
 __all__ = [
+    "check_integer",
+    "check_params",
     "check_weight_matrix",
     "check_weights",
     "check_quantity",
@@ -17,6 +20,36 @@ __all__ = [
     "check_targets",
     "check_network",
 ]
+
+
+def check_integer(value, name: str, low: int = 1) -> int:
+    """``value`` as an int >= ``low``, or a ValueError naming ``name`` (2.5 is refused, not truncated).
+
+    Integers (Python or numpy) are accepted, and floats holding a whole number (``32.0``); booleans,
+    strings and fractions are not.
+    """
+    whole = isinstance(value, Integral) or (
+        isinstance(value, Real) and math.isfinite(value) and float(value).is_integer()
+    )
+    if isinstance(value, bool) or not whole or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def check_params(params, name: str = "params"):
+    """``params`` if it is a :class:`vr_brian.VRParams`, else a TypeError saying how to make one."""
+    from .params import VRParams
+
+    if not isinstance(params, VRParams):
+        raise TypeError(
+            f"{name} must be a VRParams (vr_brian.VRParams(tau_m=20*ms, dt=1*ms), say), got {type(params).__name__}"
+            + (f" {params!r}" if isinstance(params, (dict, str, int, float)) else "")
+        )
+    return params
+
+
+#: Float dtypes of weight matrices; others (float16, longdouble) are refused, not computed in.
+WEIGHT_DTYPES = (np.float32, np.float64)
 
 
 def check_weight_matrix(W, name: str) -> np.ndarray:
@@ -41,6 +74,8 @@ def check_weight_matrix(W, name: str) -> np.ndarray:
         raise ValueError(f"{name} is empty: shape {W.shape}")
     if not (np.issubdtype(W.dtype, np.floating) or np.issubdtype(W.dtype, np.integer)):
         raise TypeError(f"{name} must hold real numbers (volts), got dtype {W.dtype}")
+    if np.issubdtype(W.dtype, np.floating) and W.dtype not in WEIGHT_DTYPES:
+        raise TypeError(f"{name} must be float32 or float64 (or integers), got dtype {W.dtype}: convert it first")
     if not np.all(np.isfinite(W)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return W if np.issubdtype(W.dtype, np.floating) else W.astype(float)

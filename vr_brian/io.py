@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "write_json", "save_figure", "plain"]
+__all__ = ["atomic_write", "write_json", "save_figure", "plain", "check_output_dir", "remove_temporaries"]
 
 
 def _umask() -> int:
@@ -40,6 +40,54 @@ def atomic_write(path, write) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def check_output_dir(path, name: str = "output folder") -> Path:
+    """Make sure files can be written into the folder ``path`` (creating it), before any work is done.
+
+    Refuses, naming ``name``: a path that is a file, a parent that is a file, and a folder that
+    cannot be created or written into (checked by creating and removing a temporary file there).
+
+    Raises
+    ------
+    NotADirectoryError, PermissionError, OSError
+        With a message naming ``name`` and ``path``.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{name} {str(path)!r} is a file, not a folder: choose a folder")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"{name} {str(path)!r} lies under {str(parent)!r}, which is a file")
+            break
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=path, prefix=".write-check.", suffix=".tmp")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise type(error)(f"{name} {str(path)!r} cannot be written into ({error.strerror or error})") from None
+    return path
+
+
+def remove_temporaries(folder, names) -> list:
+    """Remove what interrupted :func:`atomic_write` calls left in ``folder`` for the files ``names``.
+
+    A write killed before its ``os.replace`` leaves ``.NAME.XXXX.tmp`` beside ``NAME``; those of
+    ``names`` (and of the write check of :func:`check_output_dir`) are removed. Returns the paths
+    removed. Only call it where no other process writes these files at the same time.
+    """
+    folder = Path(folder)
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    prefixes = tuple(f".{name}." for name in names) + (".write-check.",)
+    for entry in folder.iterdir():
+        if entry.name.startswith(prefixes) and entry.name.endswith(".tmp") and entry.is_file():
+            entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
 
 
 def plain(value):

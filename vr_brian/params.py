@@ -100,6 +100,34 @@ def unit_by_name(text: str, name: str):
     raise ValueError(f"{name}: unknown unit {text!r} (use Brian2's names, e.g. s, ms, V, mV, A, nA, ohm, Mohm)")
 
 
+#: Base units :func:`parse_quantity` reads without Brian2 (symbol and name, as Brian2 writes them).
+_LIGHT_BASES = {"s": "second", "second": "second", "V": "volt", "volt": "volt", "Hz": "hertz", "hertz": "hertz"}
+#: SI prefixes of Brian2's unit names ("ms", "msecond", "uV"; "µ" is read as "u").
+_LIGHT_PREFIXES = {"": 1.0, "k": 1e3, "m": 1e-3, "u": 1e-6, "n": 1e-9, "p": 1e-12}
+
+
+def _light_unit(text: str, unit):
+    """(SI factor, dimension name) of ``text`` when both it and ``unit`` are simple (``unit`` a name
+    such as "second", ``text`` e.g. "ms" or "mvolt"), else None (then Brian2 reads it)."""
+    if not text or not isinstance(unit, str) or unit not in _LIGHT_BASES.values():
+        return None
+    text = text.replace("µ", "u")
+    for prefix, factor in _LIGHT_PREFIXES.items():
+        base = text[len(prefix) :] if text.startswith(prefix) else None
+        if base in _LIGHT_BASES and (prefix or base == text):
+            return factor, _LIGHT_BASES[base]
+    return None
+
+
+#: How a number with a unit is written, for the messages of :func:`parse_quantity`.
+_EXAMPLES = {
+    "second": " (ms or s: '20ms', '0.02s')",
+    "volt": " (V or mV: '1V', '500mV')",
+    "hertz": " (Hz: '20Hz')",
+    "amp": " (A, nA, pA: '0.5nA')",
+}
+
+
 def parse_quantity(text: str, unit, name: str, *, bare: bool = True) -> float:
     """Parse ``"20ms"``, ``"1 V"``, ``"-65*mV"`` or (if ``bare``) a bare SI number into an SI float.
 
@@ -117,7 +145,18 @@ def parse_quantity(text: str, unit, name: str, *, bare: bool = True) -> float:
     if not match:
         raise ValueError(f"{name}: cannot read {text!r}; write a number with a unit, e.g. '20ms' or '-65 mV'")
     value, unit_name = float(match.group(1)), match.group(2)
+    light = _light_unit(unit_name, unit)
+    if light is not None:  # a common unit of a dimension named by a string: no need to load Brian2
+        factor, dimension = light
+        if dimension != unit:
+            raise ValueError(f"{name} must be in units of {unit}, got {str(text).strip()!r} (a unit of {dimension})")
+        return value * factor
     if not unit_name:
+        if not bare and not _dimensionless(unit):
+            examples = _EXAMPLES.get(_unit_name(unit), "")
+            raise ValueError(
+                f"{name} needs a Brian2 unit of {_unit_name(unit)}{examples}, got the bare number {str(text).strip()!r}"
+            )
         return to_si(value, unit, name, bare=bare)
     return to_si(value * unit_by_name(unit_name, name), unit, name)
 
@@ -153,7 +192,9 @@ class VRParams:
     r"""Parameters of the VR-C-LIF neuron (immutable).
 
     Quantities go in as Brian2 quantities (``tau_m=20*ms``) or as floats in SI
-    units; they are stored as SI floats. ``R0`` is fixed at 1 (scaling it is the
+    units (``tau_m=20`` is 20 seconds: write the unit); they are stored as SI floats. The command
+    lines refuse a number without a unit; here plain SI floats stay accepted, since checkpoints,
+    trained runs and the internal code rebuild parameters from them. ``R0`` is fixed at 1 (scaling it is the
     same as scaling the weights).
 
     Parameters

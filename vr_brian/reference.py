@@ -23,7 +23,7 @@ import numpy as np
 from .checks import check_network
 from .params import VRParams
 from .resistance import resistance_factor, split_weights
-from .traces import Traces
+from .traces import Traces, weights_fingerprint
 
 __all__ = ["forward"]
 
@@ -102,4 +102,4 @@ def forward(weights, spikes, params: VRParams, dtype=None, check: bool = True) -
                 s["P"] = s["U"] > v_thr
                 P[n][:, t] = s["P"]
             U[n][:, t] = s["U"]
-    return Traces(U=tuple(U), P=tuple(P), spikes=spikes, params=params)
+    return Traces(U=tuple(U), P=tuple(P), spikes=spikes, params=params, weights=weights_fingerprint(weights))

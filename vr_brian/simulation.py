@@ -5,7 +5,7 @@ from __future__ import annotations
 from brian2 import second
 
 from .brian import TARGETS, BrianNetwork, _check_report
-from .checks import check_network
+from .checks import check_network, check_params
 from .params import VRParams
 from .reference import forward
 from .traces import Traces
@@ -21,7 +21,7 @@ def simulate(
     params: VRParams,
     backend: str = "numpy",
     *,
-    target: str = "numpy",
+    target: str | None = None,
     directory: str | None = None,
     check_resistance: bool = True,
     report=None,
@@ -40,8 +40,9 @@ def simulate(
     backend : {"numpy", "brian2"}
         ``"numpy"``: the vectorised iterative reference. ``"brian2"``: a Brian2
         network run with the code-generation ``target``.
-    target : {"numpy", "cython", "cpp_standalone"}
-        Brian2 code-generation target (backend ``"brian2"`` only).
+    target : {"numpy", "cython", "cpp_standalone"}, optional
+        Brian2 code-generation target (backend ``"brian2"`` only; default ``"numpy"``). With the
+        numpy backend a target, a directory or a report is refused: it would be ignored.
     directory : str, optional
         Standalone project directory (target ``"cpp_standalone"`` only), kept after the run;
         by default a temporary one, deleted before ``simulate`` returns.
@@ -78,10 +79,18 @@ def simulate(
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "numpy":
+        given = {"target": target, "directory": directory, "report": report}
+        ignored = [name for name, value in given.items() if value is not None]
+        if ignored:
+            raise ValueError(
+                f"{', '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} Brian2's: the numpy backend would ignore "
+                f"{'it' if len(ignored) == 1 else 'them'}; pass backend='brian2' to run Brian2 (or leave them out)"
+            )
+    target = "numpy" if target is None else target
     if target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
-    if not isinstance(params, VRParams):
-        raise TypeError(f"params must be a VRParams, got {type(params).__name__}")
+    check_params(params)
     _check_report(report, report_period, target)
     weights, spikes = check_network(weights, spikes)
     if backend == "numpy":

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import warnings
 
 import numpy as np
 
 from .params import VRParams
 
-__all__ = ["Traces", "NegativeResistanceWarning", "RunawayWarning", "RUNAWAY_RESISTANCE", "spike_array"]
+__all__ = [
+    "Traces",
+    "NegativeResistanceWarning",
+    "RunawayWarning",
+    "RUNAWAY_RESISTANCE",
+    "spike_array",
+    "weights_fingerprint",
+]
 
 #: R(t) above this marks the negative-voltage runaway: the voltage has fallen below
 #: -(RUNAWAY_RESISTANCE - 1) * v_thr / alpha, where inhibition is amplified that many times.
@@ -22,6 +30,20 @@ class NegativeResistanceWarning(RuntimeWarning):
 
 class RunawayWarning(RuntimeWarning):
     """The negative-voltage runaway of alpha != 0 set in: R(t) far above 1."""
+
+
+def weights_fingerprint(weights) -> str:
+    """A digest of weight matrices (shapes and values as float64): what :attr:`Traces.weights` holds.
+
+    The same values give the same fingerprint whatever their float dtype (float32 values are
+    exact in float64), so traces of float32 weights are recognised by float64 copies of them.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    for W in weights:
+        W = np.ascontiguousarray(W, dtype=np.float64)
+        digest.update(repr(W.shape).encode())
+        digest.update(W.tobytes())
+    return digest.hexdigest()
 
 
 def spike_array(monitor, batch: int, steps: int, n: int, dt: float) -> np.ndarray:
@@ -65,6 +87,10 @@ class Traces:
         The input spikes, (batch, steps, n_in), bool.
     params : VRParams
         The parameters the traces were made with.
+    weights : str or None
+        :func:`weights_fingerprint` of the weights the traces were recorded with (set by every
+        backend; None for traces put together by hand). A replay
+        (:func:`gradients.loss_and_grad` with ``traces=``) with other weights is refused.
     monitors : dict
         For Brian2 runs, the monitors by name (``"spikes_<layer>"``: SpikeMonitor,
         ``"U_<layer>"``: StateMonitor, layer 0 is the input) for inspection; empty
@@ -79,6 +105,7 @@ class Traces:
     spikes: np.ndarray
     params: VRParams
     monitors: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    weights: str | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def t(self) -> np.ndarray:
@@ -92,6 +119,15 @@ class Traces:
 
     def spike_times(self, layer: int, sample: int = 0) -> list:
         """Spike times in seconds, one array per neuron, of hidden ``layer`` (1-based; 0 is the input)."""
+        hidden = len(self.P)
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer <= hidden:
+            raise ValueError(
+                f"layer must be 0 (the input) or a hidden layer 1..{hidden} (the output layer does not fire; its "
+                f"voltage is traces.output), got {layer!r}"
+            )
+        batch = self.spikes.shape[0]
+        if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) or not -batch <= sample < batch:
+            raise ValueError(f"sample must be an integer in [0, {batch}) (the batch has {batch}), got {sample!r}")
         spikes = self.spikes if layer == 0 else self.P[layer - 1]
         return [self.t[np.flatnonzero(col)] for col in spikes[sample].T]
 

@@ -32,8 +32,15 @@ def main(argv=None) -> int:
     if command not in COMMANDS:
         print(f"vr-brian: unknown command {command!r}; choose from {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[command][0])
-    return int(module.main(rest) or 0)
+    from .failures import INTERRUPTED, plain_interrupts
+
+    try:
+        with plain_interrupts(import_brian2=False):
+            module = importlib.import_module(COMMANDS[command][0])
+            return int(module.main(rest) or 0)
+    except KeyboardInterrupt:  # a command that reports its own interruption returns 130 itself
+        print(f"vr-brian {command}: interrupted", file=sys.stderr)
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

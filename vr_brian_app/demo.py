@@ -105,10 +105,20 @@ def main(argv=None) -> int:
         )
     print(f"figure:  {figure}\nnumbers: {numbers_path}")
 
+    from gradients.train import TrainingDiverged
+
+    from .failures import EXPECTED, FAILED, USAGE, fail
     from .train import demo as training_demo
 
     print("training a 32-32-4 VR-C-LIF network on the built-in spike-timing task ...", flush=True)
-    trained = training_demo(train_dir, quick=args.quick)
+    try:
+        trained = training_demo(train_dir, quick=args.quick)
+    except TrainingDiverged as error:
+        return fail("vr-brian demo", error, FAILED, False, hint=" (training diverged)")
+    except EXPECTED as error:  # e.g. a damaged checkpoint in --train-dir
+        return fail("vr-brian demo", error, USAGE, False)
+    except OSError as error:
+        return fail("vr-brian demo", error, FAILED, False)
     print(
         f"  {trained['epochs']} epochs: test loss {trained['initial_test_loss']:.3f} -> {trained['test_loss']:.3f} V, "
         f"test micro F {trained['test_f']:.3f} (chance {trained['chance_f']:.3f})"

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from vr_brian.io import atomic_write, write_json
-from vr_brian.params import VRParams
+from vr_brian.params import VRParams, parse_quantity
 
 __all__ = ["main", "load_weights"]
 
@@ -46,6 +46,32 @@ def _load_spikes(path: str) -> np.ndarray:
         return np.asarray(data["spikes" if "spikes" in data.files else data.files[0]])
 
 
+def _quantity(unit: str, name: str):
+    """An argparse type: a number with a Brian2 unit of ``unit`` ("20ms"), as an SI float; a bare number is refused."""
+
+    def parse(text):
+        try:
+            return parse_quantity(text, unit, f"--{name}", bare=False)
+        except (ValueError, TypeError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = name
+    return parse
+
+
+def _sizes(text: str) -> list:
+    """``--sizes``: comma-separated layer sizes, integers >= 1."""
+    try:
+        sizes = [int(n) for n in text.split(",")]
+    except ValueError:
+        sizes = []
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated layer sizes >= 1, input first (e.g. 1000,100,10), got {text!r}"
+        )
+    return sizes
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vr-brian genn",
@@ -53,26 +79,24 @@ def _parser() -> argparse.ArgumentParser:
         "GeNN 4.x checkout, also build and run it and save its traces.",
     )
     net = parser.add_mutually_exclusive_group(required=True)
-    net.add_argument("--sizes", help="layer sizes, input first, e.g. 1000,10000,10 (random weights)")
+    net.add_argument("--sizes", type=_sizes, help="layer sizes, input first, e.g. 1000,10000,10 (random weights)")
     net.add_argument("--weights", nargs="+", help="weight files: one .npz, or one .npy per layer (volts)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--spikes", help=".npz with 'spikes' (batch, steps, n_in) or (steps, n_in), bool")
-    source.add_argument("--rate", type=float, help="Poisson input rate in Hz (needs --steps)")
+    source.add_argument("--rate", type=_quantity("hertz", "rate"), help="Poisson input rate, e.g. 20Hz (needs --steps)")
     parser.add_argument("--steps", type=int, help="number of steps (with --rate)")
     parser.add_argument("--batch", type=int, default=1, help="copies of the network (with --rate)")
     parser.add_argument("--directory", "-o", required=True, help="project directory to write")
-    parser.add_argument("--mean", type=float, default=0.02, help="weight mean, volts (with --sizes)")
-    parser.add_argument("--std", type=float, default=0.05, help="weight std, volts (with --sizes)")
+    parser.add_argument("--mean", type=_quantity("volt", "mean"), default="20mV", help="weight mean (with --sizes)")
+    parser.add_argument("--std", type=_quantity("volt", "std"), default="50mV", help="weight std (with --sizes)")
     parser.add_argument("--fan-in", type=int, help="presynaptic partners per neuron (default: all to all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and connectivity")
-    for name, default, unit in (
-        ("tau-m", 20.0, "ms"),
-        ("tau-s", 5.0, "ms"),
-        ("dt", 1.0, "ms"),
-        ("v-thr", 1.0, "V"),
-        ("alpha", 0.3, ""),
-    ):
-        parser.add_argument(f"--{name}", type=float, default=default, help=f"{unit} (default {default:g})")
+    for name, default, unit in (("tau-m", "20ms", "second"), ("tau-s", "5ms", "second"), ("dt", "1ms", "second")):
+        parser.add_argument(
+            f"--{name}", type=_quantity(unit, name), default=default, help=f"with a unit, e.g. {default}"
+        )
+    parser.add_argument("--v-thr", type=_quantity("volt", "v-thr"), default="1V", help="with a unit, e.g. 1V")
+    parser.add_argument("--alpha", type=float, default=0.3, help="variable-resistance coefficient (default 0.3)")
     parser.add_argument("--no-record", action="store_true", help="do not record voltages (spikes only)")
     parser.add_argument("--cpu", action="store_true", help="GeNN's CPU backend instead of CUDA")
     parser.add_argument("--genn-path", help="GeNN 4.x checkout (default: $GENN_PATH)")
@@ -88,10 +112,8 @@ def main(argv=None) -> int:
     if args.rate is not None and args.steps is None:
         _parser().error("--rate needs --steps")
     try:
-        params = VRParams(
-            tau_m=args.tau_m * 1e-3, tau_s=args.tau_s * 1e-3, dt=args.dt * 1e-3, v_thr=args.v_thr, alpha=args.alpha
-        )
-        sizes = [int(n) for n in args.sizes.split(",")] if args.sizes else None
+        params = VRParams(tau_m=args.tau_m, tau_s=args.tau_s, dt=args.dt, v_thr=args.v_thr, alpha=args.alpha)
+        sizes = args.sizes
         weights = load_weights(args.weights) if args.weights else None
         spikes = _load_spikes(args.spikes) if args.spikes else None
         project = generate(

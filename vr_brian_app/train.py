@@ -10,12 +10,17 @@ Usage::
 ``DATA.npz`` holds ``spikes`` (n, steps, n_in) bool or 0/1 and ``targets``
 (n, n_classes) 0/1 (see :func:`gradients.data.load_npz`); a test set comes from
 ``--test TEST.npz`` or from a random ``--test-fraction`` of DATA. Quantities take
-Brian2 units ("20ms", "1 V", "500 mV"); a bare number is in SI units (s, V).
+Brian2 units ("20ms", "1 V", "500 mV"); a number without a unit is refused.
 ``--resume`` needs the same arguments as the interrupted run (``--epochs`` may grow).
 The output folder receives ``checkpoint.npz`` (after every epoch), ``metrics.json``,
 ``learning_curve.png`` and, once training ends, ``data.json``: the recipe that rebuilds the
 run's training and test data (:func:`gradients.recipe.load_run_data`; the built-in task's arguments,
 or the .npz files by path and SHA-256).
+
+The output folder is checked before any work; temporary files of interrupted writes are removed and
+``metrics.json`` is rewritten from the checkpoint on ``--resume``. A refused input or a failure is one
+line on stderr (exit 2: refused input, 1: diverged or unwritable; ``--debug`` adds the traceback);
+Ctrl-C exits 130 with the command that resumes the run (:mod:`vr_brian_app.failures`).
 """
 
 from __future__ import annotations
@@ -32,14 +37,13 @@ LEARNING_CURVE_NAME = "learning_curve.png"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from brian2 import second, volt
-
     from gradients.optim import LR_DECAYS, OPTIMIZERS
     from gradients.tempotron import LOSSES, METHODS
     from gradients.train import DTYPES, FORWARDS, INITS, TrainConfig
     from vr_brian.params import VARIANTS
 
     defaults = TrainConfig()
+    second, volt = "second", "volt"  # units by name: parsing them needs no Brian2
 
     def number_or_none(text):
         """A float, or None for 'none' (the remedy switched off)."""
@@ -53,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     def quantity(unit, name):
         def parse(text):
             try:
-                return parse_quantity(text, unit, name)
+                return parse_quantity(text, unit, name, bare=False)
             except (ValueError, TypeError) as error:
                 raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -64,13 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vr-brian train",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Train a VR-C-LIF network on spike arrays with multi-hot targets. Quantities take Brian2 units "
-        "('20ms', '1 V', '500 mV'); a bare number is in SI units. Writes checkpoint.npz (after every "
+        "('20ms', '1 V', '500 mV'); a number without one is refused. Writes checkpoint.npz (after every "
         "epoch), metrics.json and learning_curve.png into --out. --resume continues an interrupted run "
         "given the same arguments (--epochs may grow).",
     )
     parser.add_argument("data", help="an .npz file with 'spikes' and 'targets', or 'builtin' for the built-in task")
     parser.add_argument("--out", type=Path, required=True, help="output folder (checkpoint, metrics, figure)")
     parser.add_argument("--resume", action="store_true", help="continue the run whose checkpoint is in --out")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a failure, not only its message")
     data = parser.add_argument_group("data")
     data.add_argument("--test", type=Path, default=None, help="test set .npz (default: a split of DATA)")
     data.add_argument("--test-fraction", type=float, default=0.25, help="test share of DATA when --test is absent")
@@ -205,6 +210,11 @@ def _data_recipe(args) -> dict:
     from gradients.recipe import builtin_recipe, npz_recipe
 
     if args.data == "builtin":
+        if args.multilabel and args.classes < 3:
+            raise ValueError(
+                f"--multilabel superposes the patterns of 1 to 3 classes per sample: it needs --classes >= 3, "
+                f"got --classes {args.classes}"
+            )
         return builtin_recipe(
             n_classes=args.classes,
             n_in=args.inputs,
@@ -220,10 +230,14 @@ def _data_recipe(args) -> dict:
 def run(args) -> dict:
     """Train as ``args`` (parsed by :func:`build_parser`) say; return the output paths and final numbers."""
     from gradients.recipe import DATA_RECIPE_NAME, data_from_recipe
-    from gradients.train import TrainConfig, plot_history, train
-    from vr_brian.io import write_json
+    from gradients.train import CHECKPOINT_NAME, METRICS_NAME, TrainConfig, plot_history, train
+    from vr_brian.io import check_output_dir, remove_temporaries, write_json
+
+    run_files = (CHECKPOINT_NAME, METRICS_NAME, LEARNING_CURVE_NAME, DATA_RECIPE_NAME)
     from vr_brian.params import VRParams
 
+    check_output_dir(args.out, "--out")  # before any work
+    remove_temporaries(args.out, run_files)
     recipe = _data_recipe(args)
     train_data, test_data = data_from_recipe(recipe)
     params = VRParams(
@@ -289,20 +303,64 @@ def run(args) -> dict:
     }
 
 
+def _resume_command(argv) -> str:
+    import shlex
+
+    argv = [a for a in argv if a != "--debug"]
+    return shlex.join(["vr-brian", "train", *argv, *([] if "--resume" in argv else ["--resume"])])
+
+
+def _interrupted(args, argv) -> str:
+    """The one line of an interrupted run: what is kept, and the command that continues it."""
+    from gradients.checkpoint import CheckpointError, load_checkpoint
+    from gradients.train import CHECKPOINT_NAME
+
+    path = Path(args.out) / CHECKPOINT_NAME
+    try:
+        kept = f"the checkpoint of epoch {load_checkpoint(path).epoch} in {str(args.out)!r} is kept"
+    except (FileNotFoundError, CheckpointError):
+        return f"vr-brian train: interrupted before the first checkpoint; start again with: {_resume_command(argv)}"
+    return f"vr-brian train: interrupted; {kept}; continue with: {_resume_command(argv)}"
+
+
+def _caused_by_interrupt(error: BaseException) -> bool:
+    """Whether a KeyboardInterrupt lies in the chain of causes of ``error``."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def main(argv=None) -> int:
-    """Entry point of ``vr-brian train``; returns the exit status."""
+    """Entry point of ``vr-brian train``; returns the exit status (:mod:`vr_brian_app.failures`)."""
     from gradients.train import TrainingDiverged
 
+    from .failures import EXPECTED, FAILED, INTERRUPTED, USAGE, fail, plain_interrupts
+
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+    args = parser.parse_args(argv)
+    prog = "vr-brian train"
     try:
-        out = run(args)
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as error:
-        print(f"vr-brian train: error: {error}", file=sys.stderr)
-        return 2
-    except TrainingDiverged as error:
-        print(f"vr-brian train: training diverged: {error}", file=sys.stderr)
-        return 1
+        with plain_interrupts(import_brian2=args.forward == "brian2"):
+            out = run(args)
+    except KeyboardInterrupt:
+        print(_interrupted(args, argv), file=sys.stderr)
+        return INTERRUPTED
+    except Exception as error:
+        if _caused_by_interrupt(error):  # a library may wrap a KeyboardInterrupt in an error of its own
+            print(_interrupted(args, argv), file=sys.stderr)
+            return INTERRUPTED
+        if isinstance(error, TrainingDiverged):
+            return fail(prog, error, FAILED, args.debug, hint=" (training diverged)")
+        if isinstance(error, EXPECTED):
+            return fail(prog, error, USAGE, args.debug)
+        if isinstance(error, OSError):
+            return fail(prog, error, FAILED, args.debug)
+        raise
     print(
         f"trained {out['epochs']} epochs: test loss {out['initial_test_loss']:.3f} -> {out['test_loss']:.3f} V, "
         f"test micro F {out['test_f']:.3f} (chance {out['chance_f']:.3f})"

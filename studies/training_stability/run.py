@@ -75,8 +75,6 @@ REMEDIES = {
     "projection": {"stability_bound": 0.5},
     "recover": {"recover": 3},
     "default": {},
-    # what the single remedies under stress pointed to: the defaults with fan-in learning rates
-    "default_fan_in_lr": {"lr_fan_in": 64},
 }
 
 #: The variants of R(t) the remedies part compares, as VRParams keyword arguments.
@@ -87,9 +85,9 @@ def remedy_config(name: str) -> dict:
     """The TrainConfig settings of a named remedy (:data:`REMEDIES`)."""
     from gradients.train import TrainConfig
 
-    if name.startswith("default"):
+    if name == "default":
         defaults = TrainConfig()
-        return {**{key: getattr(defaults, key) for key in REMEDIES["none"]}, **REMEDIES[name]}
+        return {key: getattr(defaults, key) for key in REMEDIES["none"]}
     return {**REMEDIES["none"], **REMEDIES[name]}
 
 
@@ -290,7 +288,6 @@ def plan(parts, tasks: dict, seeds: int, epochs: int, runs_dir, quick: bool) -> 
                 "fan_in_lr",
                 "projection",
                 "recover",
-                "default_fan_in_lr",
             ):
                 add("remedies", 0.3, big, remedy, seed_list=one, **stress)
             for variant in ("bounded", "split"):

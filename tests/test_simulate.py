@@ -70,7 +70,7 @@ def test_standalone_run_removes_its_project_and_leaves_the_users_one(tmp_path, c
     the run, its monitors stay readable, and report='text' is printed by the compiled program."""
     weights, spikes, params = make_case(0.3, batch=1, steps=60)
     before = _standalone_projects()
-    all_devices["cpp_standalone"].reinit()  # a CompiledNetwork run earlier in this process leaves it run
+    all_devices["cpp_standalone"].reinit()  # whatever an earlier test in this process left on it
     set_device("cpp_standalone", build_on_run=False, directory=str(tmp_path / "user_project"))
     try:
         user = vr_neuron_group(3, params)

@@ -36,7 +36,7 @@ from brian2 import NeuronGroup, ms, second, volt
 
 from .params import to_si
 
-__all__ = ["AdExParams", "BRETTE_GERSTNER_2005", "ADEX_EQUATIONS", "adex_group", "rheobase"]
+__all__ = ["AdExParams", "BRETTE_GERSTNER_2005", "ADEX_EQUATIONS", "PARAMETER_UNITS", "adex_group", "rheobase"]
 
 ADEX_EQUATIONS = """
 dV/dt = (-V + DeltaT*exp(clip((V - VT)/DeltaT, -inf, 30)) - w + weight_scale*s + I_ext)/tau_m : volt
@@ -59,7 +59,8 @@ I_ext : volt (constant)
 THRESHOLD = "V > VT + 5*DeltaT"
 RESET = "V = V_reset; w += b"
 
-_UNITS = {
+#: The unit of every AdEx parameter (1: dimensionless).
+PARAMETER_UNITS = {
     "tau_m": second,
     "tau_w": second,
     "a": 1,
@@ -102,7 +103,7 @@ class AdExParams:
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
-            value = to_si(getattr(self, field.name), _UNITS[field.name], field.name)
+            value = to_si(getattr(self, field.name), PARAMETER_UNITS[field.name], field.name)
             if not math.isfinite(value):
                 raise ValueError(f"{field.name} must be finite, got {value}")
             object.__setattr__(self, field.name, value)
@@ -149,7 +150,7 @@ def adex_group(
         namespace={"inf": np.inf},
     )
     for field in dataclasses.fields(params):
-        setattr(group, field.name, getattr(params, field.name) * _UNITS[field.name])
+        setattr(group, field.name, getattr(params, field.name) * PARAMETER_UNITS[field.name])
     group.tau_syn = tau_syn
     group.I_ext = I_ext
     return group

@@ -59,6 +59,7 @@ from brian2 import Equations, Network, NeuronGroup, SpikeMonitor, StateMonitor, 
 from scipy.optimize import differential_evolution
 
 from .adex import ADEX_EQUATIONS
+from .adex import PARAMETER_UNITS as ADEX_PARAMETER_UNITS
 from .adex import RESET as ADEX_RESET
 from .adex import THRESHOLD as ADEX_THRESHOLD
 from .equations import ON_STEP, RESET, THRESHOLD, VR_CLIF, VR_CLIF_CURRENT
@@ -310,17 +311,7 @@ class CandidateSimulator:
     def _values(self, columns: dict) -> dict:
         """Brian2 variable name -> per-neuron values with units."""
         if self.kind == "adex":
-            units = {
-                "tau_m": second,
-                "tau_w": second,
-                "a": 1,
-                "b": volt,
-                "VT": volt,
-                "DeltaT": volt,
-                "V_reset": volt,
-                "weight_scale": volt,
-                "R_in": ohm,
-            }
+            units = {**ADEX_PARAMETER_UNITS, "R_in": ohm}
         else:
             columns = dict(columns, **holding_input(columns, self.dt, self.form))
             units = {

@@ -69,6 +69,8 @@ class CompiledNetwork:
         """Delete the project directory if this object made it."""
         if os.path.basename(self.directory).startswith(_PREFIX):
             shutil.rmtree(self.directory, ignore_errors=True)
+        if self.device is not None:  # Brian2's global standalone device, left as a fresh one
+            self.device.reinit()
         self.device = None
 
 

@@ -130,13 +130,14 @@ class SpikeMatrix:
     numba loops (:mod:`gradients.csr_kernels`), with the same numbers.
     """
 
-    def __init__(self, spikes_tm: np.ndarray, compiled: bool | None = None):
+    def __init__(self, spikes_tm: np.ndarray, compiled: bool | None = None, csr: tuple | None = None):
         steps, batch, units = spikes_tm.shape
         self.compiled = use_compiled(compiled)
         self.shape = (steps, batch, units)
         self._flat = flat = spikes_tm.reshape(steps * batch, units)
-        self.sparse = np.count_nonzero(flat) < SPARSE_BELOW * flat.size
-        self._csr: tuple | None = None
+        ones = np.count_nonzero(flat) if csr is None else len(csr[0])
+        self.sparse = ones < SPARSE_BELOW * flat.size
+        self._csr: tuple | None = csr  # the caller's, when it has the CSR form already
         self._cache: dict = {}
 
     @property
@@ -273,11 +274,13 @@ def _traces(U, P, spikes, params, weights) -> Traces:
         P=tuple(p.transpose(1, 0, 2) for p in P),
         spikes=spikes,
         params=params,
-        weights=weights_fingerprint(weights),
+        weights=None if weights is None else weights_fingerprint(weights),
     )
 
 
-def record_forward(weights, spikes: np.ndarray, params: VRParams, compiled: bool | None = None) -> Recording:
+def record_forward(
+    weights, spikes: np.ndarray, params: VRParams, compiled: bool | None = None, fingerprint: bool = True
+) -> Recording:
     """Simulate the network and keep what the backward pass needs.
 
     Parameters
@@ -290,6 +293,9 @@ def record_forward(weights, spikes: np.ndarray, params: VRParams, compiled: bool
         Neuron parameters.
     compiled : bool, optional
         Run the compiled kernels (default :data:`COMPILED`) or the numpy/scipy path.
+    fingerprint : bool
+        Whether the traces carry :func:`~vr_brian.traces.weights_fingerprint` of ``weights``
+        (for traces handed out; a training step that keeps them to itself skips the digest).
 
     Returns
     -------
@@ -299,15 +305,15 @@ def record_forward(weights, spikes: np.ndarray, params: VRParams, compiled: bool
     """
     compiled = use_compiled(compiled)
     spikes_tm = np.ascontiguousarray(spikes.transpose(1, 0, 2))
-    inputs, below = [], spikes_tm
+    inputs, below, below_csr = [], spikes_tm, None
     U, P, I = [], [], []
     for n, W in enumerate(weights):
         fires = n < len(weights) - 1
-        inputs.append(SpikeMatrix(below, compiled))
+        inputs.append(SpikeMatrix(below, compiled, below_csr))
         if compiled:
             from . import kernels
 
-            U_n, P_n = kernels.layer_forward(inputs[-1], W, params, fires)
+            U_n, P_n, below_csr = kernels.layer_forward(inputs[-1], W, params, fires)
         else:
             currents = layer_currents(inputs[-1], W, params)
             U_n, P_n = _layer(currents, params, fires)
@@ -321,7 +327,7 @@ def record_forward(weights, spikes: np.ndarray, params: VRParams, compiled: bool
         P=tuple(P),
         inputs=tuple(inputs),
         spikes_tm=spikes_tm,
-        traces=_traces(U, P, spikes, params, weights),
+        traces=_traces(U, P, spikes, params, weights if fingerprint else None),
         I=tuple(I),
         compiled=compiled,
     )

@@ -12,9 +12,9 @@ spikes):
   needs it.
 - The backward pass visits the spikes too: the weight gradient adds
   :math:`\bar I(t)` to one row per presynaptic spike, and the sensitivity of a hidden
-  layer's spikes to the layer above, :math:`N_0 W_{n+1}^\top \bar I_{n+1}(t)`, is formed
-  only for the units whose voltage lies inside the surrogate's window, where
-  :math:`g(U) \ne 0` lets it matter.
+  layer's spikes to the layer above, :math:`N_0 W_{n+1}^\top \bar I_{n+1}(t)`, adds one
+  row of :math:`W_{n+1}` per unit above whose adjoint is nonzero, over all units at once
+  (a vectorised loop: cheaper than picking out the units inside the surrogate's window).
 - The samples of a minibatch run in parallel (numba ``prange``). The weight gradient is
   summed per chunk of samples (:data:`GRADIENT_CHUNKS` contiguous chunks, whatever the
   number of threads), then over chunks in order: the result does not depend on the number
@@ -38,10 +38,14 @@ from vr_brian.params import VRParams
 
 from .forward import SpikeMatrix, weight_parts
 
-__all__ = ["layer_forward", "backward", "GRADIENT_CHUNKS", "MODES"]
+__all__ = ["layer_forward", "backward", "GRADIENT_CHUNKS", "LISTED_DENSITY", "MODES"]
 
 #: The batch is split into at most this many contiguous chunks for the weight-gradient sums.
 GRADIENT_CHUNKS = 4
+
+#: The share of a sample's (step, unit) entries that the forward pass lists as spikes while it runs (the
+#: CSR form of a layer's spikes for the layer above); a denser layer is scanned afterwards instead.
+LISTED_DENSITY = 0.25
 
 #: The resistance of each variant as the kernels' integer mode.
 MODES = {"none": 0, "paper": 1, "bounded": 2, "split": 3}
@@ -64,9 +68,10 @@ def _scaled_transposed(W: np.ndarray, params: VRParams) -> tuple:
 
 @_kernel
 def _forward_kernel(
-    cols, indptr, Wt_exc, Wt_inh, U, P, gamma_m, gamma_s, v_thr, k_exc, k_inh, r_max, mode, fires
+    cols, indptr, Wt_exc, Wt_inh, U, P, counts, fired, full, gamma_m, gamma_s, v_thr, k_exc, k_inh, r_max, mode, fires
 ):  # pragma: no cover (compiled)
     steps, batch, units = U.shape
+    capacity = fired.shape[1]
     zero = v_thr - v_thr  # constants in the arrays' dtype
     one = v_thr / v_thr
     # every loop over units is branch free inside, so that it vectorises; the branches on the
@@ -79,6 +84,7 @@ def _forward_kernel(
         I = np.empty(units, U.dtype)
         I_inh = np.empty(units, U.dtype)
         T = np.empty(units, U.dtype)
+        written = 0
         for t in range(steps):
             row = t * batch + b
             I[:] = zero
@@ -119,15 +125,35 @@ def _forward_kernel(
                     spike = U_t[e] > v_thr
                     P_t[e] = spike
                     reset[e] = v_thr if spike else zero
+                # the units that fired, in order, after those of the steps before (for the CSR form),
+                # while the sample's list has room for a whole step more
+                if written + units <= capacity:
+                    n = 0
+                    for e in range(units):
+                        fired[b, written + n] = e
+                        n += P_t[e]
+                    counts[t, b] = n
+                    written += n
+                else:
+                    full[b] = True
 
 
 def layer_forward(inputs: SpikeMatrix, W: np.ndarray, params: VRParams, fires: bool) -> tuple:
-    """One layer over all steps: (U, P) time-major, U in the dtype of ``W``, P bool (None if not ``fires``)."""
+    """One layer over all steps: (U, P, csr) time-major, U in the dtype of ``W``, P bool, and the CSR form
+    of P as :attr:`SpikeMatrix.csr` (None where a sample is denser than :data:`LISTED_DENSITY`);
+    P and csr are None if not ``fires``."""
     steps, batch, _ = inputs.shape
     dtype = W.dtype
+    units = W.shape[0]
     Wt_exc, Wt_inh = _scaled_transposed(W, params)
-    U = np.empty((steps, batch, W.shape[0]), dtype)
-    P = np.empty((steps, batch, W.shape[0]), bool) if fires else np.empty((0, 0, 0), bool)
+    U = np.empty((steps, batch, units), dtype)
+    P = np.empty((steps, batch, units), bool) if fires else np.empty((0, 0, 0), bool)
+    counts = np.empty((steps, batch) if fires else (0, 0), np.int32)
+    # each sample's fired units in order, room for the spikes of sparse layers (a denser sample
+    # marks itself full, and the CSR form then comes from a scan of P)
+    capacity = int(LISTED_DENSITY * steps * units) + units
+    fired = np.empty((batch, capacity) if fires else (0, 0), np.int32)
+    full = np.zeros(batch, bool)
     f = dtype.type
     _forward_kernel(
         *inputs.csr,
@@ -135,6 +161,9 @@ def layer_forward(inputs: SpikeMatrix, W: np.ndarray, params: VRParams, fires: b
         Wt_inh,
         U,
         P,
+        counts,
+        fired,
+        full,
         f(params.gamma_m),
         f(params.gamma_s),
         f(params.v_thr),
@@ -144,7 +173,31 @@ def layer_forward(inputs: SpikeMatrix, W: np.ndarray, params: VRParams, fires: b
         _mode(params),
         fires,
     )
-    return U, P if fires else None
+    if not fires:
+        return U, None, None
+    if full.any():
+        return U, P, None
+    indptr = np.zeros(steps * batch + 1, np.int32)
+    np.cumsum(counts.reshape(-1), out=indptr[1:])
+    cols = np.empty(indptr[-1], np.int32)
+    _gather_rows(fired, counts, indptr, cols)
+    return U, P, (cols, indptr)
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather_rows(fired, counts, indptr, cols):  # pragma: no cover (compiled)
+    """CSR column indices (rows t*batch + b) from each sample's fired units, listed step after step."""
+    steps, batch = counts.shape
+    start = np.zeros(batch, np.int64)  # where each sample's next step begins in its list
+    i = 0
+    for t in range(steps):
+        for b in range(batch):
+            source = fired[b]
+            first = start[b]
+            for k in range(counts[t, b]):
+                cols[i] = source[first + k]
+                i += 1
+            start[b] = first + counts[t, b]
 
 
 @_kernel
@@ -183,7 +236,7 @@ def _backward_kernel(
     zero = v_thr - v_thr
     one = v_thr / v_thr
     gamma_diff = gamma_m - gamma_s
-    n_above = W_above_exc.shape[1]
+    n_above = W_above_exc.shape[0]
     for c in numba.prange(chunks):
         g_exc, g_inh = grad_exc[c], grad_inh[c]
         g_exc[:] = zero
@@ -193,7 +246,7 @@ def _backward_kernel(
         dT_next = np.empty(units, U.dtype)  # dL/dT(t+1)
         dT = np.empty(units, U.dtype)
         g = np.empty(units, U.dtype)  # the surrogate g(U(t))
-        window = np.empty(units, np.int64)  # units with g != 0
+        from_above = np.empty(units, U.dtype)  # W_above^T dI_above(t)
         I_next = np.empty(units, U.dtype)  # I(t+1), recomputed from the spikes
         I_inh_next = np.empty(units, U.dtype)
         d_exc = np.empty(units, U.dtype)  # dL/dI(t) of each part
@@ -208,29 +261,28 @@ def _backward_kernel(
                 for e in range(units):
                     dT[e] = dDm[e] * gamma_diff + dT_next[e] * gamma_s
                 if fires:
-                    inside = 0
                     for e in range(units):
                         g[e] = inv_q if abs(U_t[e] - v_thr) < half_q else zero
                         dDm[e] = dDm[e] * (gamma_m - v_thr * g[e])
                     if n_above > 0:
+                        # the layer above at t, N0 W_above^T dI_above(t): one row of W_above per
+                        # unit above with a nonzero adjoint, added over all units (vectorised)
                         for e in range(units):
-                            if g[e] != zero:
-                                window[inside] = e
-                                inside += 1
-                        # the layer above at t, through the spikes of the units in the window
-                        for w in range(inside):
-                            e = window[w]
-                            source = zero
-                            row = W_above_exc[e]
-                            above = dI_above_exc[t, b]
-                            for i in range(n_above):
-                                source += row[i] * above[i]
+                            from_above[e] = zero
+                        for i in range(n_above):
+                            a_i = dI_above_exc[t, b, i]
+                            if a_i != zero:
+                                row = W_above_exc[i]
+                                for e in range(units):
+                                    from_above[e] += row[e] * a_i
                             if mode == 3:
-                                row = W_above_inh[e]
-                                above = dI_above_inh[t, b]
-                                for i in range(n_above):
-                                    source += row[i] * above[i]
-                            dDm[e] += g[e] * N0 * source
+                                a_i = dI_above_inh[t, b, i]
+                                if a_i != zero:
+                                    row = W_above_inh[i]
+                                    for e in range(units):
+                                        from_above[e] += row[e] * a_i
+                        for e in range(units):
+                            dDm[e] += g[e] * N0 * from_above[e]
                 else:
                     for e in range(units):
                         dDm[e] = dDm[e] * gamma_m
@@ -353,12 +405,12 @@ def backward(weights, recording, dL_dVmax: np.ndarray, t_star: np.ndarray, param
             parts.append(grad_inh.sum(axis=0).T * f(params.N0))
         grads[n] = np.ascontiguousarray(parts[0] if not split else np.where(W >= 0, parts[0], parts[1]))
         if keep:
-            # what the layer below needs: this layer's current adjoints and its weights, (n_pre, n_post) rows
+            # what the layer below needs: this layer's current adjoints and its weights, (n_post, n_pre)
             W_parts = weight_parts(W, params)
             above = (
                 dI_exc,
                 dI_inh,
-                np.ascontiguousarray(W_parts[0].T),
-                np.ascontiguousarray(W_parts[1].T) if split else np.zeros((0, 0), dtype),
+                np.ascontiguousarray(W_parts[0]),
+                np.ascontiguousarray(W_parts[1]) if split else np.zeros((0, 0), dtype),
             )
     return grads

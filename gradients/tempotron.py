@@ -246,11 +246,12 @@ def _check_traces(traces, weights, spikes, params):
         )
 
 
-def _recording(weights, spikes, params: VRParams, traces: Traces | None, compiled: bool | None):
-    """The forward pass: the traces replayed, or a new simulation."""
+def _recording(weights, spikes, params: VRParams, traces: Traces | None, compiled: bool | None, handed_out=False):
+    """The forward pass: the traces replayed, or a new simulation (whose traces carry the weights'
+    fingerprint only if they are ``handed_out``)."""
     if traces is not None:
         return replay(weights, traces, compiled)
-    return record_forward(weights, spikes, params, compiled)
+    return record_forward(weights, spikes, params, compiled, fingerprint=handed_out)
 
 
 def loss(
@@ -365,7 +366,7 @@ def loss_and_grad(
     weights, spikes, targets, q, margin = _validate(weights, spikes, targets, params, q, traces, method, margin)
     positive_weight = check_positive_weight(positive_weight)
     scale = check_readout(loss, readout_scale, targets)
-    recording = _recording(weights, spikes, params, traces, compiled)
+    recording = _recording(weights, spikes, params, traces, compiled, handed_out=return_traces)
     output = recording.U[-1].transpose(1, 0, 2)
     value, dL_dVmax, t_star = output_loss(output, targets, params.v_thr, loss, margin, positive_weight, scale)
     grads, adjoints = backward(weights, recording, dL_dVmax, t_star, params, q, keep_adjoints=method == "paper")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gradients.forward import SPARSE_BELOW, SpikeMatrix, input_currents, record_forward, replay
-from vr_brian import forward
+from vr_brian import VRParams, forward
 
 from .conftest import VARIANT_CASES, make_case, variant_case
 
@@ -83,12 +83,41 @@ def test_compiled_and_numpy_paths_agree(params_kwargs):
         for method in methods:
             typed = [w.astype(dtype) for w in weights]
             compiled = loss_and_grad(typed, spikes, targets, params, q=0.5, method=method)
-            traces = record_forward(typed, spikes, params).traces
+            recording = record_forward(typed, spikes, params)
+            traces = recording.traces
             plain = loss_and_grad(typed, spikes, targets, params, q=0.5, method=method, compiled=False)
-            plain_traces = record_forward(typed, spikes, params, compiled=False).traces
+            plain_recording = record_forward(typed, spikes, params, compiled=False)
+            plain_traces = plain_recording.traces
+            # the hidden spikes' CSR form as the forward kernel lists it, against numpy's scan of the spikes
+            for listed, scanned in zip(recording.inputs[1:], plain_recording.inputs[1:], strict=True):
+                for a, b in zip(listed.csr, scanned.csr, strict=True):
+                    assert a.dtype == np.int32
+                    np.testing.assert_array_equal(a, b)
             for a, b in zip(traces.U, plain_traces.U, strict=True):
                 np.testing.assert_allclose(a, b, rtol=0, atol=tolerance)
             assert compiled[0] == pytest.approx(plain[0], rel=tolerance)
             for a, b in zip(compiled[1], plain[1], strict=True):
                 assert np.abs(b).max() > 0
                 assert np.linalg.norm(a - b) <= tolerance * np.linalg.norm(b)
+
+
+@pytest.mark.parametrize("gain, listed", [(0.5, True), (8.0, False)])
+def test_forward_kernel_lists_the_spikes_of_sparse_layers(gain, listed):
+    """The CSR form of a hidden layer's spikes, listed by the forward kernel while it runs (sparse layers)
+    or left to a scan of the spikes (a sample denser than LISTED_DENSITY): both equal numpy's scan."""
+    pytest.importorskip("numba")
+    import gradients.forward as forward_module
+    from gradients import kernels
+
+    if not forward_module.COMPILED:
+        pytest.skip("compiled loops disabled (VR_BRIAN_NO_NUMBA)")
+    rng = np.random.default_rng(3)
+    spikes_tm = rng.random((60, 4, 30)) < 0.2
+    W = gain * rng.normal(0.05, 0.1, (25, 30))
+    params = VRParams(alpha=0.3)
+    U, P, csr = kernels.layer_forward(SpikeMatrix(spikes_tm), W, params, fires=True)
+    densest_sample = P.mean(axis=(0, 2)).max()
+    assert (csr is not None) == listed and (densest_sample <= kernels.LISTED_DENSITY) == listed and P.any()
+    scanned = SpikeMatrix(P, compiled=False).csr
+    for a, b in zip(csr if listed else SpikeMatrix(P).csr, scanned, strict=True):
+        np.testing.assert_array_equal(a, b)

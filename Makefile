@@ -69,7 +69,7 @@ test-genn: $(GENN)
 		tests/test_params.py tests/test_equations.py tests/test_examples.py::test_genn_code_example_generates_the_project
 
 bench-genn: $(BASE)
-	$(PY) -m studies.genn_scaling.run --backend cpp_standalone --timeout 1200
+	$(PY) -m studies.genn_scaling.run --backend cpp_standalone --timeout 1200s
 
 audio-deps:
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends $(AUDIO_APT)

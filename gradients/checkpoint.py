@@ -163,7 +163,7 @@ def load_checkpoint(path) -> Checkpoint:
             optimizer_state=state_from_arrays(meta["optimizer_state"], optimizer),
             epoch=int(meta["epoch"]),
             config=meta["config"],
-            params=VRParams(**meta["params"]),
+            params=VRParams.from_si(**meta["params"]),
             history=meta["history"],
             rng_state=meta["rng_state"],
         )

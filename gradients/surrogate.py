@@ -53,7 +53,7 @@ def surrogate_width(q, params: VRParams) -> float:
 
     Examples
     --------
-    >>> surrogate_width(None, VRParams(v_thr=2.0))
+    >>> surrogate_width(None, VRParams.from_si(v_thr=2.0))
     2.0
     >>> surrogate_width(0.25, VRParams())
     0.25

@@ -102,4 +102,4 @@ def variant_case(params_kwargs, seed=7, batch=2, steps=200, sizes=SIZES, gain=2.
     """:func:`make_case` with its weights scaled by ``gain``, so that R(t) leaves [0, r_max] and the
     variants differ from the paper's model, and params of ``params_kwargs``."""
     weights, spikes, _ = make_case(0.0, seed=seed, batch=batch, steps=steps, sizes=sizes)
-    return [gain * W for W in weights], spikes, VRParams(**params_kwargs)
+    return [gain * W for W in weights], spikes, VRParams.from_si(**params_kwargs)

@@ -8,8 +8,9 @@ import pytest
 from brian2 import second, volt
 
 from gradients.data import builtin_task, save_npz
+from vr_brian.params import parse_quantity
 from vr_brian_app.cli import main as vr_brian_main
-from vr_brian_app.train import main, parse_quantity
+from vr_brian_app.train import main
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 is accepted, or computed correctly (README "What is checked"). Property-based tests (hypothesis) of the
 validators at the end."""
 
+import argparse
 import json
 import zipfile
 
@@ -104,6 +105,42 @@ def test_genn_options_need_units(tmp_path, capsys, option, text):
     with pytest.raises(SystemExit):
         genn_main(["--sizes", "4,3", "--rate", "10Hz", "--steps", "5", "-o", str(tmp_path / "p"), option, text])
     assert "needs a Brian2 unit" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "study, option, text",
+    [
+        ("alpha_sweep", "--dt", "0.003"),
+        ("alpha_sweep", "--tau-m", "30"),
+        ("training_stability", "--instruments-dt", "0.003"),
+        ("training_stability", "--piano-tau-m", "0.03"),
+        ("instrument_recognition", "--dt", "0.003"),
+        ("instrument_recognition", "--delay", "0.015"),
+        ("piano_multipitch", "--dt", "0.003"),
+        ("psp_amplitude", "--weight", "0.1"),
+        ("hh_comparison", "--fit-duration", "20"),
+        ("genn_scaling", "--timeout", "600"),
+    ],
+)
+def test_study_options_need_units(tmp_path, capsys, study, option, text):
+    """The studies' own command lines follow the same rule, before any work."""
+    import importlib
+
+    study_main = importlib.import_module(f"studies.{study}.run").main
+    with pytest.raises(SystemExit):
+        study_main(["--out-dir", str(tmp_path / "out"), option, text])
+    err = capsys.readouterr().err
+    assert f"argument {option}" in err and "needs a Brian2 unit" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_study_options_read_units():
+    from vr_brian_app.arguments import quantity_arg
+
+    assert quantity_arg("second", "--dt")("3ms") == pytest.approx(0.003)
+    assert quantity_arg("second", "--dt", as_quantity=True)("3 ms") == 3 * ms
+    with pytest.raises(argparse.ArgumentTypeError, match="--dt must be in units of second"):
+        quantity_arg("second", "--dt")("3mV")
 
 
 def test_tau_m_means_the_same_in_both_commands(tmp_path):
@@ -250,12 +287,28 @@ def test_genn_sizes_are_named(tmp_path, capsys):
 # -- the unit rule at the edge: VRParams ------------------------------------------------------------
 
 
-def test_vrparams_takes_quantities_and_si_floats():
-    """VRParams is also the SI record every internal caller and checkpoint builds: a bare number is SI
-    (seconds, volts), as documented; the command lines refuse bare numbers (tests above)."""
-    assert VRParams(tau_m=20 * ms) == VRParams(tau_m=0.02)
+@pytest.mark.parametrize(
+    "name, unit", [("tau_m", "second"), ("tau_s", "second"), ("dt", "second"), ("v_thr", "volt"), ("e_inh", "volt")]
+)
+def test_vrparams_refuses_a_bare_number_naming_the_unit(name, unit):
+    """``VRParams(tau_m=20)`` (20 s or 20 ms?) is refused, naming the unit and the SI constructor."""
+    extra = {"variant": "split", "alpha": 0.3} if name == "e_inh" else {}
+    with pytest.raises(TypeError, match=rf"{name} needs a Brian2 unit of {unit}.*VRParams\.from_si"):
+        VRParams(**{name: -2.0 if name == "e_inh" else 20}, **extra)
+    with pytest.raises(TypeError, match=f"{name} needs a Brian2 unit"):
+        VRParams(**extra).replace(**{name: -2.0 if name == "e_inh" else 0.5})
+
+
+def test_vrparams_from_si_equals_quantities_and_checks_units():
+    """Plain SI floats say so with ``from_si``; quantities given to it are still checked."""
+    assert VRParams(tau_m=20 * ms) == VRParams.from_si(tau_m=0.02)
+    assert VRParams.from_si(tau_m=0.03, tau_s=0.0075).replace(alpha=0.3).tau_m == 0.03
     with pytest.raises(ValueError, match="units of second"):
         VRParams(tau_m=20 * volt)
+    with pytest.raises(ValueError, match="units of second"):
+        VRParams.from_si(tau_m=20 * volt)
+    with pytest.raises(TypeError, match="tau_m must be a number"):
+        VRParams.from_si(tau_m="20ms")
 
 
 # -- property-based tests of the validators ---------------------------------------------------------

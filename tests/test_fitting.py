@@ -39,7 +39,7 @@ def test_candidates_equal_the_iterative_reference():
     theta = np.array([[0.3, s, 15e-3, 0.25, 10e-3] for s in scales])
     recording = simulate_candidates("vrclif", theta, inputs, dt=0.5 * ms)
     steps = recording.v.shape[1]
-    params = VRParams(tau_m=15e-3, tau_s=3.75e-3, v_thr=10e-3, alpha=0.3, dt=0.5e-3)
+    params = VRParams.from_si(tau_m=15e-3, tau_s=3.75e-3, v_thr=10e-3, alpha=0.3, dt=0.5e-3)
     hidden = np.outer(scales, inputs.weights)
     reference = forward([hidden, np.zeros((1, 2))], _grid_spikes(inputs, steps), params)
     np.testing.assert_allclose(recording.v, reference.U[0][0].T, rtol=0, atol=1e-12)

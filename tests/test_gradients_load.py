@@ -63,7 +63,7 @@ def test_loads_the_checkpoint_as_trained(run_dir):
     assert trained.sizes == (12, 10, 3) and trained.epoch == 3
     for W, W_saved in zip(trained.weights, checkpoint.weights, strict=True):
         np.testing.assert_array_equal(W, W_saved)
-    assert trained.params == VRParams(tau_m=15e-3, alpha=0.3) and trained.params == checkpoint.params
+    assert trained.params == VRParams.from_si(tau_m=15e-3, alpha=0.3) and trained.params == checkpoint.params
     assert trained.class_names == ("pattern 0", "pattern 1", "pattern 2")
     assert load_network(run_dir / "checkpoint.npz").weights[0].tobytes() == trained.weights[0].tobytes()
 

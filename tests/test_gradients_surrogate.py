@@ -20,7 +20,7 @@ def test_box_of_unit_area_centred_on_threshold():
 
 
 def test_width_accepts_quantities_and_rejects_bad_values():
-    params = VRParams(v_thr=2.0)
+    params = VRParams.from_si(v_thr=2.0)
     assert surrogate_width(None, params) == DEFAULT_Q_OVER_V_THR * 2.0
     assert surrogate_width(250 * mV, params) == pytest.approx(0.25)
     assert surrogate_width(0.1, params) == 0.1

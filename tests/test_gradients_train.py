@@ -158,7 +158,7 @@ def test_float64_and_config_validation(task):
 
 def test_init_weights_follow_the_documented_law():
     rng = np.random.default_rng(0)
-    W = init_weights((400, 300, 5), VRParams(v_thr=2.0), rng, "float64", mean_gain=2.0, std_gain=1.0)
+    W = init_weights((400, 300, 5), VRParams.from_si(v_thr=2.0), rng, "float64", mean_gain=2.0, std_gain=1.0)
     assert W[0].shape == (300, 400) and W[1].shape == (5, 300)
     assert W[0].mean() == pytest.approx(2.0 * 2.0 / 400, abs=4 * (2.0 / 20) / math.sqrt(W[0].size))
     assert W[0].std() == pytest.approx(2.0 / 20, rel=0.01)

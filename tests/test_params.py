@@ -13,7 +13,7 @@ def test_example_from_the_docs_works_as_written():
 
 
 def test_floats_in_si_equal_quantities():
-    assert VRParams(tau_m=0.02, tau_s=0.005, v_thr=1.0, dt=1e-3) == VRParams(
+    assert VRParams.from_si(tau_m=0.02, tau_s=0.005, v_thr=1.0, dt=1e-3) == VRParams(
         tau_m=20 * ms, tau_s=5 * ms, v_thr=1 * volt, dt=1 * ms
     )
 
@@ -21,7 +21,7 @@ def test_floats_in_si_equal_quantities():
 def test_N0_makes_the_kernel_peak_equal_one():
     """Analytic: the kernel exp(-t/tm) - exp(-t/ts) peaks at t* = tm ts/(tm - ts) ln(tm/ts)."""
     for tau_m, tau_s in [(20e-3, 5e-3), (25e-3, 6.25e-3), (10e-3, 9e-3), (100e-3, 1e-3)]:
-        p = VRParams(tau_m=tau_m, tau_s=tau_s)
+        p = VRParams.from_si(tau_m=tau_m, tau_s=tau_s)
         t_peak = tau_m * tau_s / (tau_m - tau_s) * math.log(tau_m / tau_s)
         assert p.N0 * (math.exp(-t_peak / tau_m) - math.exp(-t_peak / tau_s)) == pytest.approx(1, rel=1e-12)
         t = np.linspace(0, 10 * tau_m, 200001)  # and no higher value anywhere on a fine grid
@@ -51,12 +51,12 @@ def test_immutable_and_replace_validates():
         (dict(tau_m=4 * ms), "tau_m"),
         (dict(tau_s=0 * ms), "tau_s"),
         (dict(dt=0 * ms), "dt"),
-        (dict(dt=-1e-3), "dt"),
+        (dict(dt=-1 * ms), "dt"),
         (dict(v_thr=0 * volt), "v_thr"),
-        (dict(v_thr=-1.0), "v_thr"),
+        (dict(v_thr=-1 * volt), "v_thr"),
         (dict(alpha=float("nan")), "alpha"),
         (dict(alpha=float("inf")), "alpha"),
-        (dict(tau_m=float("nan")), "tau_m"),
+        (dict(tau_m=float("nan") * ms), "tau_m"),
     ],
 )
 def test_invalid_values_name_the_parameter(changes, name):

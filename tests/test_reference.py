@@ -63,7 +63,7 @@ def test_split_inhibition_saturates_at_its_reversal():
     spikes = np.ones((1, steps, 1), bool)
     W = [np.array([[-0.2]])]
     paper = forward(W, spikes, VRParams(alpha=0.3)).U[0]
-    split = forward(W, spikes, VRParams(alpha=0.3, variant="split", e_inh=-2.0)).U[0]
+    split = forward(W, spikes, VRParams.from_si(alpha=0.3, variant="split", e_inh=-2.0)).U[0]
     bounded = forward(W, spikes, VRParams(alpha=0.3, variant="bounded", r_max=2.0)).U[0]
     plain = forward(W, spikes, VRParams(alpha=0.0)).U[0]
     S = plain[0, -1, 0]
@@ -89,7 +89,7 @@ def test_single_psp_is_the_analytic_kernel():
 
 def test_second_psp_is_scaled_by_the_resistance():
     """Two spikes into one neuron: the second jump is N0*w*(1 - alpha*U(k1-1)/v_thr), U from the step before."""
-    params = VRParams(alpha=0.4, v_thr=2.0)
+    params = VRParams.from_si(alpha=0.4, v_thr=2.0)
     w, k0, k1, steps = 0.5, 2, 9, 40
     spikes = np.zeros((1, steps, 1), bool)
     spikes[0, [k0, k1], 0] = True

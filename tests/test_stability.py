@@ -8,7 +8,7 @@ from vr_brian.stability import initial_gain, kernel_sum, loop_gain, project_to_b
 
 
 def test_kernel_sum_is_the_sum_of_the_psp():
-    params = VRParams(dt=5e-3)
+    params = VRParams.from_si(dt=5e-3)
     spikes = np.zeros((1, 400, 1), bool)
     spikes[0, 0, 0] = True
     U = forward([np.array([[0.5]])], spikes, params).U[0]
@@ -19,7 +19,7 @@ def test_kernel_sum_is_the_sum_of_the_psp():
 def test_loop_gain_gives_the_steady_voltage_and_the_runaway(w, runs_away):
     """An input spike every step into one output neuron: U* = a/(1 + alpha a/v_thr), a = N0 S w, exists
     while G = -alpha a/v_thr < 1; beyond, the voltage runs away."""
-    params = VRParams(alpha=0.3, dt=5e-3)
+    params = VRParams.from_si(alpha=0.3, dt=5e-3)
     U = forward([np.array([[w]])], np.ones((1, 1000, 1), bool), params).U[0][0, :, 0]
     G = float(loop_gain(np.array([[w]]), np.ones(1), params)[0])
     a = params.N0 * kernel_sum(params) * w
@@ -33,7 +33,7 @@ def test_loop_gain_gives_the_steady_voltage_and_the_runaway(w, runs_away):
 
 @pytest.mark.parametrize("alpha", [0.3, -0.2])
 def test_projection_bounds_every_sample_and_moves_only_what_violates(alpha):
-    params = VRParams(alpha=alpha, dt=5e-3)
+    params = VRParams.from_si(alpha=alpha, dt=5e-3)
     rng = np.random.default_rng(0)
     W = rng.normal(0.0, 0.25, (50, 20)).astype(np.float32)
     rates = rng.random((16, 20)) * 0.3
@@ -69,7 +69,7 @@ def test_projection_onto_one_slab_is_the_euclidean_one():
 
 
 def test_stable_std_gain_meets_the_target():
-    params = VRParams(alpha=0.3, dt=5e-3)
+    params = VRParams.from_si(alpha=0.3, dt=5e-3)
     gain = stable_std_gain(params, 0.1, 64, 700, mean_gain=0.5, std_gain=1.0, bound=0.5)
     assert 0 < gain < 1.0
     n = 64

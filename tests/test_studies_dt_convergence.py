@@ -32,7 +32,7 @@ def test_subthreshold_error_falls_with_first_order(quick):
 def test_continuous_reference_equals_the_closed_form_of_two_inputs():
     # two inputs, no threshold: U(t) = w1 k(t - s1) + w2 (1 - alpha U(s2-)/v_thr) k(t - s2),
     # k(t) = N0 (exp(-t/tau_m) - exp(-t/tau_s)), continuous time
-    params = VRParams(dt=1e-5)
+    params = VRParams.from_si(dt=1e-5)
     alpha, w, s_steps = 0.4, np.array([[0.8, -0.5]]), [300, 700]
     U = study.continuous_reference(w, [np.array(s_steps)], [np.array([0, 1])], params, [alpha], 1500)[0, 1, 0]
     t = np.arange(1500) * params.dt
@@ -46,7 +46,7 @@ def test_continuous_reference_equals_the_closed_form_of_two_inputs():
 
 
 def test_continuous_reference_resets_by_v_thr_at_the_crossing():
-    params = VRParams(dt=1e-5)
+    params = VRParams.from_si(dt=1e-5)
     U = study.continuous_reference(np.array([[1.3]]), [np.array([100])], [np.array([0])], params, [0.0], 2000)[0, 0, 0]
     t = (np.arange(2000) - 100) * params.dt
     free = np.where(t >= 0, 1.3 * params.N0 * (np.exp(-t / params.tau_m) - np.exp(-t / params.tau_s)), 0.0)

@@ -23,8 +23,7 @@ def test_quick_heldout_rate_run_writes_trainer_files(tmp_path):
     from studies.instrument_recognition.run import main
 
     assert (
-        main(["--quick", "--out-dir", str(tmp_path), "--protocol", "heldout", "--encoder", "rate", "--dt", "0.005"])
-        == 0
+        main(["--quick", "--out-dir", str(tmp_path), "--protocol", "heldout", "--encoder", "rate", "--dt", "5ms"]) == 0
     )
     train, test = load_npz(tmp_path / "train.npz"), load_npz(tmp_path / "test.npz")
     assert train.spikes.shape == (10, 300, 64) and train.spikes.dtype == bool

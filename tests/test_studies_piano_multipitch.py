@@ -17,7 +17,7 @@ def test_quick_heldout_rate_run_writes_chords_and_scores(tmp_path):
     from studies.piano_multipitch.run import N_CHANNELS, main
 
     assert (
-        main(["--quick", "--out-dir", str(tmp_path), "--protocol", "heldout", "--encoder", "rate", "--dt", "0.01"]) == 0
+        main(["--quick", "--out-dir", str(tmp_path), "--protocol", "heldout", "--encoder", "rate", "--dt", "10ms"]) == 0
     )
     train, test, scores = (load_npz(tmp_path / f"{name}.npz") for name in ("train", "test", "scores"))
     assert train.spikes.shape == (4, 100, N_CHANNELS) and train.targets.shape == (4, 88)

@@ -82,7 +82,7 @@ def test_quick_run_end_to_end(tmp_path):
     for run in [r for r in runs if r["part"] in ("remedies", "width") and not r["diverged"]][:4]:
         checkpoint = load_checkpoint(Path(run["run_dir"]) / "checkpoint.npz")
         variant = {"paper": {}, "bounded": {"variant": "bounded"}, "split": {"variant": "split"}}[run["variant"]]
-        params = VRParams(alpha=run["alpha"], dt=0.001, tau_m=run["tau_m"], tau_s=run["tau_m"] / 4, **variant)
+        params = VRParams.from_si(alpha=run["alpha"], dt=0.001, tau_m=run["tau_m"], tau_s=run["tau_m"] / 4, **variant)
         assert evaluate(checkpoint.weights, sets["test"], params, margin=0.3)["micro"]["f"] == pytest.approx(
             run["test_f"]
         )

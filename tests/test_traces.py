@@ -20,7 +20,7 @@ def model_md_network(sigma, seed=3):
 
 def test_resistance_uses_the_previous_step():
     U = np.array([[[0.0], [2.0], [-1.0]]])
-    np.testing.assert_allclose(resistance(U, VRParams(alpha=0.5, v_thr=2.0))[0, :, 0], [1.0, 1.0, 0.5])
+    np.testing.assert_allclose(resistance(U, VRParams.from_si(alpha=0.5, v_thr=2.0))[0, :, 0], [1.0, 1.0, 0.5])
 
 
 def test_negative_resistance_warned_with_count():
@@ -57,7 +57,7 @@ def test_alpha_zero_never_warns():
 
 
 def test_spike_times_and_time_axis():
-    params = VRParams(dt=2e-3)
+    params = VRParams.from_si(dt=2e-3)
     spikes = np.zeros((1, 5, 2), bool)
     spikes[0, [1, 3], 1] = True
     traces = forward([np.array([[1.0, 1.0]])], spikes, params)
@@ -80,7 +80,7 @@ def test_counts_are_those_of_the_resistance_arrays(params_kwargs):
     """check_resistance compares voltages with thresholds; the counts equal those of R(t) itself."""
     from vr_brian.resistance import inhibitory_resistance
 
-    params = VRParams(**params_kwargs)
+    params = VRParams.from_si(**params_kwargs)
     weights, spikes = model_md_network(0.25, seed=5)
     traces = forward([3 * W for W in weights], spikes, params)
     with warnings.catch_warnings():

@@ -41,14 +41,15 @@ def _unit_name(unit) -> str:
     return unit if isinstance(unit, str) else repr(unit)
 
 
-def to_si(value, unit, name: str, *, bare: bool = True) -> float:
+def to_si(value, unit, name: str, *, bare: bool = True, hint: str = "") -> float:
     """Return ``value`` as a plain float in the SI unit of ``unit``.
 
     A Brian2 quantity must have the dimensions of ``unit``; a plain number is
     taken to be in SI already (seconds, volts), unless ``bare`` is False and ``unit``
     has a dimension: then it is refused, naming the unit expected. ``unit`` is a Brian2
     unit, the name of one (``"volt"``, ``"second"``: no Brian2 import unless ``value`` is
-    a quantity or a bare number is refused), or 1 for a dimensionless value.
+    a quantity or a bare number is refused), or 1 for a dimensionless value. ``hint`` is added
+    to the message refusing a bare number.
 
     Raises
     ------
@@ -80,6 +81,7 @@ def to_si(value, unit, name: str, *, bare: bool = True) -> float:
         shown = _unit_name(unit)
         raise TypeError(
             f"{name} needs a Brian2 unit of {shown} (e.g. {float(value)!r}*{shown}), got the bare number {value!r}"
+            + hint
         )
     if number:
         return float(value)
@@ -166,6 +168,12 @@ def _shown(value: float, unit: str) -> str:
     return repr(value * _unit(unit))
 
 
+class _SI(float):
+    """A float known to be in SI units (the defaults, :meth:`VRParams.from_si`): taken without a unit."""
+
+    __slots__ = ()
+
+
 _UNITS = {
     "tau_m": "second",
     "tau_s": "second",
@@ -191,25 +199,25 @@ DEFAULT_R_MAX = 2.0
 class VRParams:
     r"""Parameters of the VR-C-LIF neuron (immutable).
 
-    Quantities go in as Brian2 quantities (``tau_m=20*ms``) or as floats in SI
-    units (``tau_m=20`` is 20 seconds: write the unit); they are stored as SI floats. The command
-    lines refuse a number without a unit; here plain SI floats stay accepted, since checkpoints,
-    trained runs and the internal code rebuild parameters from them. ``R0`` is fixed at 1 (scaling it is the
+    Dimensional parameters go in as Brian2 quantities (``tau_m=20*ms``); a bare number is
+    refused with the unit it needs (``tau_m=20`` would be ambiguous: 20 s or 20 ms). Code that
+    holds plain SI floats (seconds, volts: checkpoints, array code without Brian2) says so with
+    :meth:`from_si`. The values are stored as SI floats. ``R0`` is fixed at 1 (scaling it is the
     same as scaling the weights).
 
     Parameters
     ----------
-    tau_m : Quantity or float
-        Membrane time constant, seconds; ``tau_m > tau_s``.
-    tau_s : Quantity or float
-        Synaptic time constant, seconds; ``tau_s > 0``.
-    v_thr : Quantity or float
-        Firing threshold, volts; ``v_thr > 0``.
+    tau_m : Quantity
+        Membrane time constant (time); ``tau_m > tau_s``.
+    tau_s : Quantity
+        Synaptic time constant (time); ``tau_s > 0``.
+    v_thr : Quantity
+        Firing threshold (voltage); ``v_thr > 0``.
     alpha : float
         Variable-resistance coefficient, :math:`R(t) = 1 - \alpha U(t-1)/v_{thr}`;
         ``alpha = 0`` is the plain C-LIF neuron.
-    dt : Quantity or float
-        Time step of the iterative model, seconds; ``dt > 0``.
+    dt : Quantity
+        Time step of the iterative model (time); ``dt > 0``.
     variant : {"paper", "bounded", "split"}
         Form of the variable resistance (:data:`VARIANTS`). ``"paper"`` (default) is the
         paper's model. ``"bounded"``: :math:`R(t) = \mathrm{clip}(1 - \alpha U(t-1)/v_{thr}, 0, r_{max})`.
@@ -218,8 +226,8 @@ class VRParams:
     r_max : float, optional
         Upper bound of R for ``variant="bounded"`` (>= 1; default :data:`DEFAULT_R_MAX`); only
         with that variant.
-    e_inh : Quantity or float, optional
-        Reversal potential of inhibitory input for ``variant="split"``, volts, < 0; default
+    e_inh : Quantity, optional
+        Reversal potential of inhibitory input for ``variant="split"`` (voltage), < 0; default
         ``-v_thr/alpha`` (which needs alpha >= 0; at alpha = 0 inhibition is then current-based
         like excitation). Only with that variant.
 
@@ -247,13 +255,15 @@ class VRParams:
     >>> p = VRParams(tau_m=20*ms, tau_s=5*ms, v_thr=1*volt, alpha=0.3, dt=1*ms)
     >>> round(p.N0, 6)
     2.116535
+    >>> VRParams.from_si(tau_m=0.02, dt=1e-3) == VRParams(tau_m=20*ms, dt=1*ms)
+    True
     """
 
-    tau_m: float = 20e-3
-    tau_s: float = 5e-3
-    v_thr: float = 1.0
+    tau_m: float = _SI(20e-3)
+    tau_s: float = _SI(5e-3)
+    v_thr: float = _SI(1.0)
     alpha: float = 0.0
-    dt: float = 1e-3
+    dt: float = _SI(1e-3)
     variant: str = "paper"
     r_max: float | None = None
     e_inh: float | None = None
@@ -262,7 +272,9 @@ class VRParams:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if field.name in _UNITS and value is not None:
-                object.__setattr__(self, field.name, to_si(value, _UNITS[field.name], field.name))
+                si = isinstance(value, _SI)
+                hint = f"; for a value in SI units use VRParams.from_si({field.name}={value!r})"
+                object.__setattr__(self, field.name, to_si(value, _UNITS[field.name], field.name, bare=si, hint=hint))
         for name in ("tau_m", "tau_s", "v_thr", "alpha", "dt"):
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be finite, got {getattr(self, name)}")
@@ -344,9 +356,18 @@ class VRParams:
         f = self.tau_m / self.tau_s
         return f ** (f / (f - 1)) / (f - 1)
 
+    @classmethod
+    def from_si(cls, **values) -> VRParams:
+        """The parameters from plain floats in SI units (seconds, volts), as arrays and files hold them.
+
+        Takes the keyword arguments of :class:`VRParams`; a Brian2 quantity is checked as there.
+        """
+        return cls(**{name: _mark_si(value) if name in _UNITS else value for name, value in values.items()})
+
     def replace(self, **changes) -> VRParams:
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with some fields changed (validated again; dimensional ones need their unit)."""
+        kept = {f.name: _mark_si(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name not in changes}
+        return VRParams(**kept, **changes)
 
     def as_quantities(self) -> dict:
         """The parameters as Brian2 quantities, keyed by name (the variant's own ones if it has any)."""
@@ -377,3 +398,10 @@ class VRParams:
             f"VRParams(tau_m={self.tau_m * 1e3:g}*ms, tau_s={self.tau_s * 1e3:g}*ms, "
             f"v_thr={self.v_thr:g}*volt, alpha={self.alpha:g}, dt={self.dt * 1e3:g}*ms{variant})"
         )
+
+
+def _mark_si(value):
+    """``value`` marked as SI if it is a plain real number (anything else is checked as given)."""
+    if isinstance(value, Real) and not isinstance(value, bool) and not is_quantity(value):
+        return _SI(value)
+    return value

@@ -25,22 +25,12 @@ from vr_brian.datafile import load_recording
 from vr_brian.fit_recording import FIGURE_NAME, RESULTS_NAME, fit_figure, fit_recording
 from vr_brian.fitting import MODELS, TARGETS
 from vr_brian.io import write_json
-from vr_brian.params import parse_quantity
+from vr_brian_app.arguments import quantity_arg
 
 __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    def quantity(unit, name):
-        def parse(text):
-            try:
-                return parse_quantity(text, unit, name, bare=False) * unit
-            except (ValueError, TypeError) as error:
-                raise argparse.ArgumentTypeError(str(error)) from None
-
-        parse.__name__ = name
-        return parse
-
     def fraction(text):
         try:
             value = float(text)
@@ -75,17 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hold", action="store_true", help="fit a holding input too (vrclif, clif)")
     parser.add_argument(
         "--v-rest",
-        type=quantity(volt, "v-rest"),
+        type=quantity_arg(volt, "v-rest", as_quantity=True),
         default=None,
         help="resting potential, e.g. --v-rest=-65mV (default: fitted to the voltage)",
     )
     parser.add_argument(
         "--spike-threshold",
-        type=quantity(volt, "spike-threshold"),
+        type=quantity_arg(volt, "spike-threshold", as_quantity=True),
         default=-20 * mV,
         help="voltage whose upward crossings are spikes, if the file has no spike times (-20mV)",
     )
-    parser.add_argument("--dt", type=quantity(second, "dt"), default=None, help="model step (default: the file's)")
+    parser.add_argument(
+        "--dt", type=quantity_arg(second, "dt", as_quantity=True), default=None, help="model step (default: the file's)"
+    )
     parser.add_argument("--popsize", type=at_least(2, "popsize"), default=8, help="population per parameter")
     parser.add_argument("--maxiter", type=at_least(1, "maxiter"), default=30, help="generations")
     parser.add_argument("--seed", type=int, default=0)

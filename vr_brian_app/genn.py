@@ -14,7 +14,8 @@ import sys
 import numpy as np
 
 from vr_brian.io import atomic_write, write_json
-from vr_brian.params import VRParams, parse_quantity
+from vr_brian.params import VRParams
+from vr_brian_app.arguments import quantity_arg
 
 __all__ = ["main", "load_weights"]
 
@@ -46,19 +47,6 @@ def _load_spikes(path: str) -> np.ndarray:
         return np.asarray(data["spikes" if "spikes" in data.files else data.files[0]])
 
 
-def _quantity(unit: str, name: str):
-    """An argparse type: a number with a Brian2 unit of ``unit`` ("20ms"), as an SI float; a bare number is refused."""
-
-    def parse(text):
-        try:
-            return parse_quantity(text, unit, f"--{name}", bare=False)
-        except (ValueError, TypeError) as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    parse.__name__ = name
-    return parse
-
-
 def _sizes(text: str) -> list:
     """``--sizes``: comma-separated layer sizes, integers >= 1."""
     try:
@@ -83,19 +71,23 @@ def _parser() -> argparse.ArgumentParser:
     net.add_argument("--weights", nargs="+", help="weight files: one .npz, or one .npy per layer (volts)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--spikes", help=".npz with 'spikes' (batch, steps, n_in) or (steps, n_in), bool")
-    source.add_argument("--rate", type=_quantity("hertz", "rate"), help="Poisson input rate, e.g. 20Hz (needs --steps)")
+    source.add_argument(
+        "--rate", type=quantity_arg("hertz", "--rate"), help="Poisson input rate, e.g. 20Hz (needs --steps)"
+    )
     parser.add_argument("--steps", type=int, help="number of steps (with --rate)")
     parser.add_argument("--batch", type=int, default=1, help="copies of the network (with --rate)")
     parser.add_argument("--directory", "-o", required=True, help="project directory to write")
-    parser.add_argument("--mean", type=_quantity("volt", "mean"), default="20mV", help="weight mean (with --sizes)")
-    parser.add_argument("--std", type=_quantity("volt", "std"), default="50mV", help="weight std (with --sizes)")
+    parser.add_argument(
+        "--mean", type=quantity_arg("volt", "--mean"), default="20mV", help="weight mean (with --sizes)"
+    )
+    parser.add_argument("--std", type=quantity_arg("volt", "--std"), default="50mV", help="weight std (with --sizes)")
     parser.add_argument("--fan-in", type=int, help="presynaptic partners per neuron (default: all to all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and connectivity")
     for name, default, unit in (("tau-m", "20ms", "second"), ("tau-s", "5ms", "second"), ("dt", "1ms", "second")):
         parser.add_argument(
-            f"--{name}", type=_quantity(unit, name), default=default, help=f"with a unit, e.g. {default}"
+            f"--{name}", type=quantity_arg(unit, f"--{name}"), default=default, help=f"with a unit, e.g. {default}"
         )
-    parser.add_argument("--v-thr", type=_quantity("volt", "v-thr"), default="1V", help="with a unit, e.g. 1V")
+    parser.add_argument("--v-thr", type=quantity_arg("volt", "--v-thr"), default="1V", help="with a unit, e.g. 1V")
     parser.add_argument("--alpha", type=float, default=0.3, help="variable-resistance coefficient (default 0.3)")
     parser.add_argument("--no-record", action="store_true", help="do not record voltages (spikes only)")
     parser.add_argument("--cpu", action="store_true", help="GeNN's CPU backend instead of CUDA")
@@ -112,7 +104,7 @@ def main(argv=None) -> int:
     if args.rate is not None and args.steps is None:
         _parser().error("--rate needs --steps")
     try:
-        params = VRParams(tau_m=args.tau_m, tau_s=args.tau_s, dt=args.dt, v_thr=args.v_thr, alpha=args.alpha)
+        params = VRParams.from_si(tau_m=args.tau_m, tau_s=args.tau_s, dt=args.dt, v_thr=args.v_thr, alpha=args.alpha)
         sizes = args.sizes
         weights = load_weights(args.weights) if args.weights else None
         spikes = _load_spikes(args.spikes) if args.spikes else None

@@ -29,9 +29,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from vr_brian.params import parse_quantity
+from vr_brian_app.arguments import quantity_arg
 
-__all__ = ["main", "build_parser", "parse_quantity", "demo", "LEARNING_CURVE_NAME"]
+__all__ = ["main", "build_parser", "demo", "LEARNING_CURVE_NAME"]
 
 LEARNING_CURVE_NAME = "learning_curve.png"
 
@@ -53,16 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
             return float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
-
-    def quantity(unit, name):
-        def parse(text):
-            try:
-                return parse_quantity(text, unit, name, bare=False)
-            except (ValueError, TypeError) as error:
-                raise argparse.ArgumentTypeError(str(error)) from None
-
-        parse.__name__ = name
-        return parse
 
     parser = argparse.ArgumentParser(
         prog="vr-brian train",
@@ -89,10 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     net = parser.add_argument_group("network and neuron")
     net.add_argument("--hidden", type=int, nargs="+", default=[32], help="hidden layer sizes")
     net.add_argument("--alpha", type=float, default=0.3, help="variable-resistance coefficient (0: C-LIF)")
-    net.add_argument("--tau-m", type=quantity(second, "tau_m"), default="20ms", help="membrane time constant")
-    net.add_argument("--tau-s", type=quantity(second, "tau_s"), default="5ms", help="synaptic time constant")
-    net.add_argument("--v-thr", type=quantity(volt, "v_thr"), default="1V", help="threshold")
-    net.add_argument("--dt", type=quantity(second, "dt"), default="1ms", help="time step")
+    net.add_argument("--tau-m", type=quantity_arg(second, "tau_m"), default="20ms", help="membrane time constant")
+    net.add_argument("--tau-s", type=quantity_arg(second, "tau_s"), default="5ms", help="synaptic time constant")
+    net.add_argument("--v-thr", type=quantity_arg(volt, "v_thr"), default="1V", help="threshold")
+    net.add_argument("--dt", type=quantity_arg(second, "dt"), default="1ms", help="time step")
     net.add_argument(
         "--variant",
         choices=VARIANTS,
@@ -103,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--r-max", type=float, default=None, help="upper bound of R for --variant bounded (default 2)")
     net.add_argument(
         "--e-inh",
-        type=quantity(volt, "e_inh"),
+        type=quantity_arg(volt, "e_inh"),
         default=None,
         help="inhibitory reversal potential for --variant split, e.g. --e-inh=-3V (default -v_thr/alpha)",
     )
@@ -114,8 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--lr", type=float, default=0.01, help="learning rate")
     opt.add_argument("--momentum", type=float, default=0.0, help="SGD momentum")
     opt.add_argument("--method", choices=METHODS, default=defaults.method, help="gradient method")
-    opt.add_argument("--q", type=quantity(volt, "q"), default=None, help="surrogate width (default: v_thr)")
-    opt.add_argument("--margin", type=quantity(volt, "margin"), default="0V", help="loss margin")
+    opt.add_argument("--q", type=quantity_arg(volt, "q"), default=None, help="surrogate width (default: v_thr)")
+    opt.add_argument("--margin", type=quantity_arg(volt, "margin"), default="0V", help="loss margin")
     opt.add_argument(
         "--positive-weight",
         type=float,
@@ -131,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     opt.add_argument(
         "--readout-scale",
-        type=quantity(volt, "readout_scale"),
+        type=quantity_arg(volt, "readout_scale"),
         default=None,
         help="voltage scale of the cross entropies (default: v_thr)",
     )
@@ -240,7 +230,7 @@ def run(args) -> dict:
     remove_temporaries(args.out, run_files)
     recipe = _data_recipe(args)
     train_data, test_data = data_from_recipe(recipe)
-    params = VRParams(
+    params = VRParams.from_si(
         tau_m=args.tau_m,
         tau_s=args.tau_s,
         v_thr=args.v_thr,

@@ -35,6 +35,7 @@ import numpy as np
 from studies.alpha_sweep.baselines import f_by_label_count, is_multi_label, train_baseline, train_lstm
 from studies.cli import output_paths, save_figure, study_parser, write_json
 from studies.sweeps import dask_client_class, load_split_data, run_jobs, spread
+from vr_brian_app.arguments import quantity_arg
 
 NAME = "alpha_sweep"
 DEFAULT_ALPHAS = (-0.1, 0.0, 0.1, 0.2, 0.3, 0.4)
@@ -99,7 +100,7 @@ def run_job(job: dict) -> dict:
     config = TrainConfig(**job["config"])
     neuron = job["neuron"]
     # SI floats (no Brian2 in a worker: its import needs the main thread, which a Dask task is not on)
-    params = VRParams(dt=neuron["dt"], tau_m=neuron["tau_m"], tau_s=neuron["tau_s"], alpha=job["alpha"])
+    params = VRParams.from_si(dt=neuron["dt"], tau_m=neuron["tau_m"], tau_s=neuron["tau_s"], alpha=job["alpha"])
     started = time.perf_counter()
     diverged = None
     with warnings.catch_warnings():
@@ -448,8 +449,18 @@ def main(argv=None) -> int:
         default=None,
         help="folder with train.npz and test.npz (default: the cache of the task's data study, <protocol>-spikegram)",
     )
-    parser.add_argument("--dt", type=float, default=None, help="time step of the spikes, s (default: the manifest's)")
-    parser.add_argument("--tau-m", type=float, default=0.03, help="membrane time constant, s (tau_s = tau_m/4)")
+    parser.add_argument(
+        "--dt",
+        type=quantity_arg("second", "--dt"),
+        default=None,
+        help="time step of the spikes, e.g. 3ms (default: the manifest's)",
+    )
+    parser.add_argument(
+        "--tau-m",
+        type=quantity_arg("second", "--tau-m"),
+        default="30ms",
+        help="membrane time constant (tau_s = tau_m/4)",
+    )
     parser.add_argument("--alphas", type=_float_list, default=DEFAULT_ALPHAS, help="comma-separated alphas")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per alpha (0..N-1)")
     parser.add_argument("--epochs", type=int, default=None, help="instead of the selected epoch count")

@@ -208,7 +208,9 @@ def main(argv=None) -> int:
         steps_ = np.sort(rng.choice(np.arange(1, fine_steps), size=count, replace=False))
         spike_steps.append(steps_)
         spike_channels.append(rng.integers(0, n_in, count))
-    reference = continuous_reference(weights, spike_steps, spike_channels, base.replace(dt=dt_ref), alphas, fine_steps)
+    reference = continuous_reference(
+        weights, spike_steps, spike_channels, VRParams.from_si(dt=dt_ref), alphas, fine_steps
+    )
     spike_times = [s * dt_ref for s in spike_steps]
 
     errors, reference_spikes = [], []
@@ -218,7 +220,7 @@ def main(argv=None) -> int:
         reference_spikes.append([int(s.size) for s in ref_spike_times])
         per_dt = []
         for m in dts_in_fine:
-            params = base.replace(alpha=alpha, dt=m * dt_ref)
+            params = VRParams.from_si(alpha=alpha, dt=m * dt_ref)
             steps = fine_steps // m
             U_fire, P, U_free = iterative(weights, spike_times, spike_channels, params, steps)
             grid = np.arange(steps) * m

@@ -17,8 +17,8 @@ not fit is reported as such.
 
 Usage (results go to ``results_<backend>.json`` beside this file, or into ``--out-dir``)::
 
-    python -m studies.genn_scaling.run --backend cpp_standalone --timeout 1200
-    python -m studies.genn_scaling.run --backend genn --timeout 540      # on a GPU machine
+    python -m studies.genn_scaling.run --backend cpp_standalone --timeout 1200s
+    python -m studies.genn_scaling.run --backend genn --timeout 540s      # on a GPU machine
 """
 
 from __future__ import annotations
@@ -132,13 +132,16 @@ def table(rows: list) -> str:
 
 def main(argv=None) -> int:
     from studies.cli import output_paths, study_parser, write_json
+    from vr_brian_app.arguments import quantity_arg
 
     parser = study_parser(NAME, __doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("cpp_standalone", "genn"), default="cpp_standalone")
     parser.add_argument("--neurons", default=",".join(str(n) for n in ROWS), help="comma-separated network sizes")
     parser.add_argument("--fan-in", type=int, default=100, help="mean presynaptic partners per neuron (100)")
     parser.add_argument("--steps", type=int, default=1000, help="steps of dt = 1 ms (1000)")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds for all rows together (600)")
+    parser.add_argument(
+        "--timeout", type=quantity_arg("second", "--timeout"), default="600s", help="for all rows together (600s)"
+    )
     parser.add_argument(
         "--max-memory-gb", type=float, default=8.0, help="skip rows whose synapses need more (24 B each; default 8 GB)"
     )

@@ -150,7 +150,7 @@ def main(argv=None) -> int:
     results = []
     for alpha in (0.0, 0.3):
         for per_ms in (1, 10):
-            params = VRParams(alpha=alpha, dt=1e-3 / per_ms)
+            params = VRParams.from_si(alpha=alpha, dt=1e-3 / per_ms)
             spikes = on_grid(spikes_ms, per_ms)
             reference = forward(weights, spikes, params, check=False)
             genn = run_genn_schedule(weights, spikes, params, form="x", target="numpy")

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from studies.cli import output_paths, save_figure, study_parser, write_json
+from vr_brian_app.arguments import quantity_arg
 
 NAME = "hh_comparison"
 PROTOCOLS = ("current", "synaptic")
@@ -619,7 +620,13 @@ def _gamma_figure(results, config, path):
 
 def main(argv=None) -> int:
     parser = study_parser(NAME, __doc__.splitlines()[0])
-    parser.add_argument("--fit-s", type=float, default=None, help="seconds of fitting input (and of each test)")
+    parser.add_argument(
+        "--fit-duration",
+        dest="fit_s",
+        type=quantity_arg("second", "--fit-duration"),
+        default=None,
+        help="fitting input (and each test), e.g. 20s",
+    )
     parser.add_argument("--tests", type=int, default=None, help="number of held-out input seeds (1-3)")
     parser.add_argument("--popsize", type=int, default=None, help="differential evolution popsize multiplier")
     parser.add_argument("--maxiter", type=int, default=None, help="differential evolution generations")

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from studies.cli import write_json
+from vr_brian_app.arguments import quantity_arg
 
 HERE = Path(__file__).resolve().parent
 MAPPINGS = ("levels", "delays", "channels")
@@ -84,7 +85,9 @@ def main(argv=None) -> int:
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--lr", type=float, default=0.003)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--margin", type=float, default=0.3, help="volts (v_thr = 1 V)")
+    parser.add_argument(
+        "--margin", type=quantity_arg("volt", "--margin"), default="0.3V", help="loss margin (v_thr = 1 V)"
+    )
     parser.add_argument("--init-mean-gain", type=float, default=2.0, help="g_mu of gradients.train.init_weights")
     parser.add_argument("--init-std-gain", type=float, default=1.0, help="g_sigma of gradients.train.init_weights")
     parser.add_argument("--alpha", type=float, default=0.0, help="variable-resistance coefficient (default 0)")

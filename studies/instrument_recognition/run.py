@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from studies.cli import output_paths, study_parser, write_json
+from vr_brian_app.arguments import quantity_arg
 
 NAME = "instrument_recognition"
 ENCODERS = ("spikegram", "rate", "crossing")
@@ -229,14 +230,21 @@ def add_encoder_arguments(parser, channels_default: int):
         default=None,
         help=f"spikegram atoms per second of audio (default {ATOMS_PER_SECOND:.0f}; 100 with --quick)",
     )
-    parser.add_argument("--delay", type=float, default=DELAY, help="spikegram delays mapping: shift of the copies, s")
+    parser.add_argument(
+        "--delay",
+        type=quantity_arg("second", "--delay"),
+        default=DELAY,
+        help=f"spikegram delays mapping: shift of the copies (default {DELAY * 1e3:g}ms)",
+    )
     parser.add_argument(
         "--channels",
         type=int,
         default=channels_default,
         help=f"filterbank channels (rate, crossing; default {channels_default})",
     )
-    parser.add_argument("--dt", type=float, default=0.003, help="time step of the spike arrays, s (default 0.003)")
+    parser.add_argument(
+        "--dt", type=quantity_arg("second", "--dt"), default="3ms", help="time step of the spike arrays (default 3ms)"
+    )
     parser.add_argument(
         "--protocol",
         choices=PROTOCOLS,
@@ -250,7 +258,7 @@ def add_encoder_arguments(parser, channels_default: int):
 
 def check_encoder_arguments(parser, args):
     if not args.dt > 0:
-        parser.error(f"--dt must be > 0 s, got {args.dt}")
+        parser.error(f"--dt must be > 0 s, got {args.dt} s")
     if args.n_jobs < 1:
         parser.error(f"--n-jobs must be >= 1, got {args.n_jobs}")
     if args.channels < 1 or args.inputs < 1:
@@ -258,7 +266,7 @@ def check_encoder_arguments(parser, args):
     if args.atoms_per_second is not None and not args.atoms_per_second > 0:
         parser.error(f"--atoms-per-second must be > 0, got {args.atoms_per_second}")
     if not args.delay > 0:
-        parser.error(f"--delay must be > 0 s, got {args.delay}")
+        parser.error(f"--delay must be > 0 s, got {args.delay} s")
     if args.encoder == "spikegram" and args.mapping != "channels" and args.inputs % 3:
         parser.error(f"--inputs must be a multiple of 3 for mapping {args.mapping!r}, got {args.inputs}")
 

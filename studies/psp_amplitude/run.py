@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from studies.cli import output_paths, save_figure, study_parser, write_json
+from vr_brian_app.arguments import quantity_arg
 
 NAME = "psp_amplitude"
 
@@ -108,10 +109,15 @@ def main(argv=None) -> int:
     from vr_brian import VRParams
 
     parser = study_parser(NAME, "Effective PSP amplitude against the voltage at arrival, for several alpha")
-    parser.add_argument("--weight", type=float, default=0.1, help="weight of the test input, volts (default 0.1)")
+    parser.add_argument(
+        "--weight",
+        type=quantity_arg("volt", "--weight"),
+        default="0.1V",
+        help="weight of the test input (default 0.1V)",
+    )
     args = parser.parse_args(argv)
     if not args.weight > 0:
-        parser.error(f"--weight must be > 0 volts, got {args.weight}")
+        parser.error(f"--weight must be > 0 V, got {args.weight} V")
     results_path, figures_dir = output_paths(NAME, args)
 
     params = VRParams(alpha=0.0)

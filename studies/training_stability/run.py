@@ -32,6 +32,7 @@ import numpy as np
 
 from studies.cli import output_paths, save_figure, study_parser, write_json
 from studies.sweeps import load_split_data, run_jobs, spread
+from vr_brian_app.arguments import quantity_arg
 
 NAME = "training_stability"
 ALPHAS = (-0.1, 0.0, 0.1, 0.2, 0.3, 0.4)
@@ -101,7 +102,7 @@ def run_job(job: dict) -> dict:
     config = TrainConfig(**job["config"])
     neuron = job["neuron"]
     # SI floats (no Brian2 in a worker: its import needs the main thread, which a Dask task is not on)
-    params = VRParams(
+    params = VRParams.from_si(
         dt=neuron["dt"], tau_m=neuron["tau_m"], tau_s=neuron["tau_s"], alpha=job["alpha"], **VARIANTS[job["variant"]]
     )
     started = time.perf_counter()
@@ -609,7 +610,12 @@ def main(argv=None) -> int:
         parser.add_argument(
             f"--{task}-data", type=Path, default=None, help=f"folder with train.npz and test.npz of the {task} task"
         )
-        parser.add_argument(f"--{task}-dt", type=float, default=None, help=f"time step of the {task} spikes, s")
+        parser.add_argument(
+            f"--{task}-dt",
+            type=quantity_arg("second", f"--{task}-dt"),
+            default=None,
+            help=f"time step of the {task} spikes, e.g. 3ms",
+        )
         parser.add_argument(
             f"--{task}-train-clips",
             type=int,
@@ -618,9 +624,9 @@ def main(argv=None) -> int:
         )
         parser.add_argument(
             f"--{task}-tau-m",
-            type=float,
+            type=quantity_arg("second", f"--{task}-tau-m"),
             default=None,
-            help=f"membrane time constant of the {task} networks, s (tau_s = tau_m/4; default 0.02)",
+            help=f"membrane time constant of the {task} networks, e.g. 30ms (tau_s = tau_m/4; default 20ms)",
         )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=BASE["epochs"])

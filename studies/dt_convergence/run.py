@@ -180,6 +180,8 @@ def plot(dts, errors, alphas, path):
 
 
 def main(argv=None) -> int:
+    from brian2 import second
+
     from vr_brian import VRParams
 
     parser = study_parser(NAME, "Convergence of the iterative model to the continuous-time form as dt shrinks")
@@ -209,7 +211,7 @@ def main(argv=None) -> int:
         spike_steps.append(steps_)
         spike_channels.append(rng.integers(0, n_in, count))
     reference = continuous_reference(
-        weights, spike_steps, spike_channels, VRParams.from_si(dt=dt_ref), alphas, fine_steps
+        weights, spike_steps, spike_channels, base.replace(dt=dt_ref * second), alphas, fine_steps
     )
     spike_times = [s * dt_ref for s in spike_steps]
 
@@ -220,7 +222,7 @@ def main(argv=None) -> int:
         reference_spikes.append([int(s.size) for s in ref_spike_times])
         per_dt = []
         for m in dts_in_fine:
-            params = VRParams.from_si(alpha=alpha, dt=m * dt_ref)
+            params = base.replace(alpha=alpha, dt=m * dt_ref * second)
             steps = fine_steps // m
             U_fire, P, U_free = iterative(weights, spike_times, spike_channels, params, steps)
             grid = np.arange(steps) * m

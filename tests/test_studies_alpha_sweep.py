@@ -126,11 +126,17 @@ def test_quick_sweep_end_to_end(tmp_path):
         checkpoint = load_checkpoint(Path(run["run_dir"]) / "checkpoint.npz")
         assert checkpoint.epoch == results["config"]["train"]["epochs"]
         params = VRParams(alpha=run["alpha"])
-        assert evaluate(checkpoint.weights, sets["test"], params)["micro"]["f"] == pytest.approx(
-            run["test"]["micro"]["f"]
-        )
-        assert evaluate(checkpoint.weights, sets["train"], params)["micro"] == pytest.approx(run["train_micro"])
+        assert evaluate(checkpoint.weights, sets["test"], params)["micro"] == pytest.approx(run["test_last_epoch"])
         assert len(run["curve_validation_f"]) == checkpoint.epoch + 1
+        # the reported test is that of the epoch of best validation F (trained again to it where earlier)
+        best = run["best_epoch"]
+        assert run["curve_validation_f"][best] == max(run["curve_validation_f"][1:])
+        assert run["validation"]["micro"]["f"] == run["curve_validation_f"][best]
+        folder = Path(run["run_dir"] + (f"_epoch_{best}" if best < checkpoint.epoch else ""))
+        stopped = load_checkpoint(folder / "checkpoint.npz")
+        assert stopped.epoch == best
+        assert evaluate(stopped.weights, sets["test"], params)["micro"]["f"] == pytest.approx(run["test"]["micro"]["f"])
+        assert evaluate(stopped.weights, sets["train"], params)["micro"] == pytest.approx(run["train_micro"])
     for name in ("alpha_sweep_instruments_f_vs_alpha.png", "alpha_sweep_instruments_paper_per_class.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
     # a rerun resumes the finished checkpoints in one process and reports the same numbers
@@ -138,6 +144,13 @@ def test_quick_sweep_end_to_end(tmp_path):
     assert main(["--quick", "--out-dir", str(tmp_path), "--jobs", "1", "--alphas", "0,0.3", "--no-baselines"]) == 0
     rerun = json.loads((tmp_path / "results_instruments_paper.json").read_text())
     assert [r["test"]["micro"]["f"] for r in rerun["runs"]] == first
+
+
+def test_best_epoch_skips_the_initial_weights_and_takes_the_earliest_tie():
+    from studies.alpha_sweep.run import best_epoch
+
+    assert best_epoch([0.9, 0.2, 0.5, 0.5, 0.4]) == 2
+    assert best_epoch([0.1, 0.3]) == 1
 
 
 def test_welch_and_the_verdict_on_hand_numbers():

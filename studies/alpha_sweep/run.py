@@ -8,7 +8,9 @@ Per task (``--task instruments|piano``) and protocol (``--protocol paper|heldout
   seed 0), judged by validation F alone; the best, with its epoch count, is written to
   ``selection_<task>_<protocol>.json`` beside this script, with every candidate's numbers;
 - ``--stage sweep`` (default): one network per (alpha, seed) with the selected settings, trained on
-  the same training part; the test set is evaluated once, after the last epoch. Non-spiking
+  the same training part for the selected epochs; the test set is evaluated with the weights of
+  the epoch of best validation F (early stopping: that epoch trained again, which training's
+  determinism makes exact, and checked), and with the last epoch's. Non-spiking
   baselines on the same inputs, each chosen on the same validation split: the count-feature MLP,
   a logistic regression and an LSTM (:mod:`studies.alpha_sweep.baselines`). Writes
   ``results_<task>_<protocol>.json``: every run, ``summary`` keyed by alpha
@@ -24,6 +26,7 @@ its last finite epoch. ``--quick`` runs both stages in seconds on the built-in s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -87,7 +90,7 @@ QUICK = {"hidden": [16], "epochs": 2}
 
 
 def run_job(job: dict) -> dict:
-    """Train one network (``job``: alpha, seed, data, config, neuron, run_dir) and summarise its last epoch.
+    """Train one network (``job``: alpha, seed, data, config, neuron, run_dir) and summarise it.
 
     Runs in a worker process (or a Dask worker): everything it needs is in ``job``, plain data only.
     """
@@ -116,6 +119,7 @@ def run_job(job: dict) -> dict:
             saved = load_checkpoint(Path(job["run_dir"]) / CHECKPOINT_NAME)
             weights, history = saved.weights, saved.history
         objective = config.objective()
+        curve = [r["test"]["micro"]["f"] for r in history]
         out = {
             "alpha": job["alpha"],
             "seed": config.seed,
@@ -124,12 +128,33 @@ def run_job(job: dict) -> dict:
             "run_dir": str(job["run_dir"]),
             "epochs": history[-1]["epoch"],
             "diverged": diverged,
-            "curve_validation_f": [r["test"]["micro"]["f"] for r in history],
+            "curve_validation_f": curve,
             "validation": history[-1]["test"],
-            "train_micro": evaluate(weights, sets["train"], params, **objective)["micro"],
             "train_seconds": float(sum(r["seconds"] for r in history[1:])),
         }
         if job["stage"] == "sweep":  # the test set is looked at once, by the sweep only
+            out["test_last_epoch"] = evaluate(weights, sets["test"], params, **objective)["micro"]
+            # early stopping: the weights of the epoch of best validation F, trained again to that epoch
+            # (training is deterministic: the replay must score that epoch's validation F)
+            best = best_epoch(curve)
+            if best < history[-1]["epoch"]:
+                replay = train(
+                    sets["train"],
+                    sets["validation"],
+                    dataclasses.replace(config, epochs=best),
+                    params,
+                    out_dir=f"{job['run_dir']}_epoch_{best}",
+                    resume=True,
+                    progress=False,
+                )
+                weights = replay.weights
+                if replay.history[-1]["test"]["micro"]["f"] != curve[best]:
+                    raise RuntimeError(
+                        f"{job['run_dir']}: the replay to epoch {best} scores validation F "
+                        f"{replay.history[-1]['test']['micro']['f']}, not the {curve[best]} of that epoch"
+                    )
+            out["best_epoch"] = best
+            out["validation"] = history[best]["test"]
             report = evaluate(weights, sets["test"], params, return_predictions=True, **objective)
             out["test"] = {k: v for k, v in report.items() if k != "predictions"}
             out["f_by_label_count"] = f_by_label_count(report["predictions"], sets["test"].targets)
@@ -139,8 +164,14 @@ def run_job(job: dict) -> dict:
                 name: evaluate(weights, load_npz(path), params, **objective)["micro"]
                 for name, path in job["data"].get("extra_tests", {}).items()
             }
+        out["train_micro"] = evaluate(weights, sets["train"], params, **objective)["micro"]
     out["seconds"] = time.perf_counter() - started
     return out
+
+
+def best_epoch(curve: list) -> int:
+    """The epoch (>= 1; epoch 0 is the initial weights) of highest validation F, the earliest of ties."""
+    return 1 + int(np.argmax(curve[1:]))
 
 
 def _job(stage, alpha, seed, data, neuron, config: dict, runs_dir, candidate=None) -> dict:
@@ -166,7 +197,7 @@ def choose(runs: list, candidates: list) -> dict:
             "candidate": run.get("candidate", k),
             "settings": candidates[k],
             "validation_f_best": max(run["curve_validation_f"]),
-            "best_epoch": int(np.argmax(run["curve_validation_f"])),
+            "best_epoch": best_epoch(run["curve_validation_f"]),
             "validation_f_last": run["validation"]["micro"]["f"],
             "train_f_last": run["train_micro"]["f"],
             "diverged": run["diverged"] is not None,
@@ -192,6 +223,8 @@ def summarise(runs: list, alphas) -> dict:
         row = {"seeds": [r["seed"] for r in mine], "diverged": sum(r["diverged"] is not None for r in mine)}
         for key in ("precision", "recall", "f"):
             row[key] = spread([r["test"]["micro"][key] for r in mine])
+        row["f_last_epoch"] = spread([r["test_last_epoch"]["f"] for r in mine])
+        row["best_epochs"] = [r["best_epoch"] for r in mine]
         row["validation_f"] = spread([r["validation"]["micro"]["f"] for r in mine])
         row["train_f"] = spread([r["train_micro"]["f"] for r in mine])
         row["macro_f_mean"] = float(np.mean([r["test"]["macro"]["f"] for r in mine]))
@@ -321,7 +354,7 @@ def plot_f_vs_alpha(results: dict, path, title: str):
                 ax_curve.plot(range(len(curve)), curve, color=c, label=f"alpha = {alpha:g}")
             ax_curve.set(title=f"validation F, {protocol} protocol (mean over seeds)")
     ax.axvline(0.0, color="black", lw=0.6, alpha=0.4)
-    ax.set(xlabel="alpha", ylabel="test micro F (last epoch)", ylim=(0, 1.02), title=title)
+    ax.set(xlabel="alpha", ylabel="test micro F (epoch of best validation F)", ylim=(0, 1.02), title=title)
     ax.legend(fontsize=6, loc="lower left")
     ax_curve.set(xlabel="epoch", ylabel="validation micro F", ylim=(0, 1.02))
     ax_curve.legend(fontsize=7, loc="lower right", ncol=2)

@@ -200,12 +200,15 @@ def train_lstm(
     epochs: int = 30,
     lr: float = 3e-3,
     batch_size: int = 32,
+    positive_weight: float = 1.0,
 ) -> dict:
     """Fit the LSTM baseline (torch) and evaluate it like the spiking networks.
 
     The features are :func:`binned_counts`, standardised per channel with the training statistics;
     the read-out is linear on the last hidden state; single-label data get softmax and
-    cross-entropy, multi-label data sigmoids and binary cross-entropy (as the MLP). The weights
+    cross-entropy, multi-label data sigmoids and binary cross-entropy (as the MLP), its positive
+    terms weighted by ``positive_weight`` (as the spiking networks' loss: most labels of a chord are
+    silent, and without the weight the LSTM learns to answer none). The weights
     of the epoch with the best validation micro F are the ones tested.
     """
     import torch
@@ -226,7 +229,7 @@ def train_lstm(
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     if multi_label:
         y_train = torch.from_numpy(train_data.targets.astype(np.float32))
-        criterion = torch.nn.BCEWithLogitsLoss()
+        criterion = torch.nn.BCEWithLogitsLoss(pos_weight=torch.full((n_out,), float(positive_weight)))
     else:
         y_train = torch.from_numpy(np.argmax(train_data.targets, axis=1))
         criterion = torch.nn.CrossEntropyLoss()
@@ -262,6 +265,7 @@ def train_lstm(
         "bin_steps": bin_steps,
         "seed": seed,
         "lr": lr,
+        "positive_weight": positive_weight if multi_label else None,
         "epochs": epochs,
         "best_epoch": best[1],
         "validation_f": best[0],

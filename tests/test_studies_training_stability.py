@@ -39,12 +39,15 @@ def test_plan_gives_every_job_its_own_folder_and_the_stress_runs_their_settings(
     assert {job["alpha"] for job in default} == {-0.1, 0.0, 0.1, 0.2, 0.3, 0.4}
     assert all(job["config"]["lr"] == 0.003 for job in default if job not in stress)
     piano = plan(("remedies", "width"), {"piano": sources["instruments"]}, 3, 10, tmp_path, quick=False)
-    assert {job["part"] for job in piano} == {"remedies"} and all(job["config"]["lr"] == 0.003 for job in piano)
-    for task_jobs, hidden_sizes in ((piano, ([700],)), (jobs, ([700], [700, 700]))):
+    # the piano runs at its own learning rate
+    assert {job["part"] for job in piano} == {"remedies"} and all(job["config"]["lr"] == 0.001 for job in piano)
+    for task_jobs, hidden_sizes, lr in ((piano, ([700],), 0.001), (jobs, ([700], [700, 700]), 0.003)):
         for hidden in hidden_sizes:  # the main comparison: every alpha, every seed
             main_runs = [job for job in task_jobs if job["remedy"] == "default" and job["config"]["hidden"] == hidden]
-            main_runs = [job for job in main_runs if job["config"]["lr"] == 0.003]
+            main_runs = [job for job in main_runs if job["config"]["lr"] == lr]
             assert len(main_runs) == 6 * 3 and {job["config"]["seed"] for job in main_runs} == {0, 1, 2}
+    selection = plan(("select",), {"piano": sources["instruments"]}, 3, 10, tmp_path, quick=False)
+    assert sorted(job["config"]["lr"] for job in selection) == [0.001] * 6 + [0.003] * 6
 
 
 @pytest.mark.long

@@ -141,9 +141,32 @@ def test_quick_sweep_end_to_end(tmp_path):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
     # a rerun resumes the finished checkpoints in one process and reports the same numbers
     first = [r["test"]["micro"]["f"] for r in results["runs"]]
-    assert main(["--quick", "--out-dir", str(tmp_path), "--jobs", "1", "--alphas", "0,0.3", "--no-baselines"]) == 0
+    assert main(["--quick", "--out-dir", str(tmp_path), "--jobs", "1", "--alphas", "0,0.3", "--reuse-baselines"]) == 0
     rerun = json.loads((tmp_path / "results_instruments_paper.json").read_text())
     assert [r["test"]["micro"]["f"] for r in rerun["runs"]] == first
+    assert rerun["baselines"] == results["baselines"]
+
+
+def test_baselines_are_reused_only_from_a_results_file_of_the_same_data_seeds_and_weight(tmp_path):
+    from studies.alpha_sweep.run import reused_baselines
+
+    data = {"kind": "npz", "train": "a/train.npz"}
+    path = tmp_path / "results.json"
+    assert reused_baselines(path, data, 3, {"positive_weight": 4.0}) is None  # no file
+    lstm = [{"multi_label": True, "positive_weight": 4.0}]
+    path.write_text(json.dumps({"config": {"data": data, "seeds": 3}, "baselines": {"LSTM": lstm}}))
+    assert reused_baselines(path, data, 3, {"positive_weight": 4.0}) == {"LSTM": lstm}
+    assert reused_baselines(path, dict(data, train="b/train.npz"), 3, {"positive_weight": 4.0}) is None
+    assert reused_baselines(path, data, 1, {"positive_weight": 4.0}) is None
+    assert reused_baselines(path, data, 3, {"positive_weight": 1.0}) is None
+    # an LSTM of multi-label data trained before it took the positive weight is trained again
+    old = [{"multi_label": True}]
+    path.write_text(json.dumps({"config": {"data": data, "seeds": 3}, "baselines": {"LSTM": old}}))
+    assert reused_baselines(path, data, 3, {"positive_weight": 1.0}) is None
+    # single-label data: the weight plays no part
+    single = {"MLP": [{"multi_label": False}], "LSTM": [{"multi_label": False, "positive_weight": None}]}
+    path.write_text(json.dumps({"config": {"data": data, "seeds": 3}, "baselines": single}))
+    assert reused_baselines(path, data, 3, {"positive_weight": 1.0}) == single
 
 
 def test_best_epoch_skips_the_initial_weights_and_takes_the_earliest_tie():
@@ -266,9 +289,9 @@ def test_lstm_positive_weight_makes_rare_labels_answered():
 
     train, validation, test = make(120), make(60), make(60)
     recall = {
-        weight: train_lstm(
-            train, validation, test, hidden=8, bin_steps=5, seed=0, epochs=3, positive_weight=weight
-        )["test"]["micro"]["recall"]
+        weight: train_lstm(train, validation, test, hidden=8, bin_steps=5, seed=0, epochs=3, positive_weight=weight)[
+            "test"
+        ]["micro"]["recall"]
         for weight in (1.0, 9.0)
     }
     assert recall[9.0] > recall[1.0]

@@ -420,6 +420,23 @@ def run_baselines(sets: dict, seeds: int, quick: bool, positive_weight: float = 
     return out
 
 
+def reused_baselines(results_path: Path, data: dict, seeds: int, config: dict) -> dict | None:
+    """The baselines of an earlier results file made on the same data with as many seeds and, for
+    multi-label data, the same positive weight of the LSTM's loss; None where there is no such file."""
+    if not results_path.is_file():
+        return None
+    earlier = json.loads(results_path.read_text())
+    baselines = earlier.get("baselines") or {}
+    lstm_weight = {r.get("positive_weight") for r in baselines.get("LSTM", [])}
+    multi_label = bool(baselines) and next(iter(baselines.values()))[0]["multi_label"]
+    same = (
+        earlier["config"]["data"] == data
+        and earlier["config"]["seeds"] == seeds
+        and lstm_weight <= {config["positive_weight"] if multi_label else None}
+    )
+    return baselines if same and baselines else None
+
+
 # -- main ------------------------------------------------------------------------------------------
 
 
@@ -508,6 +525,12 @@ def main(argv=None) -> int:
         help="select stage: comma-separated indices into the task's candidates (default: all)",
     )
     parser.add_argument("--no-baselines", action="store_true", help="skip the non-spiking baselines")
+    parser.add_argument(
+        "--reuse-baselines",
+        action="store_true",
+        help="take the baselines from the earlier results file of this task and protocol when it was made on the "
+        "same data with as many seeds (otherwise train them)",
+    )
     parser.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
     parser.add_argument("--dask-scheduler", default=None, help="run the jobs on this Dask scheduler (tcp://host:port)")
     parser.add_argument("--runs-dir", type=Path, default=None, help="folder of the per-job checkpoints (resumed)")
@@ -601,7 +624,10 @@ def main(argv=None) -> int:
     sweep_seconds = time.perf_counter() - started
     started = time.perf_counter()
     sets = load_split_data(data)
-    baselines = {} if args.no_baselines else run_baselines(sets, seeds, args.quick, config["positive_weight"])
+    results_path = here / f"results_{key}.json"
+    baselines = reused_baselines(results_path, data, seeds, config) if args.reuse_baselines else None
+    if baselines is None:
+        baselines = {} if args.no_baselines else run_baselines(sets, seeds, args.quick, config["positive_weight"])
     baseline_seconds = time.perf_counter() - started
     summary = summarise(runs, args.alphas)
     result = {
@@ -634,7 +660,6 @@ def main(argv=None) -> int:
         "baselines": baselines,
         "runs": runs,
     }
-    results_path = here / f"results_{key}.json"
     write_json(results_path, result)
     both = {
         p: json.loads((here / f"results_{args.task}_{p}.json").read_text())

@@ -147,6 +147,25 @@ def test_quick_sweep_end_to_end(tmp_path):
     assert rerun["baselines"] == results["baselines"]
 
 
+@pytest.mark.long
+def test_quick_selection_per_alpha_sets_each_alphas_candidate(tmp_path):
+    """--select-alphas: the candidates tried at each alpha, the best by validation F chosen there, alpha 0's epoch
+    budget for all; the sweep then trains each alpha with its own candidate."""
+    common = ["--quick", "--out-dir", str(tmp_path), "--jobs", "2"]
+    assert main([*common, "--stage", "select", "--select-alphas", "0.3"]) == 0
+    selection = json.loads((tmp_path / "selection_instruments_paper.json").read_text())
+    assert set(selection["by_alpha"]) == {"0", "0.3"} and selection["chosen"] == selection["by_alpha"]["0"]["chosen"]
+    for alpha, row in selection["by_alpha"].items():
+        best = max(row["candidates"], key=lambda c: c["validation_f_best"])
+        assert row["chosen"] == best["candidate"] and row["settings"]["epochs"] == selection["settings"]["epochs"]
+        assert {r["candidate"] for r in selection["runs"] if f"{r['alpha']:g}" == alpha} == {0, 1}
+    assert main([*common, "--alphas", "0,0.3", "--no-baselines"]) == 0
+    results = json.loads((tmp_path / "results_instruments_paper.json").read_text())
+    for run in results["runs"]:
+        assert run["candidate"] == selection["by_alpha"][f"{run['alpha']:g}"]["chosen"]
+    assert results["config"]["candidate_by_alpha"] == {a: row["chosen"] for a, row in selection["by_alpha"].items()}
+
+
 def test_baselines_are_reused_only_from_a_results_file_of_the_same_data_seeds_and_weight(tmp_path):
     from studies.alpha_sweep.run import reused_baselines
 

@@ -524,6 +524,12 @@ def main(argv=None) -> int:
         default=None,
         help="select stage: comma-separated indices into the task's candidates (default: all)",
     )
+    parser.add_argument(
+        "--select-alphas",
+        type=_float_list,
+        default=(),
+        help="select stage: also choose the candidate at each of these alphas (comma-separated; alpha 0 always)",
+    )
     parser.add_argument("--no-baselines", action="store_true", help="skip the non-spiking baselines")
     parser.add_argument(
         "--reuse-baselines",
@@ -576,13 +582,23 @@ def main(argv=None) -> int:
     started = time.perf_counter()
 
     if args.stage == "select":
+        select_alphas = sorted({0.0, *args.select_alphas})
         jobs = [
-            _job("select", 0.0, 0, data, neuron, TrainConfig(**{**shared, **c}).as_dict(), runs_dir, k)
+            _job("select", alpha, 0, data, neuron, TrainConfig(**{**shared, **c}).as_dict(), runs_dir, k)
+            for alpha in select_alphas
             for k, c in zip(indices, candidates, strict=True)
         ]
-        print(f"{NAME}: select {key}: {len(jobs)} candidates at alpha = 0 on the validation split", flush=True)
+        print(
+            f"{NAME}: select {key}: {len(candidates)} candidates at alpha = "
+            f"{', '.join(f'{a:g}' for a in select_alphas)} on the validation split",
+            flush=True,
+        )
         runs = run_jobs(run_job, jobs, args.jobs, args.dask_scheduler)
-        chosen = choose(runs, candidates)
+        by_alpha = {alpha: choose([r for r in runs if r["alpha"] == alpha], candidates) for alpha in select_alphas}
+        chosen = by_alpha[0.0]
+        # the epoch count (a budget: the sweep stops each run early on validation) is alpha 0's for every alpha
+        for row in by_alpha.values():
+            row["settings"]["epochs"] = chosen["settings"]["epochs"]
         write_json(
             selection_path,
             {
@@ -592,16 +608,20 @@ def main(argv=None) -> int:
                 "neuron": neuron,
                 "shared": shared,
                 **chosen,
+                "by_alpha": {f"{a:g}": row for a, row in by_alpha.items()},
                 "seconds": time.perf_counter() - started,
                 "runs": runs,
             },
         )
-        for row in chosen["candidates"]:
-            print(
-                f"  {row['settings']}: validation F best {row['validation_f_best']:.3f} (epoch {row['best_epoch']}), "
-                f"last {row['validation_f_last']:.3f}, train {row['train_f_last']:.3f}"
-            )
-        print(f"  chosen: {chosen['settings']}; written to {selection_path}")
+        for alpha, row in by_alpha.items():
+            for candidate in row["candidates"]:
+                print(
+                    f"  alpha {alpha:g} {candidate['settings']}: validation F best "
+                    f"{candidate['validation_f_best']:.3f} (epoch {candidate['best_epoch']}), "
+                    f"last {candidate['validation_f_last']:.3f}, train {candidate['train_f_last']:.3f}"
+                )
+            print(f"  alpha {alpha:g} chosen: {row['settings']}")
+        print(f"  written to {selection_path}")
         return 0
 
     if args.quick and not selection_path.is_file():
@@ -609,11 +629,18 @@ def main(argv=None) -> int:
     if not selection_path.is_file():
         parser.error(f"{selection_path} not found: run the select stage first (--stage select)")
     selected = json.loads(selection_path.read_text())
-    settings = dict(shared, **selected["settings"], **({"epochs": args.epochs} if args.epochs else {}))
-    config = TrainConfig(**settings).as_dict()
+    epochs = {"epochs": args.epochs} if args.epochs else {}
+    # the candidate chosen at each alpha where the select stage tried it there, else alpha 0's
+    chosen_at = {alpha: selected.get("by_alpha", {}).get(f"{alpha:g}", selected) for alpha in args.alphas}
+    configs = {
+        alpha: TrainConfig(**dict(shared, **row["settings"], **epochs)).as_dict() for alpha, row in chosen_at.items()
+    }
+    config = TrainConfig(**dict(shared, **selected["settings"], **epochs)).as_dict()
     seeds = 1 if args.quick else args.seeds
     jobs = [
-        _job("sweep", alpha, seed, data, neuron, config, runs_dir) for alpha in args.alphas for seed in range(seeds)
+        _job("sweep", alpha, seed, data, neuron, configs[alpha], runs_dir, chosen_at[alpha]["chosen"])
+        for alpha in args.alphas
+        for seed in range(seeds)
     ]
     print(
         f"{NAME}: sweep {key}: {len(jobs)} jobs ({len(args.alphas)} alphas x {seeds} seeds), "
@@ -641,6 +668,8 @@ def main(argv=None) -> int:
             "alphas": list(args.alphas),
             "seeds": seeds,
             "train": config,
+            "candidate_by_alpha": {f"{a:g}": row["chosen"] for a, row in chosen_at.items()},
+            "train_by_alpha": {f"{a:g}": c for a, c in configs.items() if c != config},
             "selection": str(selection_path.name),
             "jobs": args.jobs,
             "dask_scheduler": args.dask_scheduler,

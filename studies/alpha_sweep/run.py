@@ -6,13 +6,14 @@ Per task (``--task instruments|piano``) and protocol (``--protocol paper|heldout
 - ``--stage select``: candidate settings (learning rate, loss, and for the piano the readout and
   size) trained at alpha = 0 on the training data less a validation split carved from it (20 %,
   seed 0), judged by validation F alone; the best, with its epoch count, is written to
-  ``selection_<task>_<protocol>.json`` beside this script, with every candidate's numbers;
+  ``selection_<task>_<protocol>.json`` beside this script, with every candidate's numbers (with
+  ``--select-alphas``, also the best at each of those alphas, which the sweep then uses there);
 - ``--stage sweep`` (default): one network per (alpha, seed) with the selected settings, trained on
   the same training part for the selected epochs; the test set is evaluated with the weights of
   the epoch of best validation F (early stopping: the run trained again to that epoch), and with
-  the last epoch's. Non-spiking
-  baselines on the same inputs, each chosen on the same validation split: the count-feature MLP,
-  a logistic regression and an LSTM (:mod:`studies.alpha_sweep.baselines`). Writes
+  the last epoch's. Non-spiking baselines on the same inputs, each chosen on the same validation
+  split: the count-feature MLP, a logistic regression and an LSTM
+  (:mod:`studies.alpha_sweep.baselines`). Writes
   ``results_<task>_<protocol>.json``: every run, ``summary`` keyed by alpha
   (``summary["0.3"]["f"]["mean"]``), the tables of the paper (Table I: precision, recall, F of
   alpha 0, the best alpha by validation F and the baselines; Table II: F per polyphony), and the

@@ -92,6 +92,25 @@ class ClipSet:
     def __len__(self):
         return len(self.audio)
 
+    @classmethod
+    def from_cache(cls, result, sample_rate: float, class_names, source_names, frame: float | None = None) -> ClipSet:
+        """The clips of a :class:`~vr_brian.datasets.cache.CacheResult` (arrays named as :meth:`arrays`
+        writes them), with the cache's manifest and whether the entry was reused."""
+        a = result.arrays
+        return cls(
+            a["audio"],
+            a["targets"],
+            a["source"],
+            a["test"],
+            sample_rate,
+            tuple(class_names),
+            tuple(source_names),
+            a["events"],
+            a.get("frame_targets"),
+            frame,
+            manifest={**result.manifest, "reused": result.reused},
+        )
+
     @property
     def labels(self) -> np.ndarray:
         """Class index of each clip (one-hot targets only)."""

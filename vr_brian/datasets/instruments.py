@@ -187,15 +187,4 @@ def build_instruments(
         return {"audio": audio, "targets": targets, "source": source, "test": test, "events": events}
 
     result = ArrayCache(cache_dir).load_or_build("instruments", key, build)
-    a = result.arrays
-    return ClipSet(
-        a["audio"],
-        a["targets"],
-        a["source"],
-        a["test"],
-        settings.sample_rate,
-        tuple(settings.classes),
-        tuple(settings.banks),
-        a["events"],
-        manifest={**result.manifest, "reused": result.reused},
-    )
+    return ClipSet.from_cache(result, settings.sample_rate, settings.classes, settings.banks)

@@ -152,18 +152,7 @@ def build_piano_chords(settings: PianoSettings = PianoSettings(), cache_dir=None
         }
 
     result = ArrayCache(cache_dir).load_or_build("piano_chords", key, build)
-    a = result.arrays
-    return ClipSet(
-        a["audio"],
-        a["targets"],
-        a["source"],
-        a["test"],
-        settings.sample_rate,
-        KEY_NAMES,
-        tuple(settings.banks),
-        a["events"],
-        manifest={**result.manifest, "reused": result.reused},
-    )
+    return ClipSet.from_cache(result, settings.sample_rate, KEY_NAMES, settings.banks)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -282,17 +271,4 @@ def build_score_excerpts(settings: ScoreSettings = ScoreSettings(), cache_dir=No
         }
 
     result = ArrayCache(cache_dir).load_or_build("score_excerpts", key, build)
-    a = result.arrays
-    return ClipSet(
-        a["audio"],
-        a["targets"],
-        a["source"],
-        a["test"],
-        settings.sample_rate,
-        KEY_NAMES,
-        tuple(settings.pieces),
-        a["events"],
-        a["frame_targets"],
-        settings.frame,
-        manifest={**result.manifest, "reused": result.reused},
-    )
+    return ClipSet.from_cache(result, settings.sample_rate, KEY_NAMES, settings.pieces, settings.frame)

@@ -166,6 +166,12 @@ def test_quick_selection_per_alpha_sets_each_alphas_candidate(tmp_path):
     assert results["config"]["candidate_by_alpha"] == {a: row["chosen"] for a, row in selection["by_alpha"].items()}
 
 
+def test_select_alphas_outside_the_select_stage_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--quick", "--out-dir", str(tmp_path / "out"), "--select-alphas", "0.3"])
+    assert "--select-alphas" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
 def test_baselines_are_reused_only_from_a_results_file_of_the_same_data_seeds_and_weight(tmp_path):
     from studies.alpha_sweep.run import reused_baselines
 

@@ -556,6 +556,8 @@ def main(argv=None) -> int:
         parser.error(f"--candidates must be comma-separated integers, got {args.candidates!r}")
     if picked is not None and (not picked or not all(0 <= k < n_candidates for k in picked)):
         parser.error(f"--candidates must be indices in 0..{n_candidates - 1}, got {args.candidates!r}")
+    if args.select_alphas and args.stage != "select":
+        parser.error("--select-alphas chooses candidates: it belongs to the select stage (--stage select)")
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs must be >= 1, got {args.epochs}")
     if not args.tau_m > 0 or (args.dt is not None and not args.dt > 0):

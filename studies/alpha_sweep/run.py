@@ -134,7 +134,7 @@ def run_job(job: dict) -> dict:
             "train_seconds": float(sum(r["seconds"] for r in history[1:])),
         }
         if job["stage"] == "sweep":  # the test set is looked at once, by the sweep only
-            out["test_last_epoch"] = evaluate(weights, sets["test"], params, **objective)["micro"]
+            last_weights = weights
             # early stopping: the epoch count of best validation F, trained again to it (the same weights as
             # that epoch's where the code is the same: training is deterministic; runs made with an earlier
             # version of the kernels differ by their rounding, so the replay's own validation is reported)
@@ -155,6 +155,11 @@ def run_job(job: dict) -> dict:
                 out["validation"] = replay.history[-1]["test"]
             report = evaluate(weights, sets["test"], params, return_predictions=True, **objective)
             out["test"] = {k: v for k, v in report.items() if k != "predictions"}
+            out["test_last_epoch"] = (
+                report["micro"]
+                if weights is last_weights
+                else evaluate(last_weights, sets["test"], params, **objective)["micro"]
+            )
             out["f_by_label_count"] = f_by_label_count(report["predictions"], sets["test"].targets)
             if not is_multi_label(sets["train"]):  # also the answer "the most excited output"
                 out["test_argmax"] = evaluate(weights, sets["test"], params, single_label=True, **objective)["micro"]

@@ -83,6 +83,11 @@ REMEDIES = {
 VARIANTS = {"paper": {}, "bounded": {"variant": "bounded"}, "split": {"variant": "split"}}
 
 
+def task_lr(task: str) -> float:
+    """The learning rate of a task's jobs that do not set their own: its own in :data:`TASKS`, else BASE's."""
+    return TASKS.get(task, {}).get("lr", BASE["lr"])
+
+
 def remedy_config(name: str) -> dict:
     """The TrainConfig settings of a named remedy (:data:`REMEDIES`)."""
     from gradients.train import TrainConfig
@@ -230,8 +235,8 @@ def plan(parts, tasks: dict, seeds: int, epochs: int, runs_dir, quick: bool) -> 
             **overrides,
         ):
             job_epochs = overrides.pop("epochs", epochs)
-            if "lr" in TASKS.get(task, {}):
-                overrides.setdefault("lr", TASKS[task]["lr"])
+            if task_lr(task) != BASE["lr"]:  # named in the run's folder, beside the runs at BASE's rate
+                overrides.setdefault("lr", task_lr(task))
             jobs.extend(
                 _job(
                     part,
@@ -540,7 +545,8 @@ def plot_divergence(runs: list, path):
 
 
 def plot_width(rows: list, path):
-    """Held-out F against width at alpha 0 and 0.3 with the default remedies (one hidden layer)."""
+    """Held-out F against width at alpha 0 and 0.3 with the default remedies (one hidden layer), at each
+    task's learning rate."""
     from matplotlib.figure import Figure
 
     tasks = sorted({r["task"] for r in rows})
@@ -556,7 +562,7 @@ def plot_width(rows: list, path):
                     if r["task"] == task
                     and r["alpha"] == alpha
                     and r["remedy"] == "default"
-                    and r["lr"] == BASE["lr"]
+                    and r["lr"] == task_lr(task)
                     and r["variant"] == "paper"
                     and len(r["hidden"]) == 1
                 ),

@@ -40,6 +40,7 @@ __all__ = [
     "FORMAT_VERSION",
     "CHECKPOINT_NAME",
     "METRICS_NAME",
+    "BEST_NAME",
 ]
 
 FORMAT_VERSION = 1
@@ -48,6 +49,8 @@ FORMAT_VERSION = 1
 CHECKPOINT_NAME = "checkpoint.npz"
 #: The metrics of every epoch of a training run, in its output folder.
 METRICS_NAME = "metrics.json"
+#: The checkpoint of the epoch of highest test F of a run trained with ``keep_best``.
+BEST_NAME = "best.npz"
 
 
 class CheckpointError(ValueError):

@@ -74,7 +74,16 @@ from vr_brian.params import VRParams
 from vr_brian.stability import project_to_bound, stable_std_gain
 from vr_brian.traces import Traces
 
-from .checkpoint import CHECKPOINT_NAME, METRICS_NAME, Checkpoint, load_checkpoint, save_checkpoint, write_json
+from .checkpoint import (
+    BEST_NAME,
+    CHECKPOINT_NAME,
+    METRICS_NAME,
+    Checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    save_checkpoint,
+    write_json,
+)
 from .data import SpikeData
 from .forward import record_forward
 from .metrics import classification_report
@@ -100,12 +109,14 @@ __all__ = [
     "initial_weights",
     "evaluate",
     "train",
+    "best_epoch",
     "plot_history",
     "FORWARDS",
     "INITS",
     "DTYPES",
     "CHECKPOINT_NAME",
     "METRICS_NAME",
+    "BEST_NAME",
 ]
 
 #: Where the forward passes of training run (:class:`TrainConfig` ``forward``).
@@ -331,6 +342,11 @@ class TrainResult:
         The checkpoint file, when an output folder was given.
     metrics : Path or None
         The metrics JSON, when an output folder was given.
+    best_epoch : int
+        The trained epoch (>= 1) of highest test F (:func:`best_epoch`).
+    best_weights : list of ndarray or None
+        The weights of ``best_epoch``, with ``keep_best``; None without it, or where a resumed
+        run's folder held no ``best.npz`` of that epoch (a run begun without ``keep_best``).
     """
 
     weights: list
@@ -340,6 +356,15 @@ class TrainResult:
     optimizer_state: object
     checkpoint: Path | None = None
     metrics: Path | None = None
+    best_epoch: int = 0
+    best_weights: list | None = None
+
+
+def best_epoch(f_curve) -> int:
+    """The epoch (>= 1; epoch 0 is the initial weights) of highest F in ``f_curve``, the earliest of ties."""
+    if len(f_curve) < 2:
+        raise ValueError(f"f_curve must hold epoch 0 and at least one trained epoch, got {len(f_curve)} value(s)")
+    return 1 + int(np.argmax(f_curve[1:]))
 
 
 def init_weights(
@@ -609,16 +634,38 @@ class _RunState:
 
 
 @dataclasses.dataclass(frozen=True)
+class _Best:
+    """The epoch of highest test F so far and, where known, its weights."""
+
+    epoch: int = 0
+    f: float = -math.inf
+    weights: list | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class _Paths:
     checkpoint: Path | None
     metrics: Path | None
+    best: Path | None
 
     @classmethod
     def of(cls, out_dir):
         if out_dir is None:
-            return cls(None, None)
+            return cls(None, None, None)
         out_dir = Path(out_dir)
-        return cls(out_dir / CHECKPOINT_NAME, out_dir / METRICS_NAME)
+        return cls(out_dir / CHECKPOINT_NAME, out_dir / METRICS_NAME, out_dir / BEST_NAME)
+
+
+def _checkpoint(state: _RunState, config: TrainConfig, params: VRParams, fingerprint: dict) -> Checkpoint:
+    return Checkpoint(
+        weights=tuple(state.weights),
+        optimizer_state=state.optimizer_state,
+        epoch=state.epoch,
+        config=dict(config.as_dict(), data=fingerprint, lr_scale=state.lr_scale),
+        params=params,
+        history=state.history,
+        rng_state=state.rng_state,
+    )
 
 
 def _save(
@@ -626,20 +673,26 @@ def _save(
 ) -> None:
     if paths.checkpoint is None:
         return
-    meta = dict(config.as_dict(), data=fingerprint, lr_scale=state.lr_scale)
-    save_checkpoint(
-        paths.checkpoint,
-        Checkpoint(
-            weights=tuple(state.weights),
-            optimizer_state=state.optimizer_state,
-            epoch=state.epoch,
-            config=meta,
-            params=params,
-            history=state.history,
-            rng_state=state.rng_state,
-        ),
-    )
+    save_checkpoint(paths.checkpoint, _checkpoint(state, config, params, fingerprint))
     _write_metrics(paths, state, config, params, sizes, class_names)
+
+
+def _kept_best(path: Path | None, state: _RunState) -> _Best:
+    """The best epoch of a run at ``state`` and its weights where ``path`` holds them (a ``best.npz`` written
+    by this run at that epoch: the same history up to it); a missing, damaged or stale file gives no weights."""
+    if state.epoch == 0:
+        return _Best()
+    curve = [r["test"]["micro"]["f"] for r in state.history]
+    epoch = best_epoch(curve)
+    weights = None
+    if path is not None and path.exists():
+        try:
+            kept = load_checkpoint(path)
+        except CheckpointError:
+            kept = None  # rewritten at the next better epoch
+        if kept is not None and kept.epoch == epoch and list(kept.history) == list(state.history[: epoch + 1]):
+            weights = [np.asarray(W) for W in kept.weights]
+    return _Best(epoch, curve[epoch], weights)
 
 
 def _write_metrics(paths: _Paths, state: _RunState, config: TrainConfig, params: VRParams, sizes, class_names):
@@ -745,6 +798,7 @@ def train(
     resume: bool = False,
     progress: bool = True,
     on_epoch=None,
+    keep_best: bool = False,
 ) -> TrainResult:
     """Train a network and evaluate it after every epoch.
 
@@ -767,6 +821,11 @@ def train(
         Show a tqdm progress bar (on stderr).
     on_epoch : callable, optional
         ``on_epoch(record)`` after every epoch's checkpoint is written.
+    keep_best : bool
+        Keep the weights of the epoch of highest test F (``best_weights`` of the result): with
+        ``out_dir`` as ``best.npz``, a checkpoint rewritten atomically before the epoch's own
+        whenever an epoch beats every earlier one, so that a resumed run keeps them too. It
+        does not change training (use a validation set as ``test_data`` for early stopping).
 
     Returns
     -------
@@ -796,7 +855,7 @@ def train(
     saved = None
     if paths.checkpoint is not None:  # everything about the folder is checked before any work
         check_output_dir(out_dir, "out_dir")
-        remove_temporaries(out_dir, (CHECKPOINT_NAME, METRICS_NAME))
+        remove_temporaries(out_dir, (CHECKPOINT_NAME, METRICS_NAME, BEST_NAME))
         if paths.checkpoint.exists():
             if not resume:
                 raise FileExistsError(
@@ -818,6 +877,7 @@ def train(
     )
     try:
         state = run.first_state(saved)
+        best = _kept_best(paths.best if keep_best else None, state)
         layer_scales = config.layer_lr_scales(sizes)
         batches = math.ceil(len(train_data) / config.batch_size)
         recoveries_used = sum(len(r.get("recoveries", ())) for r in state.history)
@@ -830,6 +890,11 @@ def train(
         ) as bar:
             while state.epoch < config.epochs:
                 state, record, recoveries_used = run.next_epoch(state, layer_scales, bar, recoveries_used)
+                if record["test"]["micro"]["f"] > best.f:
+                    kept = [np.array(W) for W in state.weights] if keep_best else None
+                    best = _Best(state.epoch, record["test"]["micro"]["f"], kept)
+                    if keep_best:
+                        run.save_best(state)  # before the epoch's checkpoint: see _kept_best
                 bar.set_postfix(
                     epoch=state.epoch, loss=f"{record['train_loss']:.3f}", test_F=f"{record['test']['micro']['f']:.3f}"
                 )
@@ -846,6 +911,8 @@ def train(
         optimizer_state=state.optimizer_state,
         checkpoint=paths.checkpoint,
         metrics=paths.metrics,
+        best_epoch=best.epoch,
+        best_weights=best.weights if keep_best else None,
     )
 
 
@@ -886,6 +953,10 @@ class _Run:
 
     def save(self, state: _RunState) -> None:
         _save(self.paths, state, self.config, self.params, self.fingerprint, self.sizes, self.train_data.class_names)
+
+    def save_best(self, state: _RunState) -> None:
+        if self.paths.best is not None:
+            save_checkpoint(self.paths.best, _checkpoint(state, self.config, self.params, self.fingerprint))
 
     def first_state(self, saved: Checkpoint | None) -> _RunState:
         """The run resumed from its (checked) checkpoint, with ``metrics.json`` brought up to date with it, or a

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from brian2 import second, volt
 
+from gradients.checkpoint import load_checkpoint
 from gradients.data import builtin_task, save_npz
 from vr_brian.params import parse_quantity
 from vr_brian_app.cli import main as vr_brian_main
@@ -88,6 +89,14 @@ def test_train_npz_end_to_end_and_resume(tmp_path, capsys):
     assert main(argv) == 2 and "--resume" in capsys.readouterr().err
     assert main(argv[: argv.index("--epochs") + 1] + ["3"] + argv[argv.index("--epochs") + 2 :] + ["--resume"]) == 0
     assert len(json.loads((out / "metrics.json").read_text())["history"]) == 4
+    assert not (out / "best.npz").exists()
+    # --keep-best: the checkpoint of the epoch of highest test F beside the run's, and said where it is
+    assert main(argv + ["--out", str(tmp_path / "kept"), "--keep-best"]) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads((tmp_path / "kept" / "metrics.json").read_text())
+    best = 1 + max(range(2), key=lambda e: metrics["history"][1 + e]["test"]["micro"]["f"])
+    assert str(tmp_path / "kept" / "best.npz") in printed and f"epoch {best})" in printed
+    assert load_checkpoint(tmp_path / "kept" / "best.npz").epoch == best
 
 
 def test_builtin_data_and_errors(tmp_path, capsys):

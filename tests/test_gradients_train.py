@@ -11,7 +11,7 @@ from brian2 import ms, mV, volt
 import gradients.train
 from gradients.checkpoint import load_checkpoint, save_checkpoint
 from gradients.data import builtin_task
-from gradients.train import TrainConfig, TrainingDiverged, evaluate, init_weights, train
+from gradients.train import BEST_NAME, TrainConfig, TrainingDiverged, best_epoch, evaluate, init_weights, train
 from vr_brian import VRParams
 from vr_brian.traces import NegativeResistanceWarning
 
@@ -90,6 +90,87 @@ def test_resume_refuses_a_different_run(task, tmp_path):
         train(train_data, test_data, config, VRParams(alpha=0.1), out_dir=tmp_path, resume=True)
     with pytest.raises(ValueError, match="other data"):
         train(task[0].subset(slice(8, 16)), test_data, config, VRParams(), out_dir=tmp_path, resume=True)
+
+
+def test_best_epoch_skips_the_initial_weights_and_takes_the_earliest_tie():
+    assert best_epoch([0.9, 0.2, 0.5, 0.5, 0.4]) == 2
+    assert best_epoch([0.1, 0.3]) == 1
+    with pytest.raises(ValueError, match="f_curve must hold epoch 0 and at least one trained epoch"):
+        best_epoch([0.5])
+
+
+@pytest.fixture(scope="module")
+def peaking_run(task):
+    """A run whose test F peaks at epoch 2 of 5: [0.385, 0.0, 0.522, 0.485, 0.4, 0.5]."""
+    data = task[0].subset(slice(0, 48)), task[1].subset(slice(0, 16))
+    config = TrainConfig(hidden=(12,), epochs=5, batch_size=20, optimizer="adam", lr=0.02, seed=6)
+    return data, config, VRParams(alpha=0.3)
+
+
+def test_keep_best_keeps_the_weights_of_the_epoch_of_highest_f(peaking_run, tmp_path):
+    (train_data, test_data), config, params = peaking_run
+    result = train(train_data, test_data, config, params, out_dir=tmp_path, progress=False, keep_best=True)
+    curve = [r["test"]["micro"]["f"] for r in result.history]
+    assert result.best_epoch == 2 and max(curve[1:]) == curve[2] > curve[-1]
+    # the same weights as a run trained for that many epochs only (training is deterministic)
+    shorter = train(train_data, test_data, config.replace(epochs=2), params, progress=False)
+    kept = load_checkpoint(tmp_path / BEST_NAME)
+    assert kept.epoch == 2 and kept.history == load_checkpoint(tmp_path / "checkpoint.npz").history[:3]
+    for a, b, c in zip(result.best_weights, shorter.weights, kept.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+    # without keep_best: the epoch is reported, no weights kept, nothing written
+    plain = train(train_data, test_data, config, params, out_dir=tmp_path / "plain", progress=False)
+    assert plain.best_epoch == 2 and plain.best_weights is None and not (tmp_path / "plain" / BEST_NAME).exists()
+
+
+def test_keep_best_survives_resume_and_never_trusts_another_epochs_file(peaking_run, tmp_path):
+    (train_data, test_data), config, params = peaking_run
+    whole = train(train_data, test_data, config, params, out_dir=tmp_path / "whole", progress=False, keep_best=True)
+
+    def stop_after(epoch):
+        def interrupt(record):
+            if record["epoch"] == epoch:
+                raise KeyboardInterrupt
+
+        return interrupt
+
+    def run(folder, keep_best, epochs=config.epochs, on_epoch=None):
+        return train(
+            train_data,
+            test_data,
+            config.replace(epochs=epochs),
+            params,
+            out_dir=tmp_path / folder,
+            resume=True,
+            progress=False,
+            on_epoch=on_epoch,
+            keep_best=keep_best,
+        )
+
+    with pytest.raises(KeyboardInterrupt):
+        run("cut", True, on_epoch=stop_after(3))
+    resumed = run("cut", True)
+    assert resumed.best_epoch == 2
+    for a, b in zip(resumed.best_weights, whole.best_weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # a run begun without keep_best has no weights of its best epoch until a later epoch beats it
+    with pytest.raises(KeyboardInterrupt):
+        run("begun_plain", False, on_epoch=stop_after(3))
+    late = run("begun_plain", True)
+    assert late.best_epoch == 2 and late.best_weights is None
+    longer = run("begun_plain", True, epochs=6)  # epoch 6 reaches F 0.611
+    assert longer.best_epoch == 6 and load_checkpoint(tmp_path / "begun_plain" / BEST_NAME).epoch == 6
+    for a, b in zip(longer.best_weights, longer.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # killed after writing the best epoch's file but before its checkpoint: the file is redone, not trusted
+    with pytest.raises(KeyboardInterrupt):
+        run("killed", True, on_epoch=stop_after(1))
+    (tmp_path / "killed" / BEST_NAME).write_bytes((tmp_path / "whole" / BEST_NAME).read_bytes())  # epoch 2's
+    assert run("killed", True, epochs=1).best_weights is None  # epoch 1's own file was replaced: none kept
+    redone = run("killed", True)
+    for a, b in zip(redone.best_weights, whole.best_weights, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_a_checkpoint_older_than_a_setting_resumes_with_its_default(task, tmp_path):

@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("data", help="an .npz file with 'spikes' and 'targets', or 'builtin' for the built-in task")
     parser.add_argument("--out", type=Path, required=True, help="output folder (checkpoint, metrics, figure)")
     parser.add_argument("--resume", action="store_true", help="continue the run whose checkpoint is in --out")
+    parser.add_argument(
+        "--keep-best",
+        action="store_true",
+        help="also keep best.npz, the checkpoint of the epoch of highest test F (give a validation set as --test "
+        "for early stopping)",
+    )
     parser.add_argument("--debug", action="store_true", help="show the traceback of a failure, not only its message")
     data = parser.add_argument_group("data")
     data.add_argument("--test", type=Path, default=None, help="test set .npz (default: a split of DATA)")
@@ -220,10 +226,10 @@ def _data_recipe(args) -> dict:
 def run(args) -> dict:
     """Train as ``args`` (parsed by :func:`build_parser`) say; return the output paths and final numbers."""
     from gradients.recipe import DATA_RECIPE_NAME, data_from_recipe
-    from gradients.train import CHECKPOINT_NAME, METRICS_NAME, TrainConfig, plot_history, train
+    from gradients.train import BEST_NAME, CHECKPOINT_NAME, METRICS_NAME, TrainConfig, plot_history, train
     from vr_brian.io import check_output_dir, remove_temporaries, write_json
 
-    run_files = (CHECKPOINT_NAME, METRICS_NAME, LEARNING_CURVE_NAME, DATA_RECIPE_NAME)
+    run_files = (CHECKPOINT_NAME, METRICS_NAME, BEST_NAME, LEARNING_CURVE_NAME, DATA_RECIPE_NAME)
     from vr_brian.params import VRParams
 
     check_output_dir(args.out, "--out")  # before any work
@@ -269,7 +275,14 @@ def run(args) -> dict:
         recover_factor=args.recover_factor,
     )
     result = train(
-        train_data, test_data, config, params, out_dir=args.out, resume=args.resume, progress=not args.no_progress
+        train_data,
+        test_data,
+        config,
+        params,
+        out_dir=args.out,
+        resume=args.resume,
+        progress=not args.no_progress,
+        keep_best=args.keep_best,
     )
     sizes = (train_data.n_in,) + config.hidden + (train_data.n_classes,)
     curve = plot_history(
@@ -290,6 +303,9 @@ def run(args) -> dict:
         "test_loss": last["test"]["loss"],
         "initial_test_loss": result.history[0]["test"]["loss"],
         "chance_f": last["test"]["chance_f"],
+        "best_epoch": result.best_epoch,
+        "best_test_f": result.history[result.best_epoch]["test"]["micro"]["f"],
+        **({"best": Path(args.out) / BEST_NAME} if result.best_weights is not None else {}),
     }
 
 
@@ -353,10 +369,12 @@ def main(argv=None) -> int:
         raise
     print(
         f"trained {out['epochs']} epochs: test loss {out['initial_test_loss']:.3f} -> {out['test_loss']:.3f} V, "
-        f"test micro F {out['test_f']:.3f} (chance {out['chance_f']:.3f})"
+        f"test micro F {out['test_f']:.3f} (chance {out['chance_f']:.3f}; highest {out['best_test_f']:.3f}, "
+        f"epoch {out['best_epoch']})"
     )
-    for key in ("checkpoint", "metrics", "learning_curve", "data"):
-        print(f"{key:>15}: {out[key]}")
+    for key in ("checkpoint", "metrics", "learning_curve", "data", "best"):
+        if key in out:
+            print(f"{key:>15}: {out[key]}")
     return 0
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gradients.train import best_epoch
 from studies.alpha_sweep.baselines import f_by_label_count, is_multi_label, train_baseline, train_lstm
 from studies.cli import output_paths, save_figure, study_parser, write_json
 from studies.sweeps import dask_client_class, load_split_data, run_jobs, spread
@@ -111,14 +112,21 @@ def run_job(job: dict) -> dict:
         warnings.simplefilter("ignore", RuntimeWarning)  # negative-R counts are kept per epoch by evaluate()
         try:
             result = train(
-                sets["train"], sets["validation"], config, params, out_dir=job["run_dir"], resume=True, progress=False
+                sets["train"],
+                sets["validation"],
+                config,
+                params,
+                out_dir=job["run_dir"],
+                resume=True,
+                progress=False,
+                keep_best=True,
             )
-            weights, history = result.weights, result.history
+            weights, history, best_weights = result.weights, result.history, result.best_weights
         except TrainingDiverged as error:
             # the checkpoint of the last finite epoch is kept; a rerun would diverge at the same step
             diverged = str(error)
             saved = load_checkpoint(Path(job["run_dir"]) / CHECKPOINT_NAME)
-            weights, history = saved.weights, saved.history
+            weights, history, best_weights = saved.weights, saved.history, None
         objective = config.objective()
         curve = [r["test"]["micro"]["f"] for r in history]
         out = {
@@ -135,13 +143,16 @@ def run_job(job: dict) -> dict:
         }
         if job["stage"] == "sweep":  # the test set is looked at once, by the sweep only
             last_weights = weights
-            # early stopping: the epoch count of best validation F, trained again to it (the same weights as
-            # that epoch's where the code is the same: training is deterministic; runs made with an earlier
-            # version of the kernels differ by their rounding, so the replay's own validation is reported)
+            # early stopping: the weights of the epoch of best validation F, kept while training; a run begun
+            # before they were kept (or one that diverged) is trained again to that epoch count (the same
+            # weights where the code is the same: training is deterministic; runs made with an earlier version
+            # of the kernels differ by their rounding, so the replay's own validation is reported)
             best = best_epoch(curve)
             out["best_epoch"] = best
             out["validation"] = history[best]["test"]
-            if best < history[-1]["epoch"]:
+            if best < history[-1]["epoch"] and best_weights is not None:
+                weights = best_weights
+            elif best < history[-1]["epoch"]:
                 replay = train(
                     sets["train"],
                     sets["validation"],
@@ -170,11 +181,6 @@ def run_job(job: dict) -> dict:
         out["train_micro"] = evaluate(weights, sets["train"], params, **objective)["micro"]
     out["seconds"] = time.perf_counter() - started
     return out
-
-
-def best_epoch(curve: list) -> int:
-    """The epoch (>= 1; epoch 0 is the initial weights) of highest validation F, the earliest of ties."""
-    return 1 + int(np.argmax(curve[1:]))
 
 
 def _job(stage, alpha, seed, data, neuron, config: dict, runs_dir, candidate=None) -> dict:

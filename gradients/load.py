@@ -130,12 +130,13 @@ class TrainedNetwork:
 
 
 def load_network(run_dir) -> TrainedNetwork:
-    """Load the trained network of a ``vr-brian train`` run (its folder, or its ``checkpoint.npz``).
+    """Load the trained network of a ``vr-brian train`` run (its folder, or a checkpoint file in it).
 
     Parameters
     ----------
     run_dir : str or Path
-        The ``--out`` folder of the run, or the checkpoint file in it.
+        The ``--out`` folder of the run (its last epoch), or a checkpoint file in it: ``checkpoint.npz``,
+        or ``best.npz`` (the epoch of highest test F, with ``--keep-best``).
 
     Returns
     -------

@@ -9,6 +9,7 @@ from brian2 import second, volt
 
 from gradients.checkpoint import load_checkpoint
 from gradients.data import builtin_task, save_npz
+from gradients.load import load_network
 from vr_brian.params import parse_quantity
 from vr_brian_app.cli import main as vr_brian_main
 from vr_brian_app.train import main
@@ -97,6 +98,7 @@ def test_train_npz_end_to_end_and_resume(tmp_path, capsys):
     best = 1 + max(range(2), key=lambda e: metrics["history"][1 + e]["test"]["micro"]["f"])
     assert str(tmp_path / "kept" / "best.npz") in printed and f"epoch {best})" in printed
     assert load_checkpoint(tmp_path / "kept" / "best.npz").epoch == best
+    assert load_network(tmp_path / "kept" / "best.npz").epoch == best
 
 
 def test_builtin_data_and_errors(tmp_path, capsys):

@@ -912,7 +912,7 @@ def train(
         checkpoint=paths.checkpoint,
         metrics=paths.metrics,
         best_epoch=best.epoch,
-        best_weights=best.weights if keep_best else None,
+        best_weights=best.weights,
     )
 
 

@@ -150,20 +150,21 @@ def run_job(job: dict) -> dict:
             best = best_epoch(curve)
             out["best_epoch"] = best
             out["validation"] = history[best]["test"]
-            if best < history[-1]["epoch"] and best_weights is not None:
-                weights = best_weights
-            elif best < history[-1]["epoch"]:
-                replay = train(
-                    sets["train"],
-                    sets["validation"],
-                    dataclasses.replace(config, epochs=best),
-                    params,
-                    out_dir=f"{job['run_dir']}_epoch_{best}",
-                    resume=True,
-                    progress=False,
-                )
-                weights = replay.weights
-                out["validation"] = replay.history[-1]["test"]
+            if best < history[-1]["epoch"]:
+                if best_weights is not None:
+                    weights = best_weights
+                else:
+                    replay = train(
+                        sets["train"],
+                        sets["validation"],
+                        dataclasses.replace(config, epochs=best),
+                        params,
+                        out_dir=f"{job['run_dir']}_epoch_{best}",
+                        resume=True,
+                        progress=False,
+                    )
+                    weights = replay.weights
+                    out["validation"] = replay.history[-1]["test"]
             report = evaluate(weights, sets["test"], params, return_predictions=True, **objective)
             out["test"] = {k: v for k, v in report.items() if k != "predictions"}
             out["test_last_epoch"] = (

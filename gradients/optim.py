@@ -14,7 +14,10 @@ factor on the learning rate (one number, or one per parameter array), through wh
 :func:`learning_rate_factor` (warm-up and decay) and per-layer scalings act.
 
 :func:`clip_by_global_norm` bounds the gradient before a step, as
-``torch.nn.utils.clip_grad_norm_`` does.
+``torch.nn.utils.clip_grad_norm_`` does. Both optimisers take a decoupled weight decay
+(``weight_decay`` :math:`\lambda`, Loshchilov and Hutter 2019, ``torch.optim.AdamW``'s rule): each
+step first shrinks every parameter, :math:`\theta \leftarrow (1 - \eta\lambda)\,\theta`, with the
+step's learning rate :math:`\eta`, then applies the update.
 """
 
 from __future__ import annotations
@@ -109,6 +112,11 @@ def learning_rate_factor(step: int, total_steps: int, warmup_steps: int = 0, dec
     return 0.5 * (1 + math.cos(math.pi * min(step - warmup_steps, remaining) / remaining))
 
 
+def _decayed(p: np.ndarray, lr: float, weight_decay: float) -> np.ndarray:
+    """``p`` shrunk by the decoupled weight decay of a step with learning rate ``lr``."""
+    return p * p.dtype.type(1 - lr * weight_decay) if weight_decay else p
+
+
 def _check_grads(params: tuple, grads) -> tuple:
     grads = tuple(np.asarray(g) for g in grads)
     if len(grads) != len(params):
@@ -141,19 +149,22 @@ class SGD:
 
     .. math::
 
-        v_{k+1} = \mu v_k + g_k,\qquad \theta_{k+1} = \theta_k - \eta\, v_{k+1}
+        v_{k+1} = \mu v_k + g_k,\qquad \theta_{k+1} = (1 - \eta\lambda)\,\theta_k - \eta\, v_{k+1}
 
-    with learning rate :math:`\eta` = ``lr`` and momentum :math:`\mu` = ``momentum``
-    (:math:`\mu = 0` is plain SGD, :math:`\theta_{k+1} = \theta_k - \eta g_k`).
+    with learning rate :math:`\eta` = ``lr``, momentum :math:`\mu` = ``momentum`` and decoupled
+    weight decay :math:`\lambda` = ``weight_decay`` (:math:`\mu = \lambda = 0` is plain SGD,
+    :math:`\theta_{k+1} = \theta_k - \eta g_k`).
     """
 
     lr: float = 0.01
     momentum: float = 0.0
+    weight_decay: float = 0.0
     name = "sgd"
 
     def __post_init__(self):
         object.__setattr__(self, "lr", _check_range(self.lr, "lr", 0.0))
         object.__setattr__(self, "momentum", _check_range(self.momentum, "momentum", 0.0, 1.0, low_closed=True))
+        _check_decay(self)
 
     def init(self, params) -> SGDState:
         return SGDState(velocity=tuple(np.zeros_like(p) for p in _arrays(params, "params")))
@@ -167,7 +178,7 @@ class SGD:
             g = g.astype(p.dtype, copy=False)
             v_new = p.dtype.type(self.momentum) * v + g if self.momentum else g.copy()
             velocity.append(v_new)
-            new_params.append(p - p.dtype.type(self.lr * s) * v_new)
+            new_params.append(_decayed(p, self.lr * s, self.weight_decay) - p.dtype.type(self.lr * s) * v_new)
         return new_params, SGDState(velocity=tuple(velocity))
 
 
@@ -182,13 +193,16 @@ class Adam:
         m_k = \beta_1 m_{k-1} + (1-\beta_1) g_k,\qquad
         v_k = \beta_2 v_{k-1} + (1-\beta_2) g_k^2 \\
         \hat m_k = m_k / (1-\beta_1^k),\qquad \hat v_k = v_k / (1-\beta_2^k) \\
-        \theta_k = \theta_{k-1} - \eta\, \hat m_k / (\sqrt{\hat v_k} + \epsilon)
+        \theta_k = (1 - \eta\lambda)\,\theta_{k-1} - \eta\, \hat m_k / (\sqrt{\hat v_k} + \epsilon)
+
+    with decoupled weight decay :math:`\lambda` = ``weight_decay`` (AdamW; 0: Adam).
     """
 
     lr: float = 1e-3
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-8
+    weight_decay: float = 0.0
     name = "adam"
 
     def __post_init__(self):
@@ -196,6 +210,7 @@ class Adam:
         object.__setattr__(self, "beta1", _check_range(self.beta1, "beta1", 0.0, 1.0, low_closed=True))
         object.__setattr__(self, "beta2", _check_range(self.beta2, "beta2", 0.0, 1.0, low_closed=True))
         object.__setattr__(self, "eps", _check_range(self.eps, "eps", 0.0))
+        _check_decay(self)
 
     def init(self, params) -> AdamState:
         params = _arrays(params, "params")
@@ -214,20 +229,39 @@ class Adam:
             v = f(self.beta2) * v + f(1 - self.beta2) * (g * g)
             m_hat = m / f(1 - self.beta1**count)
             v_hat = v / f(1 - self.beta2**count)
-            new_params.append(p - f(self.lr * s) * m_hat / (np.sqrt(v_hat) + f(self.eps)))
+            new_params.append(
+                _decayed(p, self.lr * s, self.weight_decay) - f(self.lr * s) * m_hat / (np.sqrt(v_hat) + f(self.eps))
+            )
             ms.append(m)
             vs.append(v)
         return new_params, AdamState(count=count, m=tuple(ms), v=tuple(vs))
 
 
+def _check_decay(optimizer) -> None:
+    """Validate ``optimizer.weight_decay``: 0 <= lr * weight_decay < 1, so that a step shrinks, never flips."""
+    decay = _check_range(optimizer.weight_decay, "weight_decay", 0.0, low_closed=True)
+    if optimizer.lr * decay >= 1:
+        raise ValueError(
+            f"lr * weight_decay must be < 1 (a step multiplies the weights by 1 - lr * weight_decay), "
+            f"got lr={optimizer.lr!r}, weight_decay={decay!r}"
+        )
+    object.__setattr__(optimizer, "weight_decay", decay)
+
+
 def make_optimizer(
-    name: str, lr: float, momentum: float = 0.0, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+    name: str,
+    lr: float,
+    momentum: float = 0.0,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
 ):
     """The optimiser record named ``name`` ("sgd" or "adam")."""
     if name == "sgd":
-        return SGD(lr=lr, momentum=momentum)
+        return SGD(lr=lr, momentum=momentum, weight_decay=weight_decay)
     if name == "adam":
-        return Adam(lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+        return Adam(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay)
     raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
 
 

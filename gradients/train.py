@@ -167,6 +167,9 @@ class TrainConfig:
         Learning rate (per volt of loss gradient).
     momentum : float
         SGD momentum in [0, 1).
+    weight_decay : float
+        Decoupled weight decay :math:`\\lambda` (AdamW's rule, :mod:`gradients.optim`): each step
+        multiplies the weights by :math:`1 - \\eta\\lambda` before its update; 0: none.
     method : {"bptt", "paper"}
         Gradient method of :func:`gradients.loss_and_grad`.
     q : Quantity, float or None
@@ -218,6 +221,7 @@ class TrainConfig:
     optimizer: str = "adam"
     lr: float = 0.01
     momentum: float = 0.0
+    weight_decay: float = 0.0
     method: str = "bptt"
     q: float | None = None
     margin: float = 0.0
@@ -294,10 +298,10 @@ class TrainConfig:
                 f"momentum is a setting of optimizer='sgd' (--optimizer sgd); {self.optimizer!r} has none (Adam's "
                 f"beta1 = 0.9 plays its part), got momentum={self.momentum!r}: leave it at 0 or choose 'sgd'"
             )
-        self.make_optimizer()  # validates lr and momentum
+        object.__setattr__(self, "weight_decay", self.make_optimizer().weight_decay)  # validates lr and both
 
     def make_optimizer(self):
-        return make_optimizer(self.optimizer, self.lr, momentum=self.momentum)
+        return make_optimizer(self.optimizer, self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
 
     def objective(self) -> dict:
         """The loss settings, as keyword arguments of :func:`gradients.loss_and_grad` and :func:`evaluate`."""

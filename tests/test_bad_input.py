@@ -89,6 +89,13 @@ def test_momentum_with_adam_is_refused(tmp_path, capsys):
     assert "momentum" in capsys.readouterr().err and not (tmp_path / "a" / "checkpoint.npz").exists()
 
 
+def test_negative_weight_decay_is_refused_before_any_work(tmp_path, capsys):
+    with pytest.raises(ValueError, match=r"weight_decay must lie in \[0, inf\)"):
+        TrainConfig(weight_decay=-1e-3)
+    assert train_main(["builtin", "--out", str(tmp_path / "a"), "--weight-decay", "-0.1", *TINY]) == 2
+    assert "weight_decay" in capsys.readouterr().err and not (tmp_path / "a" / "checkpoint.npz").exists()
+
+
 @pytest.mark.parametrize("option", ["--tau-m", "--tau-s", "--dt", "--v-thr", "--margin", "--q"])
 def test_train_options_need_units(tmp_path, capsys, option):
     with pytest.raises(SystemExit):

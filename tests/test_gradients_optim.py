@@ -46,6 +46,47 @@ def test_adam_matches_formula_over_steps():
     np.testing.assert_allclose(p[0], ref_p, rtol=1e-13)
 
 
+def test_sgd_weight_decay_by_hand():
+    # decoupled: p(1 - lr*wd) - lr*g = 1.0*(1 - 0.5*0.2) - 0.5*0.1 = 0.85; momentum adds nothing on step 1
+    new, _ = SGD(lr=0.5, momentum=0.9, weight_decay=0.2).step([np.array([1.0])], [np.array([0.1])], SGDState((0,)))
+    assert new[0][0] == pytest.approx(0.85, rel=1e-15)
+
+
+def test_adam_weight_decay_matches_formula_and_is_decoupled_from_the_moments():
+    rng = np.random.default_rng(1)
+    lr, wd, eps = 0.01, 0.5, 1e-8
+    opt = Adam(lr=lr, eps=eps, weight_decay=wd)
+    p = [rng.normal(size=3)]
+    state = opt.init(p)
+    ref_p, m, v = [float(x) for x in p[0]], [0.0] * 3, [0.0] * 3
+    for k in range(1, 5):
+        g = rng.normal(size=3)
+        p, state = opt.step(p, [g], state)
+        for i in range(3):
+            m[i] = 0.9 * m[i] + 0.1 * g[i]
+            v[i] = 0.999 * v[i] + 0.001 * g[i] ** 2
+            ref_p[i] = ref_p[i] * (1 - lr * wd) - lr * (m[i] / (1 - 0.9**k)) / (math.sqrt(v[i] / (1 - 0.999**k)) + eps)
+    np.testing.assert_allclose(p[0], ref_p, rtol=1e-13)
+    # a zero gradient leaves only the shrinkage: the moments never see the decay
+    shrunk, _ = opt.step([np.array([2.0])], [np.array([0.0])], opt.init([np.zeros(1)]))
+    assert shrunk[0][0] == pytest.approx(2.0 * (1 - lr * wd), rel=1e-15)
+
+
+def test_adam_weight_decay_equals_torch_adamw():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    start, grads = rng.normal(size=(2, 3)), rng.normal(size=(5, 2, 3))
+    opt = Adam(lr=0.02, weight_decay=0.3)
+    ours, state = [start], opt.init([start])
+    theirs = torch.tensor(start, requires_grad=True)
+    reference = torch.optim.AdamW([theirs], lr=0.02, weight_decay=0.3, eps=1e-8)
+    for g in grads:
+        ours, state = opt.step(ours, [g], state)
+        theirs.grad = torch.tensor(g)
+        reference.step()
+    np.testing.assert_allclose(ours[0], theirs.detach().numpy(), rtol=1e-12)
+
+
 def test_adam_first_step_is_lr_times_sign():
     # m_hat = g and v_hat = g^2 after one step, so the step is lr * g / (|g| + eps)
     opt = Adam(lr=0.1)
@@ -71,6 +112,10 @@ def test_bad_input_is_named():
         SGD(lr=0.1, momentum=1.0)
     with pytest.raises(ValueError, match="beta2"):
         Adam(beta2=1.5)
+    with pytest.raises(ValueError, match=r"weight_decay must lie in \[0, inf\)"):
+        Adam(weight_decay=-0.1)
+    with pytest.raises(ValueError, match="lr \\* weight_decay must be < 1"):
+        SGD(lr=0.5, weight_decay=2.0)
     with pytest.raises(ValueError, match="optimizer"):
         make_optimizer("rmsprop", 0.1)
     with pytest.raises(ValueError, match="shape"):

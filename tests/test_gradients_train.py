@@ -354,6 +354,24 @@ def test_clipping_and_learning_rate_schedule_reach_the_optimiser(task, monkeypat
         assert scale == pytest.approx([factor * 8 / 32, factor * 8 / 16])
 
 
+def test_weight_decay_reaches_the_optimiser_and_the_checkpoint(task, tmp_path, monkeypatch):
+    from gradients.optim import Adam
+
+    train_data, test_data = task
+    decays = []
+    real_step = Adam.step
+
+    def step(self, params, grads, state, scale=1.0):
+        decays.append(self.weight_decay)
+        return real_step(self, params, grads, state, scale)
+
+    monkeypatch.setattr(Adam, "step", step)
+    config = TrainConfig(hidden=(8,), epochs=1, weight_decay=0.25)
+    train(train_data, test_data, config, VRParams(alpha=0.0), out_dir=tmp_path, progress=False)
+    assert decays and set(decays) == {0.25}
+    assert load_checkpoint(tmp_path / "checkpoint.npz").config["weight_decay"] == 0.25
+
+
 def test_stable_initialisation_meets_its_target(task):
     from gradients.train import initial_weights
     from vr_brian.stability import initial_gain

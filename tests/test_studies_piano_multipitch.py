@@ -21,14 +21,15 @@ def test_quick_heldout_rate_run_writes_chords_and_scores(tmp_path):
     )
     train, test, scores = (load_npz(tmp_path / f"{name}.npz") for name in ("train", "test", "scores"))
     assert train.spikes.shape == (4, 100, N_CHANNELS) and train.targets.shape == (4, 88)
-    # quick chords: polyphony 1 and 3, two of each in training, one of each in the test set
-    assert sorted(train.targets.sum(axis=1)) == [1, 1, 3, 3] and sorted(test.targets.sum(axis=1)) == [1, 3]
+    # quick pool: 2 chords per polyphony (1, 3) on each of 2 pianos, split by piano
+    assert sorted(train.targets.sum(axis=1)) == [1, 1, 3, 3] and sorted(test.targets.sum(axis=1)) == [1, 1, 3, 3]
     assert len(scores) == 2 and scores.targets.sum() > 0
     # a single key spikes most on its own semitone channel (channel k is key k)
     for one in np.flatnonzero(train.targets.sum(axis=1) == 1):
         assert train.spikes[one].sum(axis=0).argmax() == np.flatnonzero(train.targets[one])[0]
     build = json.loads((tmp_path / "results.json").read_text())["builds"]["heldout-rate"]
     assert build["parts"]["scores"]["clips"] == 2 and build["encoder"]["spacing"] == "semitone"
+    assert build["pool_clips"] == 8 and build["split"] == {"kind": "held-out piano", "test_bank": "timgm6mb"}
 
 
 @pytest.mark.skipif(missing is not None, reason=f"needs FluidSynth and sound banks: {missing}")

@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
     opt.add_argument("--lr", type=float, default=0.01, help="learning rate")
     opt.add_argument("--momentum", type=float, default=0.0, help="SGD momentum")
+    opt.add_argument(
+        "--weight-decay",
+        type=float,
+        default=defaults.weight_decay,
+        help="decoupled weight decay (AdamW's rule): each step shrinks the weights by 1 - lr * weight_decay",
+    )
     opt.add_argument("--method", choices=METHODS, default=defaults.method, help="gradient method")
     opt.add_argument("--q", type=quantity_arg(volt, "q"), default=None, help="surrogate width (default: v_thr)")
     opt.add_argument("--margin", type=quantity_arg(volt, "margin"), default="0V", help="loss margin")
@@ -253,6 +259,7 @@ def run(args) -> dict:
         optimizer=args.optimizer,
         lr=args.lr,
         momentum=args.momentum,
+        weight_decay=args.weight_decay,
         method=args.method,
         q=args.q,
         margin=args.margin,

@@ -9,8 +9,8 @@ Builds the chord clips (:func:`vr_brian.datasets.build_piano_chords`: 1 to 6 dis
   pianos, 14,796 in all, a quarter of every level drawn at random for the test set
   (:func:`vr_brian.datasets.stratified_split`, ``--split-seed``): 11,100 training and 3,696 test
   chords;
-- ``heldout``: training chords from two pianos, test chords from the piano of the bank held out
-  (``--test-bank``),
+- ``heldout``: the same pool split by piano: the chords of two pianos for training (9,864), those
+  of the piano of the bank held out (``--test-bank``) for the test set (4,932),
 
 encodes them (``--encoder``, default the spikegram of ``studies/instrument_recognition``; ``rate``:
 the semitone filterbank rate code) and writes ``train.npz``, ``test.npz`` and ``scores.npz``
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
         "--chords-per-piano",
         type=int,
         default=PAPER_CHORDS_PER_PIANO,
-        help="paper: chords per polyphony level on each piano (default 822)",
+        help="chords per polyphony level on each piano (default 822)",
     )
     parser.add_argument(
         "--test-fraction",
@@ -99,14 +99,12 @@ def main(argv=None) -> int:
         default=PAPER_TEST_FRACTION,
         help="paper: share of every polyphony level drawn for the test set (default 0.25)",
     )
-    parser.add_argument("--train-per-polyphony", type=int, default=500, help="heldout: training chords per level")
-    parser.add_argument("--test-per-polyphony", type=int, default=100, help="heldout: test chords per level")
     parser.add_argument("--test-bank", default="musescore", help="heldout: the bank whose piano is held out")
     parser.add_argument("--no-scores", action="store_true", help="skip the music21 score excerpts")
     args = parser.parse_args(argv)
     check_encoder_arguments(parser, args)
-    if min(args.train_per_polyphony, args.test_per_polyphony, args.chords_per_piano) < 1:
-        parser.error("--train-per-polyphony, --test-per-polyphony and --chords-per-piano must be >= 1")
+    if args.chords_per_piano < 1:
+        parser.error(f"--chords-per-piano must be >= 1, got {args.chords_per_piano}")
     if not 0 < args.test_fraction < 1:
         parser.error(f"--test-fraction must lie in (0, 1), got {args.test_fraction}")
     paper = args.protocol == "paper"
@@ -116,26 +114,17 @@ def main(argv=None) -> int:
     banks = ("fluidr3", "timgm6mb") if args.quick else ("fluidr3", "musescore", "timgm6mb")
     test_bank = "timgm6mb" if args.quick else args.test_bank
     polyphonies = (1, 3) if args.quick else (1, 2, 3, 4, 5, 6)
-    if paper:
-        per_piano = 2 if args.quick else args.chords_per_piano
-        # build_piano_chords cycles its training chords through the other banks: one share each
-        settings = PianoSettings(
-            polyphonies=polyphonies,
-            train_per_polyphony=per_piano * (len(banks) - 1),
-            test_per_polyphony=per_piano,
-            banks=banks,
-            test_bank=test_bank,
-            seed=args.seed,
-        )
-    else:
-        settings = PianoSettings(
-            polyphonies=polyphonies,
-            train_per_polyphony=2 if args.quick else args.train_per_polyphony,
-            test_per_polyphony=1 if args.quick else args.test_per_polyphony,
-            banks=banks,
-            test_bank=test_bank,
-            seed=args.seed,
-        )
+    per_piano = 2 if args.quick else args.chords_per_piano
+    # one pool for both protocols; build_piano_chords cycles its training chords through the banks
+    # other than the test bank, one share each, and renders the test chords on the test bank
+    settings = PianoSettings(
+        polyphonies=polyphonies,
+        train_per_polyphony=per_piano * (len(banks) - 1),
+        test_per_polyphony=per_piano,
+        banks=banks,
+        test_bank=test_bank,
+        seed=args.seed,
+    )
     start = time.perf_counter()
     chords = build_piano_chords(settings, cache_dir, progress=not args.quick)
     pools = {"chords": chords}
